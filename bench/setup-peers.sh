@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the peers keel's benchmarks measure against, under $BENCH_DATA/tools
+# (default /tmp/bench-data/tools), never in the repository. Idempotent.
+#   hyperfine (Debian), sqlx-cli 0.9.0 (crates.io, ~10 min on 2 cores), dbmate 2.36.0 (npm).
+set -euo pipefail
+BENCH_DATA="${BENCH_DATA:-/tmp/bench-data}"
+TOOLS="$BENCH_DATA/tools"
+mkdir -p "$TOOLS/npm" "$BENCH_DATA/logs"
+if ! command -v hyperfine >/dev/null; then
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-upgrade hyperfine >/dev/null
+fi
+if [ ! -x "$TOOLS/npm/node_modules/@dbmate/linux-x64/bin/dbmate" ]; then
+  (cd "$TOOLS/npm" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install -q dbmate@2.36.0 >/dev/null)
+fi
+if [ ! -x "$TOOLS/cargo/bin/sqlx" ]; then
+  echo "building sqlx-cli 0.9.0 (about 10 minutes on 2 cores)..." >&2
+  nice -n 10 cargo install sqlx-cli --version 0.9.0 --locked --no-default-features \
+    --features postgres,rustls --root "$TOOLS/cargo" > "$BENCH_DATA/logs/sqlx-install.log" 2>&1 \
+    || { tail -20 "$BENCH_DATA/logs/sqlx-install.log"; exit 1; }
+fi
+echo "peers ready under $TOOLS"

@@ -1,0 +1,46 @@
+//! `keel history`: the tracking table, failures included.
+
+use super::{Context, with_header};
+use crate::exit::ExitStatus;
+use keel::Result;
+use serde_json::json;
+
+pub async fn run(ctx: &Context) -> Result<ExitStatus> {
+    let mut db = ctx.connect().await?;
+    let rows = keel::runner::history(&mut db).await;
+    db.close().await?;
+    let rows = rows?;
+    let p = &ctx.printer;
+    if rows.is_empty() {
+        p.line("nothing applied yet");
+    }
+    for r in &rows {
+        let outcome = if r.success { "ok" } else { "FAILED" };
+        p.line(format_args!(
+            "{:>14}  {:<6} {:<24} {}  {} ms  {} by {} (keel {}, {}/{} statements)",
+            r.version,
+            outcome,
+            r.name,
+            r.applied_at,
+            r.duration_ms,
+            r.method.as_str(),
+            r.applied_by,
+            r.keel_version,
+            r.statements_applied,
+            r.statements_total
+        ));
+        if let Some(e) = &r.error {
+            p.line(format_args!("{:>16}error: {e}", ""));
+        }
+        if let Some(s) = &r.failed_statement {
+            p.line(format_args!(
+                "{:>16}statement {}: {}",
+                "",
+                r.failed_statement_index.unwrap_or(0),
+                s.lines().next().unwrap_or_default()
+            ));
+        }
+    }
+    p.document("history", with_header(ctx, json!({ "migrations": rows })));
+    Ok(ExitStatus::Ok)
+}

@@ -1,0 +1,99 @@
+//! One file per command: each parses nothing (clap did), calls the library,
+//! prints through the [`Printer`], and returns an [`ExitStatus`].
+
+mod down;
+mod history;
+mod init;
+mod new;
+mod repair;
+mod stamp;
+mod status;
+mod up;
+
+use crate::cli::Command;
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+use keel::runner::Event;
+use keel::{ConnectOptions, Database, Migrations, Migrator, Result, Settings};
+
+pub struct Context {
+    pub settings: Settings,
+    pub printer: Printer,
+}
+
+pub fn name(command: &Command) -> &'static str {
+    match command {
+        Command::Init => "init",
+        Command::New(_) => "new",
+        Command::Status => "status",
+        Command::Up(_) => "up",
+        Command::Down(_) => "down",
+        Command::Stamp(_) => "stamp",
+        Command::Repair(_) => "repair",
+        Command::History => "history",
+    }
+}
+
+pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
+    match command {
+        Command::Init => init::run(ctx),
+        Command::New(args) => new::run(ctx, &args),
+        Command::Status => status::run(ctx).await,
+        Command::Up(args) => up::run(ctx, &args).await,
+        Command::Down(args) => down::run(ctx, &args).await,
+        Command::Stamp(args) => stamp::run(ctx, &args).await,
+        Command::Repair(args) => repair::run(ctx, &args).await,
+        Command::History => history::run(ctx).await,
+    }
+}
+
+impl Context {
+    /// Validates the migrations folder before anything touches the database.
+    pub fn migrator(&self) -> Result<Migrator> {
+        let dir = &self.settings.migrations_dir;
+        if !dir.is_dir() {
+            return Err(keel::Error::InvalidInput {
+                message: format!("migrations folder {} does not exist", dir.display()),
+                hint: Some("run `keel init`, or point --migrations at your folder".into()),
+            });
+        }
+        Ok(Migrator::new(Migrations::from_dir(dir)?))
+    }
+
+    /// Connects, saying which database (password redacted) on stderr.
+    pub async fn connect(&self) -> Result<Database> {
+        self.printer.note(format_args!(
+            "database: {} (from {})",
+            self.settings.database_url,
+            self.settings.url_source.describe()
+        ));
+        Database::connect_with(&self.settings.database_url, ConnectOptions::from(&self.settings)).await
+    }
+
+    /// Fields every JSON document carries.
+    pub fn header(&self) -> serde_json::Value {
+        serde_json::json!({
+            "database": self.settings.database_url.redacted(),
+            "database_source": self.settings.url_source,
+            "migrations": self.settings.migrations_dir.display().to_string(),
+        })
+    }
+
+    /// Prints lock waits as they happen.
+    pub fn observer(&self) -> impl FnMut(Event<'_>) + '_ {
+        move |event| {
+            if let Event::WaitingForLock { holder } = event {
+                self.printer.note(format_args!("waiting for the migration lock, held by {holder}"));
+            }
+        }
+    }
+}
+
+/// Merges `extra` into the header object.
+pub fn with_header(ctx: &Context, extra: serde_json::Value) -> serde_json::Value {
+    let mut doc = ctx.header();
+    if let (Some(map), serde_json::Value::Object(extra)) = (doc.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    doc
+}

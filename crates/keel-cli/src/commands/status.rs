@@ -1,0 +1,53 @@
+//! `keel status`: every migration and its state. Exit 1 unless everything is
+//! applied and unchanged.
+
+use super::{Context, with_header};
+use crate::exit::ExitStatus;
+use keel::Result;
+use keel::plan::State;
+use serde_json::json;
+
+pub async fn run(ctx: &Context) -> Result<ExitStatus> {
+    let migrator = ctx.migrator()?;
+    let mut db = ctx.connect().await?;
+    let report = migrator.status(&mut db).await;
+    db.close().await?;
+    let report = report?;
+    let p = &ctx.printer;
+    if report.entries.is_empty() {
+        p.line("no migrations yet: create one with `keel new <name>`");
+    }
+    for line in &report.entries {
+        let e = &line.entry;
+        let extra = match &e.state {
+            State::Modified { applied_checksum, file_checksum } => {
+                format!("  checksum {} applied, {} in the file", applied_checksum.short(), file_checksum.short())
+            }
+            State::Failed { error, statements_applied, statements_total } => format!(
+                "  {statements_applied}/{statements_total} statements applied: {}",
+                error.as_deref().unwrap_or("interrupted")
+            ),
+            _ => e.applied_at.as_deref().map(|a| format!("  {a}")).unwrap_or_default(),
+        };
+        p.line(format_args!("{:>14}  {:<13} {}{extra}", e.version, e.state.label(), e.file.as_deref().unwrap_or(&e.name)));
+        if let Some(diff) = &line.diff {
+            for d in diff.lines() {
+                p.line(format_args!("{:>16}{d}", ""));
+            }
+        }
+    }
+    let labels = ["applied", "pending", "out-of-order", "modified", "missing", "failed"];
+    let summary: Vec<String> = labels
+        .iter()
+        .map(|l| (l, report.count(l)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(l, n)| format!("{n} {l}"))
+        .collect();
+    if !summary.is_empty() {
+        p.line(format_args!("\n{}", summary.join(", ")));
+    }
+    let counts: serde_json::Map<String, serde_json::Value> =
+        labels.iter().map(|l| (l.to_string(), json!(report.count(l)))).collect();
+    p.document("status", with_header(ctx, json!({ "clean": report.is_clean(), "counts": counts, "migrations": report.entries })));
+    Ok(if report.is_clean() { ExitStatus::Ok } else { ExitStatus::Problems })
+}

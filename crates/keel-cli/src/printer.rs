@@ -1,0 +1,109 @@
+//! All output goes through here: human text on stdout, diagnostics and
+//! progress on stderr, or exactly one JSON document on stdout with
+//! `--format json`. Errors render as `error:` / `caused by:` / `hint:`.
+
+use crate::cli::Format;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use keel::Error;
+use serde_json::{Value, json};
+use std::fmt::Display;
+use std::io::Write;
+
+pub struct Printer {
+    pub format: Format,
+    pub quiet: bool,
+}
+
+impl Printer {
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// A line of the human report (stdout).
+    pub fn line(&self, text: impl Display) {
+        if !self.is_json() && !self.quiet {
+            let _ = writeln!(std::io::stdout(), "{text}");
+        }
+    }
+
+    /// A diagnostic (stderr), e.g. which database, waiting for a lock.
+    pub fn note(&self, text: impl Display) {
+        if !self.is_json() && !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        }
+    }
+
+    /// The JSON document, with `ok: true` and the command's fields.
+    pub fn document(&self, command: &str, mut body: Value) {
+        if !self.is_json() {
+            return;
+        }
+        if let Value::Object(map) = &mut body {
+            map.insert("ok".into(), Value::Bool(true));
+            map.insert("command".into(), Value::String(command.into()));
+        }
+        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+    }
+
+    /// A progress bar on a terminal; hidden when piped, quiet or JSON.
+    pub fn progress(&self, total: usize) -> ProgressBar {
+        if self.is_json() || self.quiet || total < 2 {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    }
+
+    pub fn error(&self, command: &str, database: Option<&str>, error: &Error) {
+        if self.is_json() {
+            let mut e = json!({
+                "kind": error.kind(),
+                "message": error.to_string(),
+                "hint": error.hint(),
+            });
+            match error {
+                Error::InvalidMigrations { problems, .. } => e["problems"] = json!(problems),
+                Error::Refused { problems, .. } => e["problems"] = json!(problems),
+                Error::MigrationFailed(f) => e["failure"] = json!(f),
+                Error::LockTimeout { holder, waited_secs } => {
+                    e["holder"] = json!(holder);
+                    e["waited_secs"] = json!(waited_secs);
+                }
+                _ => {}
+            }
+            let doc = json!({ "ok": false, "command": command, "database": database, "error": e });
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {error}");
+        match error {
+            Error::InvalidMigrations { problems, .. } => {
+                for p in problems {
+                    let _ = writeln!(err, "  {p}");
+                }
+            }
+            Error::Refused { problems, .. } if problems.len() > 1 => {
+                for p in problems {
+                    let _ = writeln!(err, "  - {p}");
+                }
+            }
+            Error::MigrationFailed(f) => {
+                let _ = writeln!(err, "caused by: statement {} at {}:{}:", f.statement_index, f.file, f.line);
+                for line in f.statement.lines().take(12) {
+                    let _ = writeln!(err, "    {line}");
+                }
+            }
+            _ => {}
+        }
+        if let Some(db) = database {
+            let _ = writeln!(err, "database: {db}");
+        }
+        if let Some(hint) = error.hint() {
+            let _ = writeln!(err, "hint: {hint}");
+        }
+    }
+}

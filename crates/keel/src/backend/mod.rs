@@ -1,0 +1,151 @@
+//! Database backends behind one narrow set of primitives — lock, tracking
+//! table, run statements, write tracking rows — with one file per engine and
+//! a small enum chosen from the URL scheme. Decisions live in
+//! [`plan`](crate::plan) and [`runner`](crate::runner), never here.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use crate::dialect::Dialect;
+use crate::error::{DbError, Result};
+use crate::settings::{DatabaseUrl, Engine};
+use crate::source::split::Statement;
+use crate::tracking::{AppliedMigration, Write};
+use std::time::Duration;
+
+/// Why a statement batch did not commit: the 0-based index of the failing
+/// statement and the database's error.
+pub(crate) type StatementFailure = (usize, DbError);
+
+/// The primitives every engine provides.
+pub(crate) trait Driver {
+    /// Tries once to take the migration lock; never waits inside the
+    /// database (a waiting statement would deadlock with
+    /// `CREATE INDEX CONCURRENTLY`, as Flyway's and golang-migrate's do).
+    async fn try_lock(&mut self) -> Result<bool>;
+    /// Who holds the lock, in words.
+    async fn lock_holder(&mut self) -> Result<String>;
+    async fn unlock(&mut self) -> Result<()>;
+    async fn ensure_table(&mut self) -> Result<()>;
+    /// Tracking rows by version; empty when the table does not exist yet.
+    async fn applied(&mut self) -> Result<Vec<AppliedMigration>>;
+    /// The SQL stored for an applied version.
+    async fn applied_sql(&mut self, version: i64) -> Result<Option<String>>;
+    /// Runs `statements` and then `finish` in one transaction; on a failing
+    /// statement rolls everything back.
+    async fn run_in_transaction(
+        &mut self,
+        statements: &[Statement],
+        finish: &Write,
+    ) -> Result<Result<(), StatementFailure>>;
+    /// Runs one statement outside any transaction keel opened.
+    async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>>;
+    /// Applies one tracking-table change on its own.
+    async fn write(&mut self, write: &Write) -> Result<()>;
+    /// The database user keel is connected as.
+    async fn user(&mut self) -> Result<String>;
+    async fn close(self) -> Result<()>;
+}
+
+/// An open connection to one of the three engines.
+pub(crate) enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+    Mysql(mysql::Mysql),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $b:ident => $body:expr) => {
+        match $self {
+            Backend::Sqlite($b) => $body,
+            Backend::Postgres($b) => $body,
+            Backend::Mysql($b) => $body,
+        }
+    };
+}
+
+impl Backend {
+    pub async fn connect(url: &DatabaseUrl, table: &str, busy_timeout: Duration) -> Result<Backend> {
+        Ok(match url.engine() {
+            Engine::Sqlite => Backend::Sqlite(sqlite::Sqlite::connect(url, table, busy_timeout)?),
+            Engine::Postgres => Backend::Postgres(postgres::Postgres::connect(url, table).await?),
+            Engine::Mysql => Backend::Mysql(mysql::Mysql::connect(url, table).await?),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+            Backend::Mysql(_) => Dialect::Mysql,
+        }
+    }
+
+    /// Whether DDL rolls back with its transaction. MySQL/MariaDB commit DDL
+    /// implicitly, so there keel records statement-level progress instead.
+    pub fn transactional_ddl(&self) -> bool {
+        !matches!(self, Backend::Mysql(_))
+    }
+
+    pub async fn try_lock(&mut self) -> Result<bool> {
+        dispatch!(self, b => b.try_lock().await)
+    }
+    pub async fn lock_holder(&mut self) -> Result<String> {
+        dispatch!(self, b => b.lock_holder().await)
+    }
+    pub async fn unlock(&mut self) -> Result<()> {
+        dispatch!(self, b => b.unlock().await)
+    }
+    pub async fn ensure_table(&mut self) -> Result<()> {
+        dispatch!(self, b => b.ensure_table().await)
+    }
+    pub async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+        dispatch!(self, b => b.applied().await)
+    }
+    pub async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
+        dispatch!(self, b => b.applied_sql(version).await)
+    }
+    pub async fn run_in_transaction(
+        &mut self,
+        statements: &[Statement],
+        finish: &Write,
+    ) -> Result<Result<(), StatementFailure>> {
+        dispatch!(self, b => b.run_in_transaction(statements, finish).await)
+    }
+    pub async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
+        dispatch!(self, b => b.execute(sql).await)
+    }
+    pub async fn write(&mut self, write: &Write) -> Result<()> {
+        dispatch!(self, b => b.write(write).await)
+    }
+    pub async fn user(&mut self) -> Result<String> {
+        dispatch!(self, b => b.user().await)
+    }
+    pub async fn close(self) -> Result<()> {
+        dispatch!(self, b => b.close().await)
+    }
+}
+
+/// Column list shared by every engine's tracking table, in insert order.
+pub(crate) const COLUMNS: &str = "version, name, checksum, checksum_algorithm, applied_at, duration_ms, success, \
+     error, failed_statement_index, failed_statement, statements_total, statements_applied, \
+     applied_by, keel_version, method, applied_sql";
+
+/// The client machine's host name, for `applied_by` and lock holders.
+pub(crate) fn client_host() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// A stable 31-bit number naming the lock of one tracking table.
+pub(crate) fn lock_key(table: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("keel-lock:{table}").as_bytes());
+    (i64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3]])) & 0x7fff_ffff) as i64
+}

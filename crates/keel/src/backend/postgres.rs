@@ -1,0 +1,336 @@
+//! PostgreSQL backend (tokio-postgres).
+//!
+//! A migration in a transaction is sent as one pipeline — `BEGIN`, each
+//! statement, the tracking row, `COMMIT` — so it costs one round trip, yet
+//! each statement is its own protocol message and the first error names the
+//! failing statement. The lock is a session advisory lock taken with
+//! `pg_try_advisory_lock`, polled by the runner, so a waiting keel never sits
+//! in a blocked statement that `CREATE INDEX CONCURRENTLY` would wait for.
+
+use super::{COLUMNS, Driver, StatementFailure, client_host, lock_key};
+use crate::dialect::Dialect;
+use crate::error::{DbError, Error, Result};
+use crate::settings::DatabaseUrl;
+use crate::source::split::Statement;
+use crate::source::{Checksum, checksum::ALGORITHM};
+use crate::tracking::{AppliedMigration, KEEL_VERSION, Method, Write};
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::task::Poll;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls};
+
+/// First key of keel's two-part advisory lock: "keel" in ASCII.
+const LOCK_CLASS: i64 = 0x6b65_656c;
+
+pub(crate) struct Postgres {
+    client: Client,
+    table: String,
+    lock_key: i64,
+    upsert: Option<tokio_postgres::Statement>,
+}
+
+fn db_error(e: &tokio_postgres::Error) -> DbError {
+    match e.as_db_error() {
+        Some(d) => {
+            let mut message = d.message().to_string();
+            if let Some(detail) = d.detail() {
+                message.push_str(&format!(" (detail: {detail})"));
+            }
+            if let Some(hint) = d.hint() {
+                message.push_str(&format!(" (hint: {hint})"));
+            }
+            DbError { message, sqlstate: Some(d.code().code().to_string()) }
+        }
+        None => DbError { message: e.to_string(), sqlstate: None },
+    }
+}
+
+fn fail(context: &str, e: impl std::borrow::Borrow<tokio_postgres::Error>) -> Error {
+    Error::db(context, db_error(e.borrow()))
+}
+
+impl Postgres {
+    pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Postgres> {
+        let connect_error = |message: String| Error::Connect { url: url.redacted(), message };
+        let mut config = tokio_postgres::Config::from_str(url.expose())
+            .map_err(|e| connect_error(e.to_string()))?;
+        if config.get_application_name().is_none() {
+            config.application_name(format!("keel {KEEL_VERSION} on {} pid {}", client_host(), std::process::id()));
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        let (client, connection) = config.connect(NoTls).await.map_err(|e| {
+            let db = db_error(&e);
+            connect_error(match db.sqlstate {
+                Some(_) => db.to_string(),
+                None => e.to_string(),
+            })
+        })?;
+        tokio::spawn(connection);
+        Ok(Postgres { client, table: Dialect::Postgres.quote(table), lock_key: lock_key(table), upsert: None })
+    }
+
+    async fn upsert_statement(&mut self) -> Result<tokio_postgres::Statement> {
+        if let Some(s) = &self.upsert {
+            return Ok(s.clone());
+        }
+        let sql = format!(
+            "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, now(), \
+             coalesce($5, (extract(epoch FROM clock_timestamp() - now()) * 1000)::int8), \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, \
+             checksum_algorithm = EXCLUDED.checksum_algorithm, applied_at = EXCLUDED.applied_at, \
+             duration_ms = EXCLUDED.duration_ms, success = EXCLUDED.success, error = EXCLUDED.error, \
+             failed_statement_index = EXCLUDED.failed_statement_index, failed_statement = EXCLUDED.failed_statement, \
+             statements_total = EXCLUDED.statements_total, statements_applied = EXCLUDED.statements_applied, \
+             applied_by = EXCLUDED.applied_by, keel_version = EXCLUDED.keel_version, method = EXCLUDED.method, \
+             applied_sql = EXCLUDED.applied_sql",
+            t = self.table
+        );
+        let s = self.client.prepare(&sql).await.map_err(|e| fail("preparing the tracking-table insert", e))?;
+        self.upsert = Some(s.clone());
+        Ok(s)
+    }
+
+    /// The statement and parameters of a tracking write; prepared before a
+    /// pipeline starts so the write is sent in order with the statements.
+    async fn prepare_write(&mut self, write: &Write) -> Result<tokio_postgres::Statement> {
+        let sql = match write {
+            Write::Upsert(_) => return self.upsert_statement().await,
+            Write::Progress { .. } => format!("UPDATE {} SET statements_applied = $2 WHERE version = $1", self.table),
+            Write::Accept { .. } => format!(
+                "UPDATE {} SET checksum = $2, checksum_algorithm = $3, applied_sql = $4 WHERE version = $1",
+                self.table
+            ),
+            Write::Delete { .. } => format!("DELETE FROM {} WHERE version = $1", self.table),
+        };
+        self.client.prepare(&sql).await.map_err(|e| fail("preparing a tracking-table write", e))
+    }
+}
+
+fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
+    match write {
+        Write::Upsert(r) => vec![
+            &r.version,
+            &r.name,
+            r.checksum.as_string(),
+            &ALGORITHM,
+            &r.duration_ms,
+            &r.success,
+            &r.error,
+            &r.failed_statement_index,
+            &r.failed_statement,
+            &r.statements_total,
+            &r.statements_applied,
+            &r.applied_by,
+            &KEEL_VERSION,
+            r.method.as_static(),
+            &r.sql,
+        ],
+        Write::Progress { version, statements_applied } => vec![version, statements_applied],
+        Write::Accept { version, checksum, sql } => vec![version, checksum.as_string(), &ALGORITHM, sql],
+        Write::Delete { version } => vec![version],
+    }
+}
+
+type Request<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + 'a>>;
+
+/// Polls every request once, in order, before waiting on any: tokio-postgres
+/// sends a request on its first poll, so this pipelines them in order on the
+/// connection. Returns each request's result.
+async fn pipeline(mut requests: Vec<Request<'_>>) -> Vec<Result<(), tokio_postgres::Error>> {
+    let mut results: Vec<Option<Result<(), tokio_postgres::Error>>> = requests.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (request, result) in requests.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                match request.as_mut().poll(cx) {
+                    Poll::Ready(r) => *result = Some(r),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    results.into_iter().flatten().collect()
+}
+
+impl Driver for Postgres {
+    async fn try_lock(&mut self) -> Result<bool> {
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1::int4, $2::int4)", &[&(LOCK_CLASS as i32), &(self.lock_key as i32)])
+            .await
+            .map_err(|e| fail("taking the migration lock", e))?;
+        Ok(row.get(0))
+    }
+
+    async fn lock_holder(&mut self) -> Result<String> {
+        let rows = self
+            .client
+            .query(
+                "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), \
+                 coalesce(host(a.client_addr), 'local socket'), \
+                 to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 \
+                 AND l.classid::int8 = $1 AND l.objid::int8 = $2 AND l.database = \
+                 (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[&LOCK_CLASS, &self.lock_key],
+            )
+            .await
+            .map_err(|e| fail("finding the lock holder", e))?;
+        Ok(match rows.first() {
+            Some(r) => format!(
+                "PostgreSQL backend pid {} (\"{}\", user {}, from {}, connected since {})",
+                r.get::<_, i32>(0),
+                r.get::<_, String>(1),
+                r.get::<_, String>(2),
+                r.get::<_, String>(3),
+                r.get::<_, String>(4)
+            ),
+            None => "a session that has just released it".to_string(),
+        })
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        self.client
+            .execute("SELECT pg_advisory_unlock($1::int4, $2::int4)", &[&(LOCK_CLASS as i32), &(self.lock_key as i32)])
+            .await
+            .map_err(|e| fail("releasing the migration lock", e))?;
+        Ok(())
+    }
+
+    async fn ensure_table(&mut self) -> Result<()> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (\
+             version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, \
+             checksum_algorithm text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), \
+             duration_ms bigint NOT NULL, success boolean NOT NULL, error text, \
+             failed_statement_index bigint, failed_statement text, statements_total bigint NOT NULL, \
+             statements_applied bigint NOT NULL, applied_by text NOT NULL, keel_version text NOT NULL, \
+             method text NOT NULL, applied_sql text NOT NULL)",
+            self.table
+        );
+        // Check first: CREATE TABLE IF NOT EXISTS still takes a catalog lock and
+        // prints a notice on every run.
+        let exists = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
+            .await
+            .map_err(|e| fail("looking for the tracking table", e))?;
+        if !exists.get::<_, bool>(0) {
+            self.client.batch_execute(&sql).await.map_err(|e| fail("creating the tracking table", e))?;
+        }
+        Ok(())
+    }
+
+    async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+        let sql = format!(
+            "SELECT version, name, checksum, checksum_algorithm, \
+             to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), duration_ms, success, \
+             error, failed_statement_index, failed_statement, statements_total, statements_applied, \
+             applied_by, keel_version, method FROM {} ORDER BY version",
+            self.table
+        );
+        let rows = match self.client.query(&sql, &[]).await {
+            Ok(rows) => rows,
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+            Err(e) => return Err(fail("reading the tracking table", e)),
+        };
+        Ok(rows
+            .iter()
+            .map(|r| AppliedMigration {
+                version: r.get(0),
+                name: r.get(1),
+                checksum: Checksum::from_stored(r.get(2)),
+                checksum_algorithm: r.get(3),
+                applied_at: r.get(4),
+                duration_ms: r.get(5),
+                success: r.get(6),
+                error: r.get(7),
+                failed_statement_index: r.get(8),
+                failed_statement: r.get(9),
+                statements_total: r.get(10),
+                statements_applied: r.get(11),
+                applied_by: r.get(12),
+                keel_version: r.get(13),
+                method: Method::parse(r.get(14)),
+            })
+            .collect())
+    }
+
+    async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
+        let sql = format!("SELECT applied_sql FROM {} WHERE version = $1", self.table);
+        let row = self.client.query_opt(&sql, &[&version]).await.map_err(|e| fail("reading applied SQL", e))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn run_in_transaction(
+        &mut self,
+        statements: &[Statement],
+        finish: &Write,
+    ) -> Result<Result<(), StatementFailure>> {
+        let write = self.prepare_write(finish).await?;
+        let params = write_params(finish);
+        let client = &self.client;
+        let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 3);
+        requests.push(Box::pin(client.batch_execute("BEGIN")));
+        for s in statements {
+            requests.push(Box::pin(client.batch_execute(&s.text)));
+        }
+        let (write, params) = (&write, &params);
+        requests.push(Box::pin(async move { client.execute(write, params).await.map(|_| ()) }));
+        requests.push(Box::pin(client.batch_execute("COMMIT")));
+        let results = pipeline(requests).await;
+        let n = statements.len();
+        if let Some(Err(e)) = results.first() {
+            return Err(fail("starting a transaction", e));
+        }
+        for (i, r) in results[1..=n].iter().enumerate() {
+            if let Err(e) = r {
+                // the COMMIT that follows an error rolls back
+                return Ok(Err((i, db_error(e))));
+            }
+        }
+        if let Err(e) = &results[n + 1] {
+            return Err(fail("writing the tracking row", e));
+        }
+        if let Err(e) = &results[n + 2] {
+            return Err(fail("committing", e));
+        }
+        Ok(Ok(()))
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
+        match self.client.batch_execute(sql).await {
+            Ok(()) => Ok(Ok(())),
+            Err(e) if e.as_db_error().is_some() => Ok(Err(db_error(&e))),
+            Err(e) => Err(fail("running a statement", e)),
+        }
+    }
+
+    async fn write(&mut self, write: &Write) -> Result<()> {
+        let statement = self.prepare_write(write).await?;
+        self.client
+            .execute(&statement, &write_params(write))
+            .await
+            .map_err(|e| fail("writing the tracking table", e))?;
+        Ok(())
+    }
+
+    async fn user(&mut self) -> Result<String> {
+        let row = self.client.query_one("SELECT current_user::text", &[]).await.map_err(|e| fail("reading the user", e))?;
+        Ok(row.get(0))
+    }
+
+    async fn close(self) -> Result<()> {
+        drop(self.client);
+        Ok(())
+    }
+}
+

@@ -1,0 +1,259 @@
+//! SQLite backend (rusqlite, bundled SQLite).
+//!
+//! The migration lock is an OS file lock on `<database>.keel-lock` beside the
+//! database file: it covers every process that opens the same file, dies with
+//! its process (no stale lock after a crash), and records who holds it. (Atlas
+//! puts its SQLite lock in the temp folder, which two containers sharing a
+//! volume do not share; sqlx takes none.)
+
+use super::{COLUMNS, Driver, StatementFailure, client_host};
+use crate::dialect::Dialect;
+use crate::error::{DbError, Error, Result};
+use crate::settings::DatabaseUrl;
+use crate::source::split::Statement;
+use crate::source::{Checksum, checksum::ALGORITHM};
+use crate::tracking::{AppliedMigration, KEEL_VERSION, Method, Write};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::fs::File;
+use std::io::{Read, Seek, Write as _};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub(crate) struct Sqlite {
+    conn: Connection,
+    table: String,
+    lock_path: Option<PathBuf>,
+    lock_file: Option<File>,
+    tx_started: Option<Instant>,
+}
+
+fn db_error(e: &rusqlite::Error) -> DbError {
+    let sqlstate = match e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(format!("SQLITE_{:?}", f.code).to_uppercase()),
+        _ => None,
+    };
+    DbError { message: e.to_string(), sqlstate }
+}
+
+fn fail(context: &str, e: rusqlite::Error) -> Error {
+    Error::db(context, db_error(&e))
+}
+
+impl Sqlite {
+    pub fn connect(url: &DatabaseUrl, table: &str, busy_timeout: Duration) -> Result<Sqlite> {
+        let path = url.sqlite_path().unwrap_or(":memory:");
+        let connect_error = |message: String| Error::Connect { url: url.redacted(), message };
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()
+        } else {
+            Connection::open(path)
+        }
+        .map_err(|e| connect_error(e.to_string()))?;
+        conn.busy_timeout(busy_timeout).map_err(|e| connect_error(e.to_string()))?;
+        let lock_path = (path != ":memory:").then(|| PathBuf::from(format!("{path}.keel-lock")));
+        Ok(Sqlite { conn, table: Dialect::Sqlite.quote(table), lock_path, lock_file: None, tx_started: None })
+    }
+
+    fn write_now(&mut self, write: &Write) -> rusqlite::Result<()> {
+        let t = &self.table;
+        match write {
+            Write::Upsert(r) => {
+                let duration = r
+                    .duration_ms
+                    .or_else(|| self.tx_started.map(|s| s.elapsed().as_millis() as i64))
+                    .unwrap_or(0);
+                self.conn.execute(
+                    &format!(
+                        "INSERT OR REPLACE INTO {t} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, \
+                         strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                    ),
+                    params![
+                        r.version,
+                        r.name,
+                        r.checksum.as_str(),
+                        ALGORITHM,
+                        duration,
+                        r.success,
+                        r.error,
+                        r.failed_statement_index,
+                        r.failed_statement,
+                        r.statements_total,
+                        r.statements_applied,
+                        r.applied_by,
+                        KEEL_VERSION,
+                        r.method.as_str(),
+                        r.sql
+                    ],
+                )?;
+            }
+            Write::Progress { version, statements_applied } => {
+                self.conn.execute(
+                    &format!("UPDATE {t} SET statements_applied = ?2 WHERE version = ?1"),
+                    params![version, statements_applied],
+                )?;
+            }
+            Write::Accept { version, checksum, sql } => {
+                self.conn.execute(
+                    &format!("UPDATE {t} SET checksum = ?2, checksum_algorithm = ?3, applied_sql = ?4 WHERE version = ?1"),
+                    params![version, checksum.as_str(), ALGORITHM, sql],
+                )?;
+            }
+            Write::Delete { version } => {
+                self.conn.execute(&format!("DELETE FROM {t} WHERE version = ?1"), params![version])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Driver for Sqlite {
+    async fn try_lock(&mut self) -> Result<bool> {
+        let Some(path) = &self.lock_path else {
+            return Ok(true);
+        };
+        let shown = path.display().to_string();
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(&shown, e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let holder = format!(
+                    "keel {KEEL_VERSION} pid {} on {} (lock file {shown})",
+                    std::process::id(),
+                    client_host()
+                );
+                file.set_len(0).map_err(|e| Error::io(&shown, e))?;
+                file.rewind().map_err(|e| Error::io(&shown, e))?;
+                file.write_all(holder.as_bytes()).map_err(|e| Error::io(&shown, e))?;
+                self.lock_file = Some(file);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&shown, e)),
+        }
+    }
+
+    async fn lock_holder(&mut self) -> Result<String> {
+        let Some(path) = &self.lock_path else {
+            return Ok("nobody".to_string());
+        };
+        let mut text = String::new();
+        if let Ok(mut f) = File::open(path) {
+            let _ = f.read_to_string(&mut text);
+        }
+        Ok(if text.trim().is_empty() { format!("another process (lock file {})", path.display()) } else { text })
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        if let Some(file) = self.lock_file.take() {
+            let _ = file.set_len(0);
+            file.unlock().map_err(|e| Error::io("the SQLite lock file", e))?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_table(&mut self) -> Result<()> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (\
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, \
+             checksum_algorithm TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, \
+             success INTEGER NOT NULL, error TEXT, failed_statement_index INTEGER, failed_statement TEXT, \
+             statements_total INTEGER NOT NULL, statements_applied INTEGER NOT NULL, applied_by TEXT NOT NULL, \
+             keel_version TEXT NOT NULL, method TEXT NOT NULL, applied_sql TEXT NOT NULL)",
+            self.table
+        );
+        self.conn.execute_batch(&sql).map_err(|e| fail("creating the tracking table", e))
+    }
+
+    async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+        let sql = format!(
+            "SELECT version, name, checksum, checksum_algorithm, applied_at, duration_ms, success, error, \
+             failed_statement_index, failed_statement, statements_total, statements_applied, applied_by, \
+             keel_version, method FROM {} ORDER BY version",
+            self.table
+        );
+        let mut stmt = match self.conn.prepare(&sql) {
+            Ok(s) => s,
+            Err(e) if e.to_string().contains("no such table") => return Ok(Vec::new()),
+            Err(e) => return Err(fail("reading the tracking table", e)),
+        };
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AppliedMigration {
+                    version: r.get(0)?,
+                    name: r.get(1)?,
+                    checksum: Checksum::from_stored(r.get(2)?),
+                    checksum_algorithm: r.get(3)?,
+                    applied_at: r.get(4)?,
+                    duration_ms: r.get(5)?,
+                    success: r.get(6)?,
+                    error: r.get(7)?,
+                    failed_statement_index: r.get(8)?,
+                    failed_statement: r.get(9)?,
+                    statements_total: r.get(10)?,
+                    statements_applied: r.get(11)?,
+                    applied_by: r.get(12)?,
+                    keel_version: r.get(13)?,
+                    method: Method::parse(&r.get::<_, String>(14)?),
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| fail("reading the tracking table", e))?;
+        Ok(rows)
+    }
+
+    async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
+        self.conn
+            .query_row(&format!("SELECT applied_sql FROM {} WHERE version = ?1", self.table), [version], |r| r.get(0))
+            .optional()
+            .map_err(|e| fail("reading applied SQL", e))
+    }
+
+    async fn run_in_transaction(
+        &mut self,
+        statements: &[Statement],
+        finish: &Write,
+    ) -> Result<Result<(), StatementFailure>> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| fail("starting a transaction", e))?;
+        self.tx_started = Some(Instant::now());
+        for (i, s) in statements.iter().enumerate() {
+            if let Err(e) = self.conn.execute_batch(&s.text) {
+                let error = db_error(&e);
+                self.tx_started = None;
+                if !self.conn.is_autocommit() {
+                    self.conn.execute_batch("ROLLBACK").map_err(|e| fail("rolling back", e))?;
+                }
+                return Ok(Err((i, error)));
+            }
+        }
+        let written = self.write_now(finish);
+        self.tx_started = None;
+        if let Err(e) = written {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(fail("writing the tracking row", e));
+        }
+        self.conn.execute_batch("COMMIT").map_err(|e| fail("committing", e))?;
+        Ok(Ok(()))
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
+        Ok(self.conn.execute_batch(sql).map_err(|e| db_error(&e)))
+    }
+
+    async fn write(&mut self, write: &Write) -> Result<()> {
+        self.write_now(write).map_err(|e| fail("writing the tracking table", e))
+    }
+
+    async fn user(&mut self) -> Result<String> {
+        Ok(std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into()))
+    }
+
+    async fn close(mut self) -> Result<()> {
+        self.unlock().await?;
+        self.conn.close().map_err(|(_, e)| fail("closing the database", e))
+    }
+}

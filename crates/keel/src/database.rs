@@ -1,0 +1,62 @@
+//! [`Database`]: an open connection to the database keel manages, with the
+//! tracking-table name and lock timeout it was opened with.
+
+use crate::backend::Backend;
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::settings::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DatabaseUrl, Settings};
+use std::time::Duration;
+
+/// How to open a [`Database`].
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// The tracking table, `keel_migrations` by default.
+    pub table: String,
+    /// How long to wait for another runner's lock.
+    pub lock_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { table: DEFAULT_TABLE.to_string(), lock_timeout: DEFAULT_LOCK_TIMEOUT }
+    }
+}
+
+impl From<&Settings> for ConnectOptions {
+    fn from(s: &Settings) -> Self {
+        ConnectOptions { table: s.table.clone(), lock_timeout: s.lock_timeout }
+    }
+}
+
+/// An open connection to one database.
+pub struct Database {
+    pub(crate) backend: Backend,
+    pub(crate) url: DatabaseUrl,
+    pub(crate) options: ConnectOptions,
+}
+
+impl Database {
+    /// Connects to `url` with default options.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Database> {
+        Database::connect_with(url, ConnectOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &DatabaseUrl, options: ConnectOptions) -> Result<Database> {
+        let backend = Backend::connect(url, &options.table, options.lock_timeout).await?;
+        Ok(Database { backend, url: url.clone(), options })
+    }
+
+    /// The URL, whose `Display` redacts the password.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.backend.dialect()
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(self) -> Result<()> {
+        self.backend.close().await
+    }
+}

@@ -1,0 +1,165 @@
+//! keel's error type: every variant carries what the user needs to act —
+//! the file, version, statement, SQLSTATE or lock holder — and maps to a
+//! stable [`ErrorKind`] for JSON output and exit codes.
+
+use serde::Serialize;
+
+/// A problem with one migration file, found before anything runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceProblem {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl SourceProblem {
+    pub fn new(file: &str, line: Option<usize>, message: String) -> SourceProblem {
+        SourceProblem { file: file.to_string(), line, message }
+    }
+}
+
+impl std::fmt::Display for SourceProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// A database error, with the SQLSTATE where the driver gives one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DbError {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlstate: Option<String>,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.sqlstate {
+            Some(code) => write!(f, "{} (SQLSTATE {code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Where a migration failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct MigrationFailure {
+    pub version: i64,
+    pub name: String,
+    pub file: String,
+    /// 1-based index of the failing statement.
+    pub statement_index: usize,
+    pub statement: String,
+    /// 1-based line of the failing statement in the file.
+    pub line: usize,
+    pub error: DbError,
+    /// Statements that stayed applied (0 when the transaction rolled back).
+    pub statements_applied: usize,
+    pub statements_total: usize,
+    /// Whether the migration ran in a transaction that was rolled back.
+    pub rolled_back: bool,
+    /// Versions applied by this run before the failure.
+    pub applied_before: Vec<i64>,
+}
+
+/// Stable error categories: the `kind` of a JSON error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    InvalidInput,
+    Connection,
+    LockTimeout,
+    MigrationFailed,
+    Refused,
+    Database,
+    Io,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    InvalidInput { message: String, hint: Option<String> },
+
+    #[error("{} invalid migration file(s) in {origin}", problems.len())]
+    InvalidMigrations { origin: String, problems: Vec<SourceProblem> },
+
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+
+    #[error("gave up after {waited_secs:.1} s waiting for the migration lock, held by {holder}")]
+    LockTimeout { waited_secs: f64, holder: String },
+
+    #[error(
+        "migration {} ({}) failed at statement {} of {} (line {}): {}",
+        .0.version, .0.file, .0.statement_index, .0.statements_total, .0.line, .0.error
+    )]
+    MigrationFailed(Box<MigrationFailure>),
+
+    #[error("refusing to {action}: {}", problems.join("; "))]
+    Refused { action: String, problems: Vec<String>, hint: String },
+
+    #[error("{context}: {error}")]
+    Database { context: String, error: DbError },
+
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput { .. } | Error::InvalidMigrations { .. } => ErrorKind::InvalidInput,
+            Error::Connect { .. } => ErrorKind::Connection,
+            Error::LockTimeout { .. } => ErrorKind::LockTimeout,
+            Error::MigrationFailed(_) => ErrorKind::MigrationFailed,
+            Error::Refused { .. } => ErrorKind::Refused,
+            Error::Database { .. } => ErrorKind::Database,
+            Error::Io { .. } => ErrorKind::Io,
+        }
+    }
+
+    /// What to do next, where keel knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::InvalidInput { hint, .. } => hint.clone(),
+            Error::InvalidMigrations { .. } => {
+                Some("fix the files listed above; nothing was applied".to_string())
+            }
+            Error::Connect { .. } => Some(
+                "check that the server is running and the URL (--database-url, DATABASE_URL, .env or keel.toml) is right"
+                    .to_string(),
+            ),
+            Error::LockTimeout { .. } => Some(
+                "another keel is migrating this database; wait for it, or raise --lock-timeout".to_string(),
+            ),
+            Error::MigrationFailed(f) if f.rolled_back => Some(format!(
+                "nothing of migration {} was kept; fix {} and run `keel up` again (the failure is recorded: `keel repair` clears it)",
+                f.version, f.file
+            )),
+            Error::MigrationFailed(f) => Some(format!(
+                "{} of {} statements of migration {} stayed applied; run `keel repair` to see the options",
+                f.statements_applied, f.statements_total, f.version
+            )),
+            Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::Database { .. } | Error::Io { .. } => None,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>, hint: Option<&str>) -> Error {
+        Error::InvalidInput { message: message.into(), hint: hint.map(str::to_string) }
+    }
+
+    pub(crate) fn db(context: impl Into<String>, error: DbError) -> Error {
+        Error::Database { context: context.into(), error }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

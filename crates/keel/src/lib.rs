@@ -1,0 +1,69 @@
+//! keel keeps databases honest: migrations that are provably applied, on
+//! SQLite (the embedded default), PostgreSQL and MySQL/MariaDB.
+//!
+//! # How the pieces fit
+//!
+//! Data flows one way:
+//! [`settings`] (URL, folder, table) → [`source`] (validated
+//! [`Migrations`]) → [`plan`] (pure: local × applied → states and plans) →
+//! [`runner`] ([`Migrator`] applies a plan under the lock) → `backend` (one
+//! file per engine, behind one narrow set of primitives).
+//!
+//! # Start-up
+//!
+//! Apply pending migrations before serving traffic, and refuse to start if
+//! one fails:
+//!
+//! ```ignore
+//! # async fn start() -> Result<(), keel::Error> {
+//! static MIGRATIONS: &[keel::EmbeddedFile] = keel::embed_migrations!("migrations");
+//!
+//! let report = keel::migrate("sqlite:app.db", MIGRATIONS).await?;
+//! println!("{} migration(s) applied", report.steps.len());
+//! # Ok(()) }
+//! ```
+//!
+//! `migrate` takes the migration lock, so many replicas can start at once:
+//! each migration is applied exactly once, and the others wait, find nothing
+//! left to do and carry on.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod backend;
+pub mod database;
+pub mod dialect;
+pub mod error;
+pub mod plan;
+pub mod runner;
+pub mod settings;
+pub mod source;
+pub mod tracking;
+
+pub use database::{ConnectOptions, Database};
+pub use dialect::Dialect;
+pub use error::{Error, ErrorKind, Result};
+pub use plan::{DownTarget, Target};
+pub use runner::{Migrator, RunReport};
+pub use settings::{DatabaseUrl, Settings};
+pub use source::{EmbeddedFile, Migration, Migrations};
+
+/// Embeds a migrations folder (relative to the crate's `Cargo.toml`) into
+/// the binary as a `&'static [EmbeddedFile]`. Every `.sql` file is embedded;
+/// validation happens when [`Migrations::from_embedded`] loads them, with
+/// the same rules and errors as the command line. Add
+/// `println!("cargo:rerun-if-changed=migrations");` to a `build.rs` so new
+/// files trigger a rebuild.
+pub use keel_macros::embed_migrations;
+
+/// Connects to `url`, applies every pending migration of `files` under the
+/// lock, and closes the connection. The few-line start-up call; an `Err`
+/// means the application should not start.
+pub async fn migrate(url: &str, files: &[EmbeddedFile]) -> Result<RunReport> {
+    let migrations = Migrations::from_embedded(files)?;
+    let url = DatabaseUrl::parse(url)?;
+    let mut db = Database::connect(&url).await?;
+    let report = Migrator::new(migrations).up(&mut db, Target::Latest, &mut |_| {}).await;
+    let closed = db.close().await;
+    let report = report?;
+    closed?;
+    Ok(report)
+}

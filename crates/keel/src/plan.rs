@@ -1,0 +1,376 @@
+//! Pure decisions: local migrations × applied rows → each migration's state,
+//! and the plan for `up`, `down` and `stamp`, or the reasons to refuse.
+//! No I/O here; everything is unit-tested without a database.
+
+use crate::error::Error;
+use crate::source::{Checksum, Migration, Migrations, checksum::ALGORITHM};
+use crate::tracking::AppliedMigration;
+use serde::Serialize;
+
+/// The state of one migration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum State {
+    Applied,
+    Pending,
+    /// Pending, but older than the newest applied migration.
+    OutOfOrder,
+    /// Applied, but the file's checksum differs from the applied one.
+    Modified { applied_checksum: Checksum, file_checksum: Checksum },
+    /// Applied, but the file is gone.
+    Missing,
+    /// A recorded failure, not yet repaired.
+    Failed { error: Option<String>, statements_applied: i64, statements_total: i64 },
+}
+
+impl State {
+    pub fn label(&self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::OutOfOrder => "out-of-order",
+            State::Modified { .. } => "modified",
+            State::Missing => "missing",
+            State::Failed { .. } => "failed",
+        }
+    }
+
+    /// Everything but `applied` needs attention.
+    pub fn is_clean(&self) -> bool {
+        matches!(self, State::Applied)
+    }
+}
+
+/// One line of `keel status`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    pub version: i64,
+    pub name: String,
+    #[serde(flatten)]
+    pub state: State,
+    /// The local file, when there is one.
+    pub file: Option<String>,
+    pub applied_at: Option<String>,
+}
+
+/// Every migration's state, ordered by version.
+pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
+    let newest_applied = applied.iter().filter(|a| a.success).map(|a| a.version).max();
+    let mut entries = Vec::new();
+    for m in local.iter() {
+        let row = applied.iter().find(|a| a.version == m.version);
+        let state = match row {
+            None if newest_applied.is_some_and(|n| n > m.version) => State::OutOfOrder,
+            None => State::Pending,
+            Some(a) if !a.success => State::Failed {
+                error: a.error.clone(),
+                statements_applied: a.statements_applied,
+                statements_total: a.statements_total,
+            },
+            Some(a) if a.checksum != m.up.checksum || a.checksum_algorithm != ALGORITHM => State::Modified {
+                applied_checksum: a.checksum.clone(),
+                file_checksum: m.up.checksum.clone(),
+            },
+            Some(_) => State::Applied,
+        };
+        entries.push(Entry {
+            version: m.version,
+            name: m.name.clone(),
+            state,
+            file: Some(m.up.file.clone()),
+            applied_at: row.map(|a| a.applied_at.clone()),
+        });
+    }
+    for a in applied.iter().filter(|a| local.get(a.version).is_none()) {
+        let state = if a.success {
+            State::Missing
+        } else {
+            State::Failed {
+                error: a.error.clone(),
+                statements_applied: a.statements_applied,
+                statements_total: a.statements_total,
+            }
+        };
+        entries.push(Entry {
+            version: a.version,
+            name: a.name.clone(),
+            state,
+            file: None,
+            applied_at: Some(a.applied_at.clone()),
+        });
+    }
+    entries.sort_by_key(|e| e.version);
+    entries
+}
+
+/// How far `up` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Latest,
+    Version(i64),
+}
+
+/// How far `down` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DownTarget {
+    /// Revert this many of the newest applied migrations.
+    Steps(usize),
+    /// Revert every applied migration newer than this version.
+    Version(i64),
+}
+
+fn describe_blocker(e: &Entry) -> Option<String> {
+    let file = e.file.as_deref().unwrap_or("(no file)");
+    match &e.state {
+        State::Modified { applied_checksum, file_checksum } => Some(format!(
+            "migration {} ({file}) was modified after it was applied (applied checksum {}, file checksum {})",
+            e.version,
+            applied_checksum.short(),
+            file_checksum.short()
+        )),
+        State::Missing => Some(format!(
+            "migration {} ({}) was applied but its file is missing",
+            e.version, e.name
+        )),
+        State::Failed { error, statements_applied, statements_total } => Some(format!(
+            "migration {} ({file}) failed ({} of {} statements applied): {}",
+            e.version,
+            statements_applied,
+            statements_total,
+            error.as_deref().unwrap_or("interrupted before it finished")
+        )),
+        _ => None,
+    }
+}
+
+/// The migrations `up` applies, in order; refuses while an applied
+/// migration is modified or missing or a failure is unresolved, and applies
+/// out-of-order migrations only when allowed.
+pub fn up<'a>(
+    local: &'a Migrations,
+    applied: &[AppliedMigration],
+    target: Target,
+    allow_out_of_order: bool,
+) -> Result<Vec<&'a Migration>, Error> {
+    if let Target::Version(v) = target {
+        if local.get(v).is_none() {
+            return Err(Error::invalid(
+                format!("--to {v}: no migration has version {v}"),
+                Some("run `keel status` to list the versions"),
+            ));
+        }
+    }
+    let entries = status(local, applied);
+    let blockers: Vec<String> = entries.iter().filter_map(describe_blocker).collect();
+    if !blockers.is_empty() {
+        return Err(Error::Refused {
+            action: "apply migrations".into(),
+            problems: blockers,
+            hint: "review with `keel status`; then restore the files, or run `keel repair` to accept them and clear failures".into(),
+        });
+    }
+    let in_target = |v: i64| match target {
+        Target::Latest => true,
+        Target::Version(t) => v <= t,
+    };
+    let out_of_order: Vec<String> = entries
+        .iter()
+        .filter(|e| e.state == State::OutOfOrder && in_target(e.version))
+        .map(|e| format!("migration {} ({}) is older than the newest applied migration", e.version, e.file.as_deref().unwrap_or("")))
+        .collect();
+    if !out_of_order.is_empty() && !allow_out_of_order {
+        return Err(Error::Refused {
+            action: "apply migrations out of order".into(),
+            problems: out_of_order,
+            hint: "pass --allow-out-of-order if applying them after newer ones is safe".into(),
+        });
+    }
+    Ok(entries
+        .iter()
+        .filter(|e| matches!(e.state, State::Pending | State::OutOfOrder) && in_target(e.version))
+        .filter_map(|e| local.get(e.version))
+        .collect())
+}
+
+/// The migrations `down` reverts, newest first.
+pub fn down<'a>(
+    local: &'a Migrations,
+    applied: &[AppliedMigration],
+    target: DownTarget,
+) -> Result<Vec<&'a Migration>, Error> {
+    let entries = status(local, applied);
+    let failures: Vec<String> = entries
+        .iter()
+        .filter(|e| matches!(e.state, State::Failed { .. }))
+        .filter_map(describe_blocker)
+        .collect();
+    if !failures.is_empty() {
+        return Err(Error::Refused {
+            action: "revert migrations".into(),
+            problems: failures,
+            hint: "run `keel repair` first".into(),
+        });
+    }
+    let mut done: Vec<&Entry> = entries.iter().filter(|e| e.applied_at.is_some()).collect();
+    done.sort_by_key(|e| std::cmp::Reverse(e.version));
+    let chosen: Vec<&Entry> = match target {
+        DownTarget::Steps(n) => done.into_iter().take(n).collect(),
+        DownTarget::Version(v) => {
+            if v != 0 && !entries.iter().any(|e| e.version == v && e.applied_at.is_some()) {
+                return Err(Error::invalid(
+                    format!("--to {v}: version {v} is not applied"),
+                    Some("give an applied version (or 0 to revert everything)"),
+                ));
+            }
+            done.into_iter().filter(|e| e.version > v).collect()
+        }
+    };
+    let mut problems = Vec::new();
+    let mut plan = Vec::new();
+    for e in chosen {
+        match (&e.state, local.get(e.version)) {
+            (State::Missing, _) | (_, None) => {
+                problems.push(format!("migration {} ({}) has no file to revert with", e.version, e.name))
+            }
+            (State::Modified { .. }, Some(m)) => problems.push(format!(
+                "migration {} ({}) was modified after it was applied; its down file may not match what ran",
+                e.version, m.up.file
+            )),
+            (_, Some(m)) if m.down.is_none() => problems.push(format!(
+                "migration {} ({}) has no down file; it cannot be reverted",
+                e.version, m.up.file
+            )),
+            (_, Some(m)) => plan.push(m),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Refused {
+            action: "revert migrations".into(),
+            problems,
+            hint: "add the down files (`<version>_<name>.down.sql`), or revert fewer steps".into(),
+        });
+    }
+    Ok(plan)
+}
+
+/// The migrations `stamp V` marks applied: every local one up to `version`
+/// not yet successfully applied.
+pub fn stamp<'a>(
+    local: &'a Migrations,
+    applied: &[AppliedMigration],
+    version: i64,
+) -> Result<Vec<&'a Migration>, Error> {
+    if local.get(version).is_none() {
+        return Err(Error::invalid(
+            format!("no migration has version {version}"),
+            Some("run `keel status` to list the versions"),
+        ));
+    }
+    Ok(local
+        .iter()
+        .filter(|m| m.version <= version)
+        .filter(|m| !applied.iter().any(|a| a.version == m.version && a.success))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::Method;
+
+    fn local(versions: &[i64]) -> Migrations {
+        let files = versions
+            .iter()
+            .flat_map(|v| {
+                [
+                    (format!("{v}_m.up.sql"), format!("SELECT {v};").into_bytes()),
+                    (format!("{v}_m.down.sql"), format!("SELECT -{v};").into_bytes()),
+                ]
+            })
+            .collect();
+        Migrations::from_files("t".into(), files).unwrap()
+    }
+
+    fn row(v: i64, sql: &str, success: bool) -> AppliedMigration {
+        AppliedMigration {
+            version: v,
+            name: "m".into(),
+            checksum: Checksum::of(sql),
+            checksum_algorithm: ALGORITHM.into(),
+            applied_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 1,
+            success,
+            error: (!success).then(|| "boom".to_string()),
+            failed_statement_index: None,
+            failed_statement: None,
+            statements_total: 1,
+            statements_applied: 0,
+            applied_by: "t".into(),
+            keel_version: "0".into(),
+            method: Method::Run,
+        }
+    }
+
+    fn labels(entries: &[Entry]) -> Vec<(i64, &'static str)> {
+        entries.iter().map(|e| (e.version, e.state.label())).collect()
+    }
+
+    #[test]
+    fn every_state() {
+        let l = local(&[1, 2, 3, 4, 6]);
+        let applied = [
+            row(1, "SELECT 1;", true),
+            row(2, "SELECT 2; -- edited", true),
+            row(4, "SELECT 4;", false),
+            row(5, "SELECT 5;", true),
+        ];
+        assert_eq!(
+            labels(&status(&l, &applied)),
+            [(1, "applied"), (2, "modified"), (3, "out-of-order"), (4, "failed"), (5, "missing"), (6, "pending")]
+        );
+    }
+
+    #[test]
+    fn up_refuses_modified_missing_failed_and_names_them() {
+        let l = local(&[1, 2]);
+        let err = up(&l, &[row(1, "SELECT 1; -- x", true)], Target::Latest, false).unwrap_err();
+        assert!(err.to_string().contains("1_m.up.sql"), "{err}");
+        let err = up(&l, &[row(9, "SELECT 9;", true)], Target::Latest, true).unwrap_err();
+        assert!(matches!(err, Error::Refused { .. }));
+        let err = up(&l, &[row(1, "SELECT 1;", false)], Target::Latest, true).unwrap_err();
+        assert!(err.to_string().contains("failed"));
+    }
+
+    #[test]
+    fn up_applies_out_of_order_only_when_allowed_and_honours_target() {
+        let l = local(&[1, 2, 3]);
+        let applied = [row(2, "SELECT 2;", true)];
+        assert!(up(&l, &applied, Target::Latest, false).is_err());
+        let plan: Vec<i64> = up(&l, &applied, Target::Latest, true).unwrap().iter().map(|m| m.version).collect();
+        assert_eq!(plan, [1, 3]);
+        let plan: Vec<i64> = up(&l, &[], Target::Version(2), false).unwrap().iter().map(|m| m.version).collect();
+        assert_eq!(plan, [1, 2]);
+        assert!(up(&l, &[], Target::Version(7), false).is_err());
+    }
+
+    #[test]
+    fn down_reverts_newest_first_and_needs_down_files() {
+        let l = local(&[1, 2, 3]);
+        let applied = [row(1, "SELECT 1;", true), row(2, "SELECT 2;", true), row(3, "SELECT 3;", true)];
+        let plan: Vec<i64> = down(&l, &applied, DownTarget::Steps(2)).unwrap().iter().map(|m| m.version).collect();
+        assert_eq!(plan, [3, 2]);
+        let plan: Vec<i64> = down(&l, &applied, DownTarget::Version(1)).unwrap().iter().map(|m| m.version).collect();
+        assert_eq!(plan, [3, 2]);
+        let up_only = Migrations::from_files("t".into(), vec![("1_a.sql".into(), b"SELECT 1;".to_vec())]).unwrap();
+        let err = down(&up_only, &[row(1, "SELECT 1;", true)], DownTarget::Steps(1)).unwrap_err();
+        assert!(err.to_string().contains("no down file"), "{err}");
+    }
+
+    #[test]
+    fn stamp_marks_everything_up_to_version() {
+        let l = local(&[1, 2, 3]);
+        let plan: Vec<i64> = stamp(&l, &[row(1, "SELECT 1;", true)], 2).unwrap().iter().map(|m| m.version).collect();
+        assert_eq!(plan, [2]);
+        assert!(stamp(&l, &[], 5).is_err());
+    }
+}

@@ -1,0 +1,674 @@
+//! The migration runner: applies a [`plan`](crate::plan) through a backend,
+//! inside the migration lock. `keel up` and the library's start-up call go
+//! through this one code path.
+//!
+//! Every change happens under the lock, which is polled (never waited for
+//! inside the database), taken before the tracking table is created, and
+//! released on every path. A runner that waited and finds nothing left to do
+//! reports "up to date", not an error: N replicas starting at once is the
+//! normal case (incident 5).
+
+use crate::database::Database;
+use crate::error::{DbError, Error, MigrationFailure, Result};
+use crate::plan::{self, DownTarget, Entry, State, Target};
+use crate::source::split::{Statement, split};
+use crate::source::{Migration, Migrations, SqlFile, textdiff};
+use crate::tracking::{AppliedMigration, Method, Record, Write};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Something worth telling the user while a command runs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Another runner holds the lock; keel polls until it is free.
+    WaitingForLock { holder: &'a str },
+    /// About to run migration `index` (1-based) of `total`.
+    Starting { version: i64, name: &'a str, index: usize, total: usize },
+    Finished { version: i64, duration_ms: u64 },
+}
+
+/// Receives [`Event`]s; `&mut |_| {}` ignores them.
+pub type Observer<'a> = &'a mut dyn FnMut(Event<'_>);
+
+/// Which way a migration runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// One migration a run applied or reverted (or, in a dry run, would).
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub version: i64,
+    pub name: String,
+    pub file: String,
+    pub direction: Direction,
+    pub transactional: bool,
+    pub statements: Vec<String>,
+    /// `None` in a dry run.
+    pub duration_ms: Option<u64>,
+}
+
+/// What `up` or `down` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub dry_run: bool,
+    pub steps: Vec<Step>,
+    /// How long keel waited for another runner's lock, if it had to.
+    pub waited_for_lock_ms: Option<u64>,
+}
+
+impl RunReport {
+    /// Nothing was left to do.
+    pub fn up_to_date(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// What `stamp` marked applied.
+#[derive(Clone, Debug, Serialize)]
+pub struct StampReport {
+    pub stamped: Vec<i64>,
+}
+
+/// Options of `repair`, naming the decisions the user took after review.
+#[derive(Clone, Debug, Default)]
+pub struct RepairOptions {
+    /// Partially applied migrations the user finished by hand.
+    pub mark_applied: Vec<i64>,
+    /// Partially applied migrations the user undid by hand.
+    pub mark_rolled_back: Vec<i64>,
+    /// Partially applied migrations to continue from the failed statement.
+    pub retry: Vec<i64>,
+    /// Forget the records of applied migrations whose files are gone.
+    pub forget_missing: bool,
+    pub dry_run: bool,
+}
+
+/// One thing `repair` did or would do.
+#[derive(Clone, Debug, Serialize)]
+pub struct RepairAction {
+    pub version: i64,
+    pub name: String,
+    /// `accept_checksum`, `clear_failure`, `mark_applied`, `mark_rolled_back`,
+    /// `retry`, `forget_missing`.
+    pub action: &'static str,
+    pub detail: String,
+}
+
+/// Something `repair` will not decide alone.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unresolved {
+    pub version: i64,
+    pub name: String,
+    pub detail: String,
+    /// Statements of the migration that stayed applied.
+    pub applied_statements: Vec<String>,
+    pub failed_statement: Option<String>,
+    pub options: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RepairReport {
+    pub dry_run: bool,
+    pub actions: Vec<RepairAction>,
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// `keel status`: every migration's state, and for modified ones what changed.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusReport {
+    pub entries: Vec<StatusLine>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusLine {
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// For `modified`: applied SQL (`-`) against the file (`+`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl StatusReport {
+    /// Everything applied and unchanged.
+    pub fn is_clean(&self) -> bool {
+        self.entries.iter().all(|e| e.entry.state.is_clean())
+    }
+
+    pub fn count(&self, label: &str) -> usize {
+        self.entries.iter().filter(|e| e.entry.state.label() == label).count()
+    }
+}
+
+/// Runs a set of migrations against databases.
+#[derive(Clone, Debug)]
+pub struct Migrator {
+    migrations: Migrations,
+    allow_out_of_order: bool,
+}
+
+impl Migrator {
+    pub fn new(migrations: Migrations) -> Migrator {
+        Migrator { migrations, allow_out_of_order: false }
+    }
+
+    /// Apply pending migrations older than the newest applied one.
+    pub fn allow_out_of_order(mut self, allow: bool) -> Migrator {
+        self.allow_out_of_order = allow;
+        self
+    }
+
+    pub fn migrations(&self) -> &Migrations {
+        &self.migrations
+    }
+
+    /// Every migration's state. Reads only; creates nothing.
+    pub async fn status(&self, db: &mut Database) -> Result<StatusReport> {
+        let applied = db.backend.applied().await?;
+        let mut entries = Vec::new();
+        for entry in plan::status(&self.migrations, &applied) {
+            let diff = match (&entry.state, self.migrations.get(entry.version)) {
+                (State::Modified { .. }, Some(m)) => {
+                    let old = db.backend.applied_sql(entry.version).await?.unwrap_or_default();
+                    Some(textdiff::diff_lines(&old, &m.up.sql))
+                }
+                _ => None,
+            };
+            entries.push(StatusLine { entry, diff });
+        }
+        Ok(StatusReport { entries })
+    }
+
+    /// Applies pending migrations up to `target`, each in its own
+    /// transaction unless marked `-- keel:no-transaction`.
+    pub async fn up(&self, db: &mut Database, target: Target, observer: Observer<'_>) -> Result<RunReport> {
+        let waited = acquire_lock(db, observer).await?;
+        let result = self.up_locked(db, target, observer).await;
+        release_lock(db, result).await.map(|steps| RunReport { dry_run: false, steps, waited_for_lock_ms: waited })
+    }
+
+    async fn up_locked(&self, db: &mut Database, target: Target, observer: Observer<'_>) -> Result<Vec<Step>> {
+        db.backend.ensure_table().await?;
+        let applied = db.backend.applied().await?;
+        let plan = plan::up(&self.migrations, &applied, target, self.allow_out_of_order)?;
+        let applied_by = applied_by(db, plan.is_empty()).await?;
+        let mut steps = Vec::with_capacity(plan.len());
+        for (index, m) in plan.iter().enumerate() {
+            observer(Event::Starting { version: m.version, name: &m.name, index: index + 1, total: plan.len() });
+            let step = run_file(db, m, Direction::Up, &applied_by, &steps).await?;
+            observer(Event::Finished { version: m.version, duration_ms: step.duration_ms.unwrap_or(0) });
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    /// What `up` would do, without taking the lock or changing anything.
+    pub async fn up_dry_run(&self, db: &mut Database, target: Target) -> Result<RunReport> {
+        let applied = db.backend.applied().await?;
+        let plan = plan::up(&self.migrations, &applied, target, self.allow_out_of_order)?;
+        Ok(dry_report(db, plan, Direction::Up))
+    }
+
+    /// Reverts applied migrations with their down files, newest first.
+    pub async fn down(&self, db: &mut Database, target: DownTarget, observer: Observer<'_>) -> Result<RunReport> {
+        let waited = acquire_lock(db, observer).await?;
+        let result = self.down_locked(db, target, observer).await;
+        release_lock(db, result).await.map(|steps| RunReport { dry_run: false, steps, waited_for_lock_ms: waited })
+    }
+
+    async fn down_locked(&self, db: &mut Database, target: DownTarget, observer: Observer<'_>) -> Result<Vec<Step>> {
+        db.backend.ensure_table().await?;
+        let applied = db.backend.applied().await?;
+        let plan = plan::down(&self.migrations, &applied, target)?;
+        let applied_by = applied_by(db, plan.is_empty()).await?;
+        let mut steps = Vec::with_capacity(plan.len());
+        for (index, m) in plan.iter().enumerate() {
+            observer(Event::Starting { version: m.version, name: &m.name, index: index + 1, total: plan.len() });
+            let step = run_file(db, m, Direction::Down, &applied_by, &steps).await?;
+            observer(Event::Finished { version: m.version, duration_ms: step.duration_ms.unwrap_or(0) });
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    pub async fn down_dry_run(&self, db: &mut Database, target: DownTarget) -> Result<RunReport> {
+        let applied = db.backend.applied().await?;
+        let plan = plan::down(&self.migrations, &applied, target)?;
+        Ok(dry_report(db, plan, Direction::Down))
+    }
+
+    /// Marks every migration up to `version` applied without running it, to
+    /// adopt a database whose schema already exists.
+    pub async fn stamp(&self, db: &mut Database, version: i64, observer: Observer<'_>) -> Result<StampReport> {
+        acquire_lock(db, observer).await?;
+        let result = self.stamp_locked(db, version).await;
+        release_lock(db, result).await
+    }
+
+    async fn stamp_locked(&self, db: &mut Database, version: i64) -> Result<StampReport> {
+        db.backend.ensure_table().await?;
+        let applied = db.backend.applied().await?;
+        let plan = plan::stamp(&self.migrations, &applied, version)?;
+        let applied_by = applied_by(db, plan.is_empty()).await?;
+        for m in &plan {
+            let total = split(&m.up.sql, db.dialect()).len() as i64;
+            let record = success_record(m, Some(0), total, &applied_by, Method::Stamp);
+            db.backend.write(&Write::Upsert(Box::new(record))).await?;
+        }
+        Ok(StampReport { stamped: plan.iter().map(|m| m.version).collect() })
+    }
+
+    /// Resolves what blocks `up` after the user reviewed it: accepts modified
+    /// checksums, clears failures that left nothing applied, and for partial
+    /// failures does what the user chose.
+    pub async fn repair(&self, db: &mut Database, options: &RepairOptions, observer: Observer<'_>) -> Result<RepairReport> {
+        acquire_lock(db, observer).await?;
+        let result = self.repair_locked(db, options).await;
+        release_lock(db, result).await
+    }
+
+    async fn repair_locked(&self, db: &mut Database, options: &RepairOptions) -> Result<RepairReport> {
+        db.backend.ensure_table().await?;
+        let applied = db.backend.applied().await?;
+        let entries = plan::status(&self.migrations, &applied);
+        let chosen: Vec<i64> =
+            options.mark_applied.iter().chain(&options.mark_rolled_back).chain(&options.retry).copied().collect();
+        for v in &chosen {
+            let partial = entries.iter().any(|e| e.version == *v && matches!(e.state, State::Failed { .. }));
+            if !partial {
+                return Err(Error::invalid(
+                    format!("migration {v} has no recorded failure to resolve"),
+                    Some("run `keel status`: only failed migrations take --mark-applied, --mark-rolled-back or --retry"),
+                ));
+            }
+        }
+        let applied_by = applied_by(db, false).await?;
+        let mut report = RepairReport { dry_run: options.dry_run, actions: Vec::new(), unresolved: Vec::new() };
+        for e in &entries {
+            let row = applied.iter().find(|a| a.version == e.version);
+            let local = self.migrations.get(e.version);
+            let action = match (&e.state, row) {
+                (State::Modified { applied_checksum, file_checksum }, _) => {
+                    let Some(m) = local else { continue };
+                    Some((
+                        Write::Accept { version: e.version, checksum: m.up.checksum.clone(), sql: m.up.sql.clone() },
+                        "accept_checksum",
+                        format!("accepted {} as applied (checksum {} → {})", m.up.file, applied_checksum.short(), file_checksum.short()),
+                    ))
+                }
+                (State::Missing, _) if options.forget_missing => Some((
+                    Write::Delete { version: e.version },
+                    "forget_missing",
+                    "forgot the record of a migration whose file is gone".to_string(),
+                )),
+                (State::Missing, _) => {
+                    report.unresolved.push(Unresolved {
+                        version: e.version,
+                        name: e.name.clone(),
+                        detail: "applied, but its file is missing".to_string(),
+                        applied_statements: Vec::new(),
+                        failed_statement: None,
+                        options: vec![
+                            "restore the file from version control".to_string(),
+                            "keel repair --forget-missing (the schema change stays; only the record goes)".to_string(),
+                        ],
+                    });
+                    None
+                }
+                (State::Failed { .. }, Some(row)) => {
+                    if options.retry.contains(&e.version) {
+                        let Some(m) = local else {
+                            return Err(Error::invalid(
+                                format!("cannot retry migration {}: its file is missing", e.version),
+                                None,
+                            ));
+                        };
+                        if !options.dry_run {
+                            retry(db, m, row, &applied_by).await?;
+                        }
+                        report.actions.push(RepairAction {
+                            version: e.version,
+                            name: e.name.clone(),
+                            action: "retry",
+                            detail: format!("ran {} from statement {}", m.up.file, row.statements_applied + 1),
+                        });
+                        continue;
+                    }
+                    self.resolve_failure(db, e, row, local, options, &applied_by, &mut report).await?
+                }
+                _ => None,
+            };
+            if let Some((write, action, detail)) = action {
+                if !options.dry_run {
+                    db.backend.write(&write).await?;
+                }
+                report.actions.push(RepairAction { version: e.version, name: e.name.clone(), action, detail });
+            }
+        }
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn resolve_failure(
+        &self,
+        db: &mut Database,
+        e: &Entry,
+        row: &AppliedMigration,
+        local: Option<&Migration>,
+        options: &RepairOptions,
+        applied_by: &str,
+        report: &mut RepairReport,
+    ) -> Result<Option<(Write, &'static str, String)>> {
+        let delete = Write::Delete { version: e.version };
+        if options.mark_rolled_back.contains(&e.version) {
+            return Ok(Some((delete, "mark_rolled_back", "recorded as not applied".to_string())));
+        }
+        if options.mark_applied.contains(&e.version) {
+            let sql = db.backend.applied_sql(e.version).await?.unwrap_or_default();
+            let record = Record {
+                success: true,
+                error: None,
+                failed_statement_index: None,
+                failed_statement: None,
+                statements_applied: row.statements_total,
+                method: Method::Repair,
+                applied_by: applied_by.to_string(),
+                duration_ms: Some(row.duration_ms),
+                ..failure_base(row, local, sql)
+            };
+            return Ok(Some((Write::Upsert(Box::new(record)), "mark_applied", "recorded as applied".to_string())));
+        }
+        if row.statements_applied == 0 {
+            return Ok(Some((delete, "clear_failure", "cleared the failure record (none of its statements had stayed applied)".to_string())));
+        }
+        let stored = db.backend.applied_sql(e.version).await?.unwrap_or_default();
+        let statements = split(&stored, db.dialect());
+        let applied_statements =
+            statements.iter().take(row.statements_applied as usize).map(|s| s.text.clone()).collect();
+        report.unresolved.push(Unresolved {
+            version: e.version,
+            name: e.name.clone(),
+            detail: format!(
+                "{} of {} statements stayed applied before statement {} failed: {}",
+                row.statements_applied,
+                row.statements_total,
+                row.failed_statement_index.unwrap_or(row.statements_applied + 1),
+                row.error.as_deref().unwrap_or("interrupted")
+            ),
+            applied_statements,
+            failed_statement: row.failed_statement.clone(),
+            options: vec![
+                format!("keel repair --retry {}  (fix the file's failing statement first; runs it and the rest)", e.version),
+                format!("keel repair --mark-applied {}  (you finished it by hand)", e.version),
+                format!("keel repair --mark-rolled-back {}  (you undid the applied statements by hand)", e.version),
+            ],
+        });
+        Ok(None)
+    }
+}
+
+/// The tracking rows, failures included.
+pub async fn history(db: &mut Database) -> Result<Vec<AppliedMigration>> {
+    db.backend.applied().await
+}
+
+/// Polls the lock until it is free or the timeout passes. Returns how long
+/// keel waited, if it had to.
+async fn acquire_lock(db: &mut Database, observer: Observer<'_>) -> Result<Option<u64>> {
+    let start = Instant::now();
+    let timeout = db.options.lock_timeout;
+    let mut delay = Duration::from_millis(25);
+    let mut waited = false;
+    loop {
+        if db.backend.try_lock().await? {
+            return Ok(waited.then(|| start.elapsed().as_millis() as u64));
+        }
+        if start.elapsed() >= timeout {
+            let holder = db.backend.lock_holder().await?;
+            return Err(Error::LockTimeout { waited_secs: start.elapsed().as_secs_f64(), holder });
+        }
+        if !waited {
+            let holder = db.backend.lock_holder().await?;
+            observer(Event::WaitingForLock { holder: &holder });
+            waited = true;
+        }
+        let remaining = timeout.saturating_sub(start.elapsed());
+        tokio::time::sleep(delay.min(remaining)).await;
+        delay = (delay * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// Releases the lock whatever `result` is; the body's error wins over an
+/// error releasing (the session lock dies with the connection anyway).
+async fn release_lock<T>(db: &mut Database, result: Result<T>) -> Result<T> {
+    let released = db.backend.unlock().await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
+async fn applied_by(db: &mut Database, nothing_to_do: bool) -> Result<String> {
+    if nothing_to_do {
+        return Ok(String::new());
+    }
+    Ok(format!("{}@{}", db.backend.user().await?, crate::backend::client_host()))
+}
+
+fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> RunReport {
+    let steps = plan
+        .into_iter()
+        .filter_map(|m| {
+            let file = file_for(m, direction)?;
+            Some(Step {
+                version: m.version,
+                name: m.name.clone(),
+                file: file.file.clone(),
+                direction,
+                transactional: transactional(db, file),
+                statements: split(&file.sql, db.dialect()).into_iter().map(|s| s.text).collect(),
+                duration_ms: None,
+            })
+        })
+        .collect();
+    RunReport { dry_run: true, steps, waited_for_lock_ms: None }
+}
+
+fn file_for(m: &Migration, direction: Direction) -> Option<&SqlFile> {
+    match direction {
+        Direction::Up => Some(&m.up),
+        Direction::Down => m.down.as_ref(),
+    }
+}
+
+fn transactional(db: &Database, file: &SqlFile) -> bool {
+    db.backend.transactional_ddl() && !file.directives.no_transaction
+}
+
+fn success_record(m: &Migration, duration_ms: Option<i64>, total: i64, applied_by: &str, method: Method) -> Record {
+    Record {
+        version: m.version,
+        name: m.name.clone(),
+        checksum: m.up.checksum.clone(),
+        duration_ms,
+        success: true,
+        error: None,
+        failed_statement_index: None,
+        failed_statement: None,
+        statements_total: total,
+        statements_applied: total,
+        applied_by: applied_by.to_string(),
+        method,
+        sql: m.up.sql.clone(),
+    }
+}
+
+fn failure_base(row: &AppliedMigration, local: Option<&Migration>, sql: String) -> Record {
+    Record {
+        version: row.version,
+        name: local.map(|m| m.name.clone()).unwrap_or_else(|| row.name.clone()),
+        checksum: row.checksum.clone(),
+        duration_ms: Some(row.duration_ms),
+        success: false,
+        error: row.error.clone(),
+        failed_statement_index: row.failed_statement_index,
+        failed_statement: row.failed_statement.clone(),
+        statements_total: row.statements_total,
+        statements_applied: row.statements_applied,
+        applied_by: row.applied_by.clone(),
+        method: Method::Run,
+        sql,
+    }
+}
+
+/// Runs one migration file and records the outcome.
+async fn run_file(
+    db: &mut Database,
+    m: &Migration,
+    direction: Direction,
+    applied_by: &str,
+    done: &[Step],
+) -> Result<Step> {
+    let Some(file) = file_for(m, direction) else {
+        return Err(Error::invalid(format!("migration {} has no down file", m.version), None));
+    };
+    let statements = split(&file.sql, db.dialect());
+    let total = statements.len() as i64;
+    let started = Instant::now();
+    let is_transactional = transactional(db, file);
+    let finish = match direction {
+        Direction::Up => Write::Upsert(Box::new(success_record(m, None, total, applied_by, Method::Run))),
+        Direction::Down => Write::Delete { version: m.version },
+    };
+    let failure = |index: usize, error: DbError, kept: usize| {
+        let s: &Statement = &statements[index];
+        MigrationFailure {
+            version: m.version,
+            name: m.name.clone(),
+            file: file.file.clone(),
+            statement_index: index + 1,
+            statement: s.text.clone(),
+            line: s.line,
+            error,
+            statements_applied: kept,
+            statements_total: statements.len(),
+            rolled_back: is_transactional,
+            applied_before: done.iter().map(|s| s.version).collect(),
+        }
+    };
+    let failure_record = |f: &MigrationFailure| Record {
+        success: false,
+        error: Some(match direction {
+            Direction::Up => f.error.to_string(),
+            Direction::Down => format!("reverting with {} failed: {}", f.file, f.error),
+        }),
+        failed_statement_index: Some(f.statement_index as i64),
+        failed_statement: Some(f.statement.clone()),
+        statements_applied: f.statements_applied as i64,
+        duration_ms: Some(started.elapsed().as_millis() as i64),
+        ..success_record(m, None, total, applied_by, Method::Run)
+    };
+
+    if is_transactional {
+        if let Err((index, error)) = db.backend.run_in_transaction(&statements, &finish).await? {
+            let f = failure(index, error, 0);
+            if direction == Direction::Up {
+                db.backend.write(&Write::Upsert(Box::new(failure_record(&f)))).await?;
+            }
+            return Err(Error::MigrationFailed(Box::new(f)));
+        }
+    } else {
+        // Statement by statement, recording progress, so a failure says
+        // exactly what stayed applied.
+        let mut in_progress = success_record(m, None, total, applied_by, Method::Run);
+        in_progress.success = false;
+        in_progress.statements_applied = match direction {
+            Direction::Up => 0,
+            Direction::Down => total,
+        };
+        if direction == Direction::Up {
+            db.backend.write(&Write::Upsert(Box::new(in_progress))).await?;
+        }
+        for (index, s) in statements.iter().enumerate() {
+            if let Err(error) = db.backend.execute(&s.text).await? {
+                let f = failure(index, error, index);
+                db.backend.write(&Write::Upsert(Box::new(failure_record(&f)))).await?;
+                return Err(Error::MigrationFailed(Box::new(f)));
+            }
+            if direction == Direction::Up && index + 1 < statements.len() {
+                db.backend.write(&Write::Progress { version: m.version, statements_applied: index as i64 + 1 }).await?;
+            }
+        }
+        let finish = match finish {
+            Write::Upsert(mut r) => {
+                r.duration_ms = Some(started.elapsed().as_millis() as i64);
+                Write::Upsert(r)
+            }
+            other => other,
+        };
+        db.backend.write(&finish).await?;
+    }
+    Ok(Step {
+        version: m.version,
+        name: m.name.clone(),
+        file: file.file.clone(),
+        direction,
+        transactional: is_transactional,
+        statements: Vec::new(),
+        duration_ms: Some(started.elapsed().as_millis() as u64),
+    })
+}
+
+/// Continues a partially applied migration from its failed statement, after
+/// checking that the statements that stayed applied are unchanged in the file.
+async fn retry(db: &mut Database, m: &Migration, row: &AppliedMigration, applied_by: &str) -> Result<()> {
+    let done = row.statements_applied as usize;
+    let stored = db.backend.applied_sql(m.version).await?.unwrap_or_default();
+    let dialect = db.dialect();
+    let before: Vec<String> = split(&stored, dialect).into_iter().take(done).map(|s| s.text).collect();
+    let statements = split(&m.up.sql, dialect);
+    let now: Vec<String> = statements.iter().take(done).map(|s| s.text.clone()).collect();
+    if before != now {
+        return Err(Error::Refused {
+            action: format!("retry migration {}", m.version),
+            problems: vec![format!(
+                "the first {done} statements of {} differ from those that were applied",
+                m.up.file
+            )],
+            hint: "keep the applied statements as they were and fix only the failing one and those after it".into(),
+        });
+    }
+    let started = Instant::now();
+    for (index, s) in statements.iter().enumerate().skip(done) {
+        if let Err(error) = db.backend.execute(&s.text).await? {
+            let record = Record {
+                success: false,
+                error: Some(error.to_string()),
+                failed_statement_index: Some(index as i64 + 1),
+                failed_statement: Some(s.text.clone()),
+                statements_applied: index as i64,
+                ..success_record(m, Some(row.duration_ms), statements.len() as i64, applied_by, Method::Run)
+            };
+            db.backend.write(&Write::Upsert(Box::new(record))).await?;
+            return Err(Error::MigrationFailed(Box::new(MigrationFailure {
+                version: m.version,
+                name: m.name.clone(),
+                file: m.up.file.clone(),
+                statement_index: index + 1,
+                statement: s.text.clone(),
+                line: s.line,
+                error,
+                statements_applied: index,
+                statements_total: statements.len(),
+                rolled_back: false,
+                applied_before: Vec::new(),
+            })));
+        }
+        db.backend.write(&Write::Progress { version: m.version, statements_applied: index as i64 + 1 }).await?;
+    }
+    let duration = row.duration_ms + started.elapsed().as_millis() as i64;
+    let record = success_record(m, Some(duration), statements.len() as i64, applied_by, Method::Run);
+    db.backend.write(&Write::Upsert(Box::new(record))).await
+}

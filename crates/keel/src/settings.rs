@@ -1,0 +1,332 @@
+//! Settings resolved once, before any command runs: the database URL (flag,
+//! then `DATABASE_URL`, then `.env`, then `keel.toml`, then the embedded
+//! default `sqlite:keel.db`), the migrations folder, the tracking table name
+//! and the lock timeout; plus [`DatabaseUrl`], which never shows a password.
+
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_URL: &str = "sqlite:keel.db";
+pub const DEFAULT_TABLE: &str = "keel_migrations";
+pub const DEFAULT_MIGRATIONS: &str = "migrations";
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
+pub const CONFIG_FILE: &str = "keel.toml";
+
+/// The database engine a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// A database URL. `Display` and `Debug` redact the password; only the
+/// backends see the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    raw: String,
+    engine: Engine,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<DatabaseUrl> {
+        let raw = raw.trim();
+        let scheme = raw.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        let engine = match scheme.as_deref() {
+            Some("sqlite") => Engine::Sqlite,
+            Some("postgres" | "postgresql") => Engine::Postgres,
+            Some("mysql" | "mariadb") => Engine::Mysql,
+            _ => {
+                return Err(Error::invalid(
+                    format!("unsupported database URL `{}`", redact(raw)),
+                    Some("use sqlite:path.db, postgres://user@host/db or mysql://user@host/db"),
+                ));
+            }
+        };
+        if engine != Engine::Sqlite {
+            let parsed = url::Url::parse(raw).map_err(|e| {
+                Error::invalid(format!("invalid database URL `{}`: {e}", redact(raw)), None)
+            })?;
+            if parsed.path().trim_start_matches('/').is_empty() {
+                return Err(Error::invalid(
+                    format!("database URL `{}` names no database", redact(raw)),
+                    Some("add the database name: postgres://user@host:5432/mydb"),
+                ));
+            }
+        } else if sqlite_path(raw).is_empty() {
+            return Err(Error::invalid(
+                format!("SQLite URL `{raw}` names no file"),
+                Some("use sqlite:path/to/file.db or sqlite::memory:"),
+            ));
+        }
+        Ok(DatabaseUrl { raw: raw.to_string(), engine })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The URL with its password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact(&self.raw)
+    }
+
+    /// The URL with its secret, for the backends only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    /// For `sqlite:` URLs: the file path, or `:memory:`.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.engine == Engine::Sqlite).then(|| sqlite_path(&self.raw))
+    }
+}
+
+fn sqlite_path(raw: &str) -> &str {
+    let rest = &raw["sqlite:".len().min(raw.len())..];
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    rest.split('?').next().unwrap_or(rest)
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+/// Replaces the password of a URL (userinfo or `password=` query parameter)
+/// with `***`. Text that does not parse as a URL is redacted after the first
+/// `:` of its userinfo, so a malformed URL cannot leak either.
+pub fn redact(raw: &str) -> String {
+    if let Ok(mut url) = url::Url::parse(raw) {
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        let has_secret_param = url
+            .query_pairs()
+            .any(|(k, _)| k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass"));
+        if has_secret_param {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let secret = k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass");
+                    (k.into_owned(), if secret { "***".to_string() } else { v.into_owned() })
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        return url.to_string();
+    }
+    // Not parseable: hide anything between `//user:` and `@`.
+    match (raw.find("://"), raw.rfind('@')) {
+        (Some(start), Some(at)) if at > start => {
+            let userinfo = &raw[start + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}:***{}", &raw[..start + 3 + colon], &raw[at..]),
+                None => raw.to_string(),
+            }
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// Where the database URL came from, reported by every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UrlSource {
+    Flag,
+    Environment,
+    DotEnv,
+    ConfigFile,
+    Default,
+}
+
+impl UrlSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            UrlSource::Flag => "--database-url",
+            UrlSource::Environment => "DATABASE_URL",
+            UrlSource::DotEnv => "DATABASE_URL in .env",
+            UrlSource::ConfigFile => "keel.toml",
+            UrlSource::Default => "the default",
+        }
+    }
+}
+
+/// `keel.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub database_url: Option<String>,
+    pub migrations: Option<PathBuf>,
+    pub table: Option<String>,
+    /// Seconds to wait for another runner's lock.
+    pub lock_timeout: Option<f64>,
+}
+
+/// What the command line says; `None` means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub migrations: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub table: Option<String>,
+    pub lock_timeout: Option<f64>,
+}
+
+/// Fully resolved settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub url_source: UrlSource,
+    pub migrations_dir: PathBuf,
+    pub table: String,
+    pub lock_timeout: Duration,
+}
+
+impl Settings {
+    /// Resolves settings from flags, the process environment, `.env` and
+    /// `keel.toml` in `cwd`.
+    pub fn resolve(overrides: &Overrides, cwd: &Path) -> Result<Settings> {
+        Settings::resolve_with(overrides, cwd, |k| std::env::var(k).ok())
+    }
+
+    /// [`Settings::resolve`] with the environment given, for tests.
+    pub fn resolve_with(
+        overrides: &Overrides,
+        cwd: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings> {
+        let config = load_config(overrides.config.as_deref(), cwd)?;
+        let (url, url_source) = if let Some(u) = &overrides.database_url {
+            (u.clone(), UrlSource::Flag)
+        } else if let Some(u) = env("DATABASE_URL").filter(|u| !u.is_empty()) {
+            (u, UrlSource::Environment)
+        } else if let Some(u) = dotenv_url(cwd)? {
+            (u, UrlSource::DotEnv)
+        } else if let Some(u) = &config.database_url {
+            (u.clone(), UrlSource::ConfigFile)
+        } else {
+            (DEFAULT_URL.to_string(), UrlSource::Default)
+        };
+        let database_url = DatabaseUrl::parse(&url).map_err(|e| match e {
+            Error::InvalidInput { message, hint } => Error::InvalidInput {
+                message: format!("{message} (from {})", url_source.describe()),
+                hint,
+            },
+            other => other,
+        })?;
+        let migrations_dir = overrides
+            .migrations
+            .clone()
+            .or(config.migrations)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MIGRATIONS));
+        let migrations_dir = if migrations_dir.is_absolute() { migrations_dir } else { cwd.join(migrations_dir) };
+        let table = overrides
+            .table
+            .clone()
+            .or(config.table)
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        if table.is_empty() || table.len() > 63 {
+            return Err(Error::invalid(
+                format!("tracking table name `{table}` must be 1 to 63 characters"),
+                None,
+            ));
+        }
+        let lock_timeout = match overrides.lock_timeout.or(config.lock_timeout) {
+            Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
+            Some(s) => return Err(Error::invalid(format!("lock timeout {s} is not a number of seconds"), None)),
+            None => DEFAULT_LOCK_TIMEOUT,
+        };
+        Ok(Settings { database_url, url_source, migrations_dir, table, lock_timeout })
+    }
+}
+
+fn load_config(explicit: Option<&Path>, cwd: &Path) -> Result<ConfigFile> {
+    let path = match explicit {
+        Some(p) => cwd.join(p),
+        None => {
+            let p = cwd.join(CONFIG_FILE);
+            if !p.exists() {
+                return Ok(ConfigFile::default());
+            }
+            p
+        }
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&shown, e))?;
+    toml::from_str(&text).map_err(|e| {
+        Error::invalid(format!("{shown}: {}", e.message()), Some("see `keel init` for a commented keel.toml"))
+    })
+}
+
+fn dotenv_url(cwd: &Path) -> Result<Option<String>> {
+    let path = cwd.join(".env");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let iter = dotenvy::from_path_iter(&path)
+        .map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
+    for item in iter {
+        let (key, value) = item.map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
+        if key == "DATABASE_URL" && !value.is_empty() {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_everywhere() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/prod"), "postgres://app:***@db:5432/prod");
+        assert!(!redact("mysql://root:hunter2@h/db?password=hunter2").contains("hunter2"));
+        assert!(!redact("postgres://u:p@ss:w@rd@[bad/x").contains("ss:w"));
+        assert_eq!(redact("sqlite:keel.db"), "sqlite:keel.db");
+    }
+
+    #[test]
+    fn engines_by_scheme() {
+        assert_eq!(DatabaseUrl::parse("sqlite::memory:").unwrap().sqlite_path(), Some(":memory:"));
+        assert_eq!(DatabaseUrl::parse("sqlite://a/b.db").unwrap().sqlite_path(), Some("a/b.db"));
+        assert_eq!(DatabaseUrl::parse("postgresql://u@h/d").unwrap().engine(), Engine::Postgres);
+        assert_eq!(DatabaseUrl::parse("mariadb://u@h/d").unwrap().engine(), Engine::Mysql);
+        assert!(DatabaseUrl::parse("oracle://u@h/d").is_err());
+        assert!(DatabaseUrl::parse("postgres://u@h").is_err());
+    }
+
+    #[test]
+    fn resolution_order_flag_env_dotenv_config_default() {
+        let dir = std::env::temp_dir().join(format!("keel-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let none = |_: &str| None;
+        let s = Settings::resolve_with(&Overrides::default(), &dir, none).unwrap();
+        assert_eq!((s.database_url.redacted().as_str(), s.url_source), (DEFAULT_URL, UrlSource::Default));
+        std::fs::write(dir.join("keel.toml"), "database_url = \"sqlite:from-config.db\"\n").unwrap();
+        let s = Settings::resolve_with(&Overrides::default(), &dir, none).unwrap();
+        assert_eq!(s.url_source, UrlSource::ConfigFile);
+        std::fs::write(dir.join(".env"), "DATABASE_URL=sqlite:from-dotenv.db\n").unwrap();
+        let s = Settings::resolve_with(&Overrides::default(), &dir, none).unwrap();
+        assert_eq!(s.url_source, UrlSource::DotEnv);
+        let env = |k: &str| (k == "DATABASE_URL").then(|| "sqlite:env.db".to_string());
+        let s = Settings::resolve_with(&Overrides::default(), &dir, env).unwrap();
+        assert_eq!(s.url_source, UrlSource::Environment);
+        let flag = Overrides { database_url: Some("sqlite:flag.db".into()), ..Overrides::default() };
+        let s = Settings::resolve_with(&flag, &dir, env).unwrap();
+        assert_eq!((s.database_url.redacted().as_str(), s.url_source), ("sqlite:flag.db", UrlSource::Flag));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

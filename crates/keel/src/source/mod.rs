@@ -1,0 +1,267 @@
+//! Migration files: loading a folder (or files embedded at compile time),
+//! validating every name and body before anything touches a database, and
+//! the parsed [`Migration`] type the planner and runner work with.
+//!
+//! Validation reports *every* problem at once, each naming its file: a bad
+//! name, a duplicate version, a non-UTF-8 or empty file, a down file without
+//! its up file, an unknown `-- keel:` directive.
+
+pub mod checksum;
+pub mod directives;
+pub mod name;
+pub mod split;
+pub mod textdiff;
+
+use crate::error::{Error, SourceProblem};
+pub use checksum::Checksum;
+pub use directives::Directives;
+use name::Direction;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One SQL file of a migration.
+#[derive(Clone, Debug)]
+pub struct SqlFile {
+    /// The file name, e.g. `0003_add_email.up.sql`.
+    pub file: String,
+    /// The file's text, BOM removed and line endings normalised to LF.
+    pub sql: String,
+    pub checksum: Checksum,
+    pub directives: Directives,
+}
+
+/// A migration found on disk or embedded: its up file and optional down file.
+#[derive(Clone, Debug)]
+pub struct Migration {
+    pub version: i64,
+    pub name: String,
+    pub up: SqlFile,
+    pub down: Option<SqlFile>,
+}
+
+/// A file embedded by [`embed_migrations!`](crate::embed_migrations).
+#[derive(Clone, Copy, Debug)]
+pub struct EmbeddedFile {
+    pub name: &'static str,
+    pub bytes: &'static [u8],
+}
+
+/// A validated set of migrations, ordered by version.
+#[derive(Clone, Debug, Default)]
+pub struct Migrations {
+    /// Where they came from: a folder path, or `embedded`.
+    pub origin: String,
+    list: Vec<Migration>,
+}
+
+impl Migrations {
+    /// Loads and validates every `.sql` file of `dir`. Other files (a README,
+    /// `.gitkeep`) and subfolders are ignored.
+    pub fn from_dir(dir: &Path) -> Result<Migrations, Error> {
+        let origin = dir.display().to_string();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(&origin, e))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&origin, e))?;
+            let path = entry.path();
+            if !path.is_file() {
+                continue;
+            }
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if !file_name.to_ascii_lowercase().ends_with(".sql") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+            files.push((file_name, bytes));
+        }
+        Migrations::from_files(origin, files)
+    }
+
+    /// Validates files embedded at compile time.
+    pub fn from_embedded(files: &[EmbeddedFile]) -> Result<Migrations, Error> {
+        let files = files.iter().map(|f| (f.name.to_string(), f.bytes.to_vec())).collect();
+        Migrations::from_files("embedded".to_string(), files)
+    }
+
+    /// Validates named file contents; the one place both loaders go through.
+    pub fn from_files(origin: String, mut files: Vec<(String, Vec<u8>)>) -> Result<Migrations, Error> {
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut problems = Vec::new();
+        let mut ups: BTreeMap<i64, (String, SqlFile)> = BTreeMap::new();
+        let mut downs: BTreeMap<i64, (String, SqlFile)> = BTreeMap::new();
+        for (file_name, bytes) in files {
+            let parsed = match name::parse(&file_name) {
+                Ok(p) => p,
+                Err(message) => {
+                    problems.push(SourceProblem::new(&file_name, None, message));
+                    continue;
+                }
+            };
+            let sql_file = match read_sql(&file_name, &bytes) {
+                Ok(f) => f,
+                Err(p) => {
+                    problems.push(p);
+                    continue;
+                }
+            };
+            let slot = match parsed.direction {
+                Direction::Down => &mut downs,
+                Direction::Up | Direction::UpOnly => &mut ups,
+            };
+            if let Some((_, other)) = slot.get(&parsed.version) {
+                problems.push(SourceProblem::new(
+                    &file_name,
+                    None,
+                    format!("duplicate version {}: also used by {}", parsed.version, other.file),
+                ));
+                continue;
+            }
+            slot.insert(parsed.version, (parsed.name, sql_file));
+        }
+        let mut list = Vec::with_capacity(ups.len());
+        for (version, (down_name, down)) in &downs {
+            match ups.get(version) {
+                None => problems.push(SourceProblem::new(
+                    &down.file,
+                    None,
+                    format!("down file without an up file: add {version}_{down_name}.up.sql or remove it"),
+                )),
+                Some((up_name, up)) if up_name != down_name || !up.file.ends_with(".up.sql") => {
+                    problems.push(SourceProblem::new(
+                        &down.file,
+                        None,
+                        format!(
+                            "down file does not match its up file {}: name them {version}_{up_name}.up.sql and {version}_{up_name}.down.sql",
+                            up.file
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        for (version, (name, up)) in ups {
+            if up.file.ends_with(".up.sql") && !downs.contains_key(&version) {
+                problems.push(SourceProblem::new(
+                    &up.file,
+                    None,
+                    format!("up file without its down file {version}_{name}.down.sql: add it, or rename to {version}_{name}.sql"),
+                ));
+            }
+            let down = downs.remove(&version).map(|(_, f)| f);
+            list.push(Migration { version, name, up, down });
+        }
+        if problems.is_empty() {
+            Ok(Migrations { origin, list })
+        } else {
+            Err(Error::InvalidMigrations { origin, problems })
+        }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
+        self.list.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn get(&self, version: i64) -> Option<&Migration> {
+        self.list
+            .binary_search_by_key(&version, |m| m.version)
+            .ok()
+            .map(|i| &self.list[i])
+    }
+
+    pub fn latest_version(&self) -> Option<i64> {
+        self.list.last().map(|m| m.version)
+    }
+}
+
+fn read_sql(file_name: &str, bytes: &[u8]) -> Result<SqlFile, SourceProblem> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
+        SourceProblem::new(
+            file_name,
+            Some(line),
+            format!(
+                "not valid UTF-8 (byte offset {}): save the file as UTF-8",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    let sql = checksum::normalize(text);
+    let directives = directives::parse(&sql)
+        .map_err(|(line, message)| SourceProblem::new(file_name, Some(line), message))?;
+    // Comment-only detection is the same in every dialect but MySQL's `#`.
+    if split::split(&sql, crate::Dialect::Postgres).is_empty() {
+        return Err(SourceProblem::new(
+            file_name,
+            None,
+            "contains no SQL statement: write the migration or delete the file".to_string(),
+        ));
+    }
+    Ok(SqlFile {
+        file: file_name.to_string(),
+        checksum: Checksum::of(text),
+        sql,
+        directives,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
+        list.iter().map(|(n, b)| (n.to_string(), b.to_vec())).collect()
+    }
+
+    fn problems(list: &[(&str, &[u8])]) -> Vec<SourceProblem> {
+        match Migrations::from_files("t".into(), files(list)) {
+            Err(Error::InvalidMigrations { problems, .. }) => problems,
+            other => panic!("expected invalid migrations, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn loads_in_numeric_order_with_pairs() {
+        let m = Migrations::from_files(
+            "t".into(),
+            files(&[
+                ("10_c.sql", b"SELECT 10;"),
+                ("9_b.up.sql", b"SELECT 9;"),
+                ("9_b.down.sql", b"SELECT -9;"),
+                ("0001_a.sql", b"SELECT 1;"),
+            ]),
+        )
+        .unwrap();
+        let versions: Vec<i64> = m.iter().map(|m| m.version).collect();
+        assert_eq!(versions, [1, 9, 10]);
+        assert!(m.get(9).unwrap().down.is_some());
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_file() {
+        let p = problems(&[
+            ("1_a.sql", b"SELECT 1;"),
+            ("0001_again.sql", b"SELECT 1;"),
+            ("2_bad name.sql", b"SELECT 1;"),
+            ("3_latin1.sql", b"SELECT '\xe9';"),
+            ("4_empty.sql", b"  -- nothing here\n"),
+            ("5_orphan.down.sql", b"SELECT 5;"),
+            ("6_typo.sql", b"-- keel:no-transacton\nSELECT 6;"),
+        ]);
+        let named: Vec<&str> = p.iter().map(|p| p.file.as_str()).collect();
+        assert_eq!(p.len(), 6, "{p:#?}");
+        let duplicate = p.iter().find(|p| p.message.contains("duplicate version 1")).unwrap();
+        assert!(duplicate.message.contains("0001_again.sql") && duplicate.file == "1_a.sql");
+        for f in ["2_bad name.sql", "3_latin1.sql", "4_empty.sql", "5_orphan.down.sql", "6_typo.sql"] {
+            assert!(named.contains(&f), "{f} not reported: {p:#?}");
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Splits a migration's SQL into statements, so keel can run them one at a
+//! time and record exactly which statement failed and how far a
+//! non-transactional migration got.
+//!
+//! The lexer knows each dialect's quoting: strings (`'…'`, PostgreSQL `E'…'`,
+//! MySQL backslash escapes), quoted identifiers, PostgreSQL dollar quotes
+//! (`$$…$$`, `$tag$…$tag$`), `--`, `#` (MySQL) and nested `/* */` comments
+//! (PostgreSQL). Semicolons inside compound bodies stay inside their statement:
+//! SQLite and MySQL trigger/routine bodies (`BEGIN … END`, with `CASE … END`,
+//! and MySQL's `IF/LOOP/WHILE/REPEAT … END …`) and PostgreSQL `BEGIN ATOMIC`.
+
+use crate::dialect::Dialect;
+
+/// One statement of a migration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// The statement's text without its terminating `;`, trimmed.
+    pub text: String,
+    /// 1-based line where the statement starts in the file.
+    pub line: usize,
+}
+
+/// Splits `sql` into statements. Pieces holding only comments and whitespace
+/// are dropped.
+pub fn split(sql: &str, dialect: Dialect) -> Vec<Statement> {
+    Splitter::new(sql, dialect).run()
+}
+
+struct Splitter<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    dialect: Dialect,
+    pos: usize,
+    out: Vec<Statement>,
+    // current statement
+    start: usize,
+    has_code: bool,
+    words: Vec<String>,
+    depth: usize,
+    after_end: bool,
+    body_stmt_start: bool,
+}
+
+impl<'a> Splitter<'a> {
+    fn new(src: &'a str, dialect: Dialect) -> Self {
+        Splitter {
+            src,
+            bytes: src.as_bytes(),
+            dialect,
+            pos: 0,
+            out: Vec::new(),
+            start: 0,
+            has_code: false,
+            words: Vec::new(),
+            depth: 0,
+            after_end: false,
+            body_stmt_start: false,
+        }
+    }
+
+    fn peek(&self, offset: usize) -> u8 {
+        self.bytes.get(self.pos + offset).copied().unwrap_or(0)
+    }
+
+    fn run(mut self) -> Vec<Statement> {
+        while self.pos < self.bytes.len() {
+            let c = self.peek(0);
+            match c {
+                b'-' if self.peek(1) == b'-' => self.skip_line(),
+                b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
+                b'/' if self.peek(1) == b'*' => self.skip_block_comment(),
+                b'\'' => {
+                    let backslash = self.dialect == Dialect::Mysql || self.is_escape_string();
+                    self.code();
+                    self.skip_quoted(b'\'', backslash);
+                }
+                b'"' => {
+                    self.code();
+                    self.skip_quoted(b'"', self.dialect == Dialect::Mysql);
+                }
+                b'`' if self.dialect != Dialect::Postgres => {
+                    self.code();
+                    self.skip_quoted(b'`', false);
+                }
+                b'[' if self.dialect == Dialect::Sqlite => {
+                    self.code();
+                    self.skip_until(b']');
+                }
+                b'$' if self.dialect == Dialect::Postgres && self.dollar_tag().is_some() => {
+                    self.code();
+                    self.skip_dollar_quote();
+                }
+                b';' => {
+                    if self.depth == 0 {
+                        self.finish(self.pos);
+                        self.pos += 1;
+                        self.start = self.pos;
+                    } else {
+                        self.pos += 1;
+                        self.body_stmt_start = true;
+                    }
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' => self.word(),
+                c if c.is_ascii_whitespace() => self.pos += 1,
+                b':' => {
+                    // a MySQL label (`l1: LOOP`) starts a body statement
+                    self.code();
+                    self.pos += 1;
+                    self.body_stmt_start = self.depth > 0;
+                }
+                _ => {
+                    self.code();
+                    self.body_stmt_start = false;
+                    self.pos += 1;
+                }
+            }
+        }
+        self.finish(self.bytes.len());
+        self.out
+    }
+
+    fn code(&mut self) {
+        self.has_code = true;
+        self.after_end = false;
+    }
+
+    fn finish(&mut self, end: usize) {
+        if self.has_code {
+            let raw = &self.src[self.start..end];
+            let lead = raw.len() - raw.trim_start().len();
+            let line = 1 + self.src[..self.start + lead].matches('\n').count();
+            self.out.push(Statement { text: raw.trim().to_string(), line });
+        }
+        self.has_code = false;
+        self.words.clear();
+        self.depth = 0;
+        self.after_end = false;
+        self.body_stmt_start = false;
+    }
+
+    fn skip_line(&mut self) {
+        while self.pos < self.bytes.len() && self.peek(0) != b'\n' {
+            self.pos += 1;
+        }
+    }
+
+    fn skip_block_comment(&mut self) {
+        let nested = self.dialect == Dialect::Postgres;
+        let mut level = 0usize;
+        while self.pos < self.bytes.len() {
+            if self.peek(0) == b'/' && self.peek(1) == b'*' {
+                if level == 0 || nested {
+                    level += 1;
+                }
+                self.pos += 2;
+            } else if self.peek(0) == b'*' && self.peek(1) == b'/' {
+                self.pos += 2;
+                level = level.saturating_sub(1);
+                if level == 0 {
+                    return;
+                }
+            } else {
+                self.pos += 1;
+            }
+        }
+    }
+
+    /// PostgreSQL `E'…'`: the quote follows a lone `E`/`e`.
+    fn is_escape_string(&self) -> bool {
+        if self.dialect != Dialect::Postgres || self.pos == 0 {
+            return false;
+        }
+        let prev = self.bytes[self.pos - 1];
+        if prev != b'e' && prev != b'E' {
+            return false;
+        }
+        self.pos < 2 || !is_ident_byte(self.bytes[self.pos - 2])
+    }
+
+    fn skip_quoted(&mut self, quote: u8, backslash: bool) {
+        self.pos += 1;
+        while self.pos < self.bytes.len() {
+            let c = self.peek(0);
+            if backslash && c == b'\\' {
+                self.pos += 2;
+            } else if c == quote {
+                if self.peek(1) == quote {
+                    self.pos += 2;
+                } else {
+                    self.pos += 1;
+                    return;
+                }
+            } else {
+                self.pos += 1;
+            }
+        }
+    }
+
+    fn skip_until(&mut self, close: u8) {
+        while self.pos < self.bytes.len() && self.peek(0) != close {
+            self.pos += 1;
+        }
+        self.pos += 1;
+    }
+
+    /// The tag of a dollar quote starting at `pos` (`$$` → empty tag).
+    fn dollar_tag(&self) -> Option<&'a str> {
+        if self.pos > 0 && is_ident_byte(self.bytes[self.pos - 1]) {
+            return None;
+        }
+        let mut end = self.pos + 1;
+        while end < self.bytes.len() && self.bytes[end] != b'$' {
+            let b = self.bytes[end];
+            let ok = b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 || (end > self.pos + 1 && b.is_ascii_digit());
+            if !ok {
+                return None;
+            }
+            end += 1;
+        }
+        if end >= self.bytes.len() {
+            return None;
+        }
+        Some(&self.src[self.pos..=end])
+    }
+
+    fn skip_dollar_quote(&mut self) {
+        let Some(tag) = self.dollar_tag() else {
+            return;
+        };
+        self.pos += tag.len();
+        match self.src[self.pos..].find(tag) {
+            Some(at) => self.pos += at + tag.len(),
+            None => self.pos = self.bytes.len(),
+        }
+    }
+
+    fn word(&mut self) {
+        let begin = self.pos;
+        while self.pos < self.bytes.len() && is_ident_byte(self.peek(0)) {
+            self.pos += 1;
+        }
+        let word = self.src[begin..self.pos].to_ascii_uppercase();
+        self.has_code = true;
+        let was_after_end = std::mem::replace(&mut self.after_end, false);
+        let at_body_start = std::mem::replace(&mut self.body_stmt_start, false);
+        if self.words.len() < 16 {
+            self.words.push(word.clone());
+        }
+        if !self.in_compound_statement() {
+            return;
+        }
+        match word.as_str() {
+            "END" if self.depth > 0 => {
+                self.depth -= 1;
+                self.after_end = true;
+            }
+            // `END IF`, `END LOOP`, … close what `END` closed
+            "IF" | "LOOP" | "WHILE" | "REPEAT" | "CASE" if was_after_end => {}
+            "CASE" => self.depth += 1,
+            "BEGIN" => {
+                let atomic = self.next_word_is("ATOMIC");
+                if self.dialect != Dialect::Postgres || atomic {
+                    self.depth += 1;
+                    self.body_stmt_start = true;
+                }
+            }
+            "IF" | "LOOP" | "WHILE" | "REPEAT"
+                if self.dialect == Dialect::Mysql && self.depth > 0 && (at_body_start || word != "IF") =>
+            {
+                // `IF(` in an expression is a function; `IF cond THEN` opens a block
+                if word != "IF" || self.next_non_space() != b'(' || at_body_start {
+                    self.depth += 1;
+                }
+                if word == "LOOP" || word == "REPEAT" {
+                    self.body_stmt_start = true;
+                }
+            }
+            "THEN" | "ELSE" | "DO" => self.body_stmt_start = true,
+            _ => {}
+        }
+    }
+
+    /// `CREATE [OR REPLACE] [TEMP] [DEFINER=…] TRIGGER|FUNCTION|PROCEDURE|EVENT …`
+    fn in_compound_statement(&self) -> bool {
+        self.words.first().map(String::as_str) == Some("CREATE")
+            && self
+                .words
+                .iter()
+                .any(|w| matches!(w.as_str(), "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT"))
+    }
+
+    fn next_non_space(&self) -> u8 {
+        self.bytes[self.pos..]
+            .iter()
+            .copied()
+            .find(|b| !b.is_ascii_whitespace())
+            .unwrap_or(0)
+    }
+
+    fn next_word_is(&self, expected: &str) -> bool {
+        let rest = self.src[self.pos..].trim_start();
+        rest.len() >= expected.len()
+            && rest[..expected.len()].eq_ignore_ascii_case(expected)
+            && !rest.as_bytes().get(expected.len()).copied().is_some_and(is_ident_byte)
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str, d: Dialect) -> Vec<String> {
+        split(sql, d).into_iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn splits_plain_statements_and_drops_comment_only_tail() {
+        let sql = "-- header\nCREATE TABLE a (id int);\n\nINSERT INTO a VALUES (1);\n-- trailing\n";
+        let st = split(sql, Dialect::Postgres);
+        assert_eq!(st.len(), 2);
+        assert_eq!(st[0].text, "-- header\nCREATE TABLE a (id int)");
+        assert_eq!(st[1], Statement { text: "INSERT INTO a VALUES (1)".into(), line: 4 });
+    }
+
+    #[test]
+    fn semicolons_in_strings_comments_and_identifiers_do_not_split() {
+        let sql = "INSERT INTO \"we;ird\" VALUES ('a;b', 'it''s;'); /* x; y */ SELECT 1 -- ;\n;";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 2);
+        let my = "INSERT INTO `t;` VALUES ('a\\';b', \"c;d\"); # ;\nSELECT 2;";
+        assert_eq!(texts(my, Dialect::Mysql).len(), 2);
+    }
+
+    #[test]
+    fn postgres_dollar_quotes_and_escape_strings() {
+        let sql = "CREATE FUNCTION f() RETURNS trigger AS $body$ BEGIN NEW.a := 1; RETURN NEW; END; $body$ LANGUAGE plpgsql;\n\
+                   SELECT E'a\\';b', $$x;y$$, $1;";
+        let st = texts(sql, Dialect::Postgres);
+        assert_eq!(st.len(), 2, "{st:#?}");
+        assert!(st[0].ends_with("LANGUAGE plpgsql"));
+    }
+
+    #[test]
+    fn postgres_begin_atomic_body() {
+        let sql = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; SELECT 2; END;\nSELECT 3;";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 2);
+    }
+
+    #[test]
+    fn sqlite_trigger_body_stays_whole() {
+        let sql = "CREATE TRIGGER t AFTER DELETE ON a BEGIN\n  INSERT INTO log VALUES (CASE WHEN old.id > 0 THEN 1 END);\n  DELETE FROM b WHERE a_id = old.id;\nEND;\nCREATE TABLE c (id int);";
+        let st = texts(sql, Dialect::Sqlite);
+        assert_eq!(st.len(), 2, "{st:#?}");
+        assert!(st[0].ends_with("END"));
+    }
+
+    #[test]
+    fn mysql_routine_with_nested_blocks() {
+        let sql = "CREATE PROCEDURE p() BEGIN\n DECLARE i INT DEFAULT 0;\n l1: LOOP\n  SET i = i + 1;\n  IF i > 3 THEN LEAVE l1; END IF;\n  SET @x = IF(i > 1, 1, 2);\n END LOOP l1;\n WHILE i > 0 DO SET i = i - 1; END WHILE;\nEND;\nSELECT 1;";
+        let st = texts(sql, Dialect::Mysql);
+        assert_eq!(st.len(), 2, "{st:#?}");
+    }
+
+    #[test]
+    fn begin_transaction_outside_compound_statements_is_a_statement() {
+        assert_eq!(texts("BEGIN; SELECT 1; COMMIT;", Dialect::Sqlite).len(), 3);
+    }
+}
