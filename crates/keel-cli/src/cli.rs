@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "keel", version, about = "Migrations that are provably applied, on SQLite, PostgreSQL and MySQL/MariaDB")]
+#[command(
+    name = "keel",
+    version,
+    about = "Migrations that are provably applied, on SQLite, PostgreSQL and MySQL/MariaDB"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

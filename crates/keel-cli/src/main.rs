@@ -13,7 +13,10 @@ use printer::Printer;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    let printer = Printer { format: cli.global.format, quiet: cli.global.quiet };
+    let printer = Printer {
+        format: cli.global.format,
+        quiet: cli.global.quiet,
+    };
     let command = commands::name(&cli.command);
     let overrides = Overrides {
         database_url: cli.global.database_url.clone(),
@@ -23,7 +26,10 @@ fn main() -> std::process::ExitCode {
         lock_timeout: cli.global.lock_timeout,
     };
     let settings = std::env::current_dir()
-        .map_err(|e| keel::Error::Io { path: "the current directory".into(), source: e })
+        .map_err(|e| keel::Error::Io {
+            path: "the current directory".into(),
+            source: e,
+        })
         .and_then(|cwd| Settings::resolve(&overrides, &cwd));
     let settings = match settings {
         Ok(s) => s,
@@ -32,10 +38,20 @@ fn main() -> std::process::ExitCode {
             return ExitStatus::Error.into();
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
-            printer.error(command, None, &keel::Error::Io { path: "the async runtime".into(), source: e });
+            printer.error(
+                command,
+                None,
+                &keel::Error::Io {
+                    path: "the async runtime".into(),
+                    source: e,
+                },
+            );
             return ExitStatus::Error.into();
         }
     };

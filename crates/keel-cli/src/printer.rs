@@ -42,7 +42,11 @@ impl Printer {
             map.insert("ok".into(), Value::Bool(true));
             map.insert("command".into(), Value::String(command.into()));
         }
-        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
     }
 
     /// A progress bar on a terminal; hidden when piped, quiet or JSON.
@@ -68,14 +72,21 @@ impl Printer {
                 Error::InvalidMigrations { problems, .. } => e["problems"] = json!(problems),
                 Error::Refused { problems, .. } => e["problems"] = json!(problems),
                 Error::MigrationFailed(f) => e["failure"] = json!(f),
-                Error::LockTimeout { holder, waited_secs } => {
+                Error::LockTimeout {
+                    holder,
+                    waited_secs,
+                } => {
                     e["holder"] = json!(holder);
                     e["waited_secs"] = json!(waited_secs);
                 }
                 _ => {}
             }
             let doc = json!({ "ok": false, "command": command, "database": database, "error": e });
-            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
             return;
         }
         let mut err = std::io::stderr().lock();
@@ -92,7 +103,11 @@ impl Printer {
                 }
             }
             Error::MigrationFailed(f) => {
-                let _ = writeln!(err, "caused by: statement {} at {}:{}:", f.statement_index, f.file, f.line);
+                let _ = writeln!(
+                    err,
+                    "caused by: statement {} at {}:{}:",
+                    f.statement_index, f.file, f.line
+                );
                 for line in f.statement.lines().take(12) {
                     let _ = writeln!(err, "    {line}");
                 }

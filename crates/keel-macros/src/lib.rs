@@ -12,13 +12,17 @@ use std::path::PathBuf;
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     match expand(input) {
-        Ok(code) => code.parse().unwrap_or_else(|_| error("keel: internal error generating code")),
+        Ok(code) => code
+            .parse()
+            .unwrap_or_else(|_| error("keel: internal error generating code")),
         Err(message) => error(&message),
     }
 }
 
 fn error(message: &str) -> TokenStream {
-    format!("::core::compile_error!({message:?})").parse().unwrap_or_default()
+    format!("::core::compile_error!({message:?})")
+        .parse()
+        .unwrap_or_default()
 }
 
 fn expand(input: TokenStream) -> Result<String, String> {
@@ -26,14 +30,22 @@ fn expand(input: TokenStream) -> Result<String, String> {
     let text = text.trim();
     let relative = if text.is_empty() {
         "migrations".to_string()
-    } else if text.starts_with('"') && text.ends_with('"') && text.len() >= 2 && !text.contains('\\') {
+    } else if text.starts_with('"')
+        && text.ends_with('"')
+        && text.len() >= 2
+        && !text.contains('\\')
+    {
         text[1..text.len() - 1].to_string()
     } else {
-        return Err(format!("embed_migrations! takes a plain string literal path, got `{text}`"));
+        return Err(format!(
+            "embed_migrations! takes a plain string literal path, got `{text}`"
+        ));
     };
-    let root = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| "CARGO_MANIFEST_DIR is not set".to_string())?;
+    let root = std::env::var("CARGO_MANIFEST_DIR")
+        .map_err(|_| "CARGO_MANIFEST_DIR is not set".to_string())?;
     let dir = PathBuf::from(root).join(&relative);
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("keel: cannot read migrations folder {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| format!("keel: cannot read migrations folder {}: {e}", dir.display()))?;
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("keel: reading {}: {e}", dir.display()))?;
@@ -46,7 +58,9 @@ fn expand(input: TokenStream) -> Result<String, String> {
     files.sort();
     let mut code = String::from("&[");
     for (name, path) in files {
-        let path = path.to_str().ok_or_else(|| format!("keel: path {} is not UTF-8", path.display()))?;
+        let path = path
+            .to_str()
+            .ok_or_else(|| format!("keel: path {} is not UTF-8", path.display()))?;
         code.push_str(&format!(
             "::keel::EmbeddedFile {{ name: {name:?}, bytes: ::core::include_bytes!({path:?}) }},"
         ));

@@ -18,13 +18,19 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { table: DEFAULT_TABLE.to_string(), lock_timeout: DEFAULT_LOCK_TIMEOUT }
+        ConnectOptions {
+            table: DEFAULT_TABLE.to_string(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
     }
 }
 
 impl From<&Settings> for ConnectOptions {
     fn from(s: &Settings) -> Self {
-        ConnectOptions { table: s.table.clone(), lock_timeout: s.lock_timeout }
+        ConnectOptions {
+            table: s.table.clone(),
+            lock_timeout: s.lock_timeout,
+        }
     }
 }
 
@@ -43,7 +49,11 @@ impl Database {
 
     pub async fn connect_with(url: &DatabaseUrl, options: ConnectOptions) -> Result<Database> {
         let backend = Backend::connect(url, &options.table, options.lock_timeout).await?;
-        Ok(Database { backend, url: url.clone(), options })
+        Ok(Database {
+            backend,
+            url: url.clone(),
+            options,
+        })
     }
 
     /// The URL, whose `Display` redacts the password.

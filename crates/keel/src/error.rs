@@ -15,7 +15,11 @@ pub struct SourceProblem {
 
 impl SourceProblem {
     pub fn new(file: &str, line: Option<usize>, message: String) -> SourceProblem {
-        SourceProblem { file: file.to_string(), line, message }
+        SourceProblem {
+            file: file.to_string(),
+            line,
+            message,
+        }
     }
 }
 
@@ -82,10 +86,16 @@ pub enum ErrorKind {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{message}")]
-    InvalidInput { message: String, hint: Option<String> },
+    InvalidInput {
+        message: String,
+        hint: Option<String>,
+    },
 
     #[error("{} invalid migration file(s) in {origin}", problems.len())]
-    InvalidMigrations { origin: String, problems: Vec<SourceProblem> },
+    InvalidMigrations {
+        origin: String,
+        problems: Vec<SourceProblem>,
+    },
 
     #[error("cannot connect to {url}: {message}")]
     Connect { url: String, message: String },
@@ -100,13 +110,20 @@ pub enum Error {
     MigrationFailed(Box<MigrationFailure>),
 
     #[error("refusing to {action}: {}", problems.join("; "))]
-    Refused { action: String, problems: Vec<String>, hint: String },
+    Refused {
+        action: String,
+        problems: Vec<String>,
+        hint: String,
+    },
 
     #[error("{context}: {error}")]
     Database { context: String, error: DbError },
 
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -150,15 +167,24 @@ impl Error {
     }
 
     pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn invalid(message: impl Into<String>, hint: Option<&str>) -> Error {
-        Error::InvalidInput { message: message.into(), hint: hint.map(str::to_string) }
+        Error::InvalidInput {
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        }
     }
 
     pub(crate) fn db(context: impl Into<String>, error: DbError) -> Error {
-        Error::Database { context: context.into(), error }
+        Error::Database {
+            context: context.into(),
+            error,
+        }
     }
 }
 

@@ -61,7 +61,9 @@ pub async fn migrate(url: &str, files: &[EmbeddedFile]) -> Result<RunReport> {
     let migrations = Migrations::from_embedded(files)?;
     let url = DatabaseUrl::parse(url)?;
     let mut db = Database::connect(&url).await?;
-    let report = Migrator::new(migrations).up(&mut db, Target::Latest, &mut |_| {}).await;
+    let report = Migrator::new(migrations)
+        .up(&mut db, Target::Latest, &mut |_| {})
+        .await;
     let closed = db.close().await;
     let report = report?;
     closed?;

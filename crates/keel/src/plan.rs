@@ -16,11 +16,18 @@ pub enum State {
     /// Pending, but older than the newest applied migration.
     OutOfOrder,
     /// Applied, but the file's checksum differs from the applied one.
-    Modified { applied_checksum: Checksum, file_checksum: Checksum },
+    Modified {
+        applied_checksum: Checksum,
+        file_checksum: Checksum,
+    },
     /// Applied, but the file is gone.
     Missing,
     /// A recorded failure, not yet repaired.
-    Failed { error: Option<String>, statements_applied: i64, statements_total: i64 },
+    Failed {
+        error: Option<String>,
+        statements_applied: i64,
+        statements_total: i64,
+    },
 }
 
 impl State {
@@ -55,7 +62,11 @@ pub struct Entry {
 
 /// Every migration's state, ordered by version.
 pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
-    let newest_applied = applied.iter().filter(|a| a.success).map(|a| a.version).max();
+    let newest_applied = applied
+        .iter()
+        .filter(|a| a.success)
+        .map(|a| a.version)
+        .max();
     let mut entries = Vec::new();
     for m in local.iter() {
         let row = applied.iter().find(|a| a.version == m.version);
@@ -67,10 +78,12 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
                 statements_applied: a.statements_applied,
                 statements_total: a.statements_total,
             },
-            Some(a) if a.checksum != m.up.checksum || a.checksum_algorithm != ALGORITHM => State::Modified {
-                applied_checksum: a.checksum.clone(),
-                file_checksum: m.up.checksum.clone(),
-            },
+            Some(a) if a.checksum != m.up.checksum || a.checksum_algorithm != ALGORITHM => {
+                State::Modified {
+                    applied_checksum: a.checksum.clone(),
+                    file_checksum: m.up.checksum.clone(),
+                }
+            }
             Some(_) => State::Applied,
         };
         entries.push(Entry {
@@ -122,7 +135,10 @@ pub enum DownTarget {
 fn describe_blocker(e: &Entry) -> Option<String> {
     let file = e.file.as_deref().unwrap_or("(no file)");
     match &e.state {
-        State::Modified { applied_checksum, file_checksum } => Some(format!(
+        State::Modified {
+            applied_checksum,
+            file_checksum,
+        } => Some(format!(
             "migration {} ({file}) was modified after it was applied (applied checksum {}, file checksum {})",
             e.version,
             applied_checksum.short(),
@@ -132,7 +148,11 @@ fn describe_blocker(e: &Entry) -> Option<String> {
             "migration {} ({}) was applied but its file is missing",
             e.version, e.name
         )),
-        State::Failed { error, statements_applied, statements_total } => Some(format!(
+        State::Failed {
+            error,
+            statements_applied,
+            statements_total,
+        } => Some(format!(
             "migration {} ({file}) failed ({} of {} statements applied): {}",
             e.version,
             statements_applied,
@@ -152,13 +172,13 @@ pub fn up<'a>(
     target: Target,
     allow_out_of_order: bool,
 ) -> Result<Vec<&'a Migration>, Error> {
-    if let Target::Version(v) = target {
-        if local.get(v).is_none() {
-            return Err(Error::invalid(
-                format!("--to {v}: no migration has version {v}"),
-                Some("run `keel status` to list the versions"),
-            ));
-        }
+    if let Target::Version(v) = target
+        && local.get(v).is_none()
+    {
+        return Err(Error::invalid(
+            format!("--to {v}: no migration has version {v}"),
+            Some("run `keel status` to list the versions"),
+        ));
     }
     let entries = status(local, applied);
     let blockers: Vec<String> = entries.iter().filter_map(describe_blocker).collect();
@@ -176,7 +196,13 @@ pub fn up<'a>(
     let out_of_order: Vec<String> = entries
         .iter()
         .filter(|e| e.state == State::OutOfOrder && in_target(e.version))
-        .map(|e| format!("migration {} ({}) is older than the newest applied migration", e.version, e.file.as_deref().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "migration {} ({}) is older than the newest applied migration",
+                e.version,
+                e.file.as_deref().unwrap_or("")
+            )
+        })
         .collect();
     if !out_of_order.is_empty() && !allow_out_of_order {
         return Err(Error::Refused {
@@ -216,7 +242,11 @@ pub fn down<'a>(
     let chosen: Vec<&Entry> = match target {
         DownTarget::Steps(n) => done.into_iter().take(n).collect(),
         DownTarget::Version(v) => {
-            if v != 0 && !entries.iter().any(|e| e.version == v && e.applied_at.is_some()) {
+            if v != 0
+                && !entries
+                    .iter()
+                    .any(|e| e.version == v && e.applied_at.is_some())
+            {
                 return Err(Error::invalid(
                     format!("--to {v}: version {v} is not applied"),
                     Some("give an applied version (or 0 to revert everything)"),
@@ -284,7 +314,10 @@ mod tests {
             .flat_map(|v| {
                 [
                     (format!("{v}_m.up.sql"), format!("SELECT {v};").into_bytes()),
-                    (format!("{v}_m.down.sql"), format!("SELECT -{v};").into_bytes()),
+                    (
+                        format!("{v}_m.down.sql"),
+                        format!("SELECT -{v};").into_bytes(),
+                    ),
                 ]
             })
             .collect();
@@ -312,7 +345,10 @@ mod tests {
     }
 
     fn labels(entries: &[Entry]) -> Vec<(i64, &'static str)> {
-        entries.iter().map(|e| (e.version, e.state.label())).collect()
+        entries
+            .iter()
+            .map(|e| (e.version, e.state.label()))
+            .collect()
     }
 
     #[test]
@@ -326,7 +362,14 @@ mod tests {
         ];
         assert_eq!(
             labels(&status(&l, &applied)),
-            [(1, "applied"), (2, "modified"), (3, "out-of-order"), (4, "failed"), (5, "missing"), (6, "pending")]
+            [
+                (1, "applied"),
+                (2, "modified"),
+                (3, "out-of-order"),
+                (4, "failed"),
+                (5, "missing"),
+                (6, "pending")
+            ]
         );
     }
 
@@ -346,9 +389,17 @@ mod tests {
         let l = local(&[1, 2, 3]);
         let applied = [row(2, "SELECT 2;", true)];
         assert!(up(&l, &applied, Target::Latest, false).is_err());
-        let plan: Vec<i64> = up(&l, &applied, Target::Latest, true).unwrap().iter().map(|m| m.version).collect();
+        let plan: Vec<i64> = up(&l, &applied, Target::Latest, true)
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
         assert_eq!(plan, [1, 3]);
-        let plan: Vec<i64> = up(&l, &[], Target::Version(2), false).unwrap().iter().map(|m| m.version).collect();
+        let plan: Vec<i64> = up(&l, &[], Target::Version(2), false)
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
         assert_eq!(plan, [1, 2]);
         assert!(up(&l, &[], Target::Version(7), false).is_err());
     }
@@ -356,12 +407,26 @@ mod tests {
     #[test]
     fn down_reverts_newest_first_and_needs_down_files() {
         let l = local(&[1, 2, 3]);
-        let applied = [row(1, "SELECT 1;", true), row(2, "SELECT 2;", true), row(3, "SELECT 3;", true)];
-        let plan: Vec<i64> = down(&l, &applied, DownTarget::Steps(2)).unwrap().iter().map(|m| m.version).collect();
+        let applied = [
+            row(1, "SELECT 1;", true),
+            row(2, "SELECT 2;", true),
+            row(3, "SELECT 3;", true),
+        ];
+        let plan: Vec<i64> = down(&l, &applied, DownTarget::Steps(2))
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
         assert_eq!(plan, [3, 2]);
-        let plan: Vec<i64> = down(&l, &applied, DownTarget::Version(1)).unwrap().iter().map(|m| m.version).collect();
+        let plan: Vec<i64> = down(&l, &applied, DownTarget::Version(1))
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
         assert_eq!(plan, [3, 2]);
-        let up_only = Migrations::from_files("t".into(), vec![("1_a.sql".into(), b"SELECT 1;".to_vec())]).unwrap();
+        let up_only =
+            Migrations::from_files("t".into(), vec![("1_a.sql".into(), b"SELECT 1;".to_vec())])
+                .unwrap();
         let err = down(&up_only, &[row(1, "SELECT 1;", true)], DownTarget::Steps(1)).unwrap_err();
         assert!(err.to_string().contains("no down file"), "{err}");
     }
@@ -369,7 +434,11 @@ mod tests {
     #[test]
     fn stamp_marks_everything_up_to_version() {
         let l = local(&[1, 2, 3]);
-        let plan: Vec<i64> = stamp(&l, &[row(1, "SELECT 1;", true)], 2).unwrap().iter().map(|m| m.version).collect();
+        let plan: Vec<i64> = stamp(&l, &[row(1, "SELECT 1;", true)], 2)
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
         assert_eq!(plan, [2]);
         assert!(stamp(&l, &[], 5).is_err());
     }

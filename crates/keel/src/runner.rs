@@ -21,10 +21,20 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub enum Event<'a> {
     /// Another runner holds the lock; keel polls until it is free.
-    WaitingForLock { holder: &'a str },
+    WaitingForLock {
+        holder: &'a str,
+    },
     /// About to run migration `index` (1-based) of `total`.
-    Starting { version: i64, name: &'a str, index: usize, total: usize },
-    Finished { version: i64, duration_ms: u64 },
+    Starting {
+        version: i64,
+        name: &'a str,
+        index: usize,
+        total: usize,
+    },
+    Finished {
+        version: i64,
+        duration_ms: u64,
+    },
 }
 
 /// Receives [`Event`]s; `&mut |_| {}` ignores them.
@@ -139,7 +149,10 @@ impl StatusReport {
     }
 
     pub fn count(&self, label: &str) -> usize {
-        self.entries.iter().filter(|e| e.entry.state.label() == label).count()
+        self.entries
+            .iter()
+            .filter(|e| e.entry.state.label() == label)
+            .count()
     }
 }
 
@@ -152,7 +165,10 @@ pub struct Migrator {
 
 impl Migrator {
     pub fn new(migrations: Migrations) -> Migrator {
-        Migrator { migrations, allow_out_of_order: false }
+        Migrator {
+            migrations,
+            allow_out_of_order: false,
+        }
     }
 
     /// Apply pending migrations older than the newest applied one.
@@ -172,7 +188,11 @@ impl Migrator {
         for entry in plan::status(&self.migrations, &applied) {
             let diff = match (&entry.state, self.migrations.get(entry.version)) {
                 (State::Modified { .. }, Some(m)) => {
-                    let old = db.backend.applied_sql(entry.version).await?.unwrap_or_default();
+                    let old = db
+                        .backend
+                        .applied_sql(entry.version)
+                        .await?
+                        .unwrap_or_default();
                     Some(textdiff::diff_lines(&old, &m.up.sql))
                 }
                 _ => None,
@@ -184,22 +204,44 @@ impl Migrator {
 
     /// Applies pending migrations up to `target`, each in its own
     /// transaction unless marked `-- keel:no-transaction`.
-    pub async fn up(&self, db: &mut Database, target: Target, observer: Observer<'_>) -> Result<RunReport> {
+    pub async fn up(
+        &self,
+        db: &mut Database,
+        target: Target,
+        observer: Observer<'_>,
+    ) -> Result<RunReport> {
         let waited = acquire_lock(db, observer).await?;
         let result = self.up_locked(db, target, observer).await;
-        release_lock(db, result).await.map(|steps| RunReport { dry_run: false, steps, waited_for_lock_ms: waited })
+        release_lock(db, result).await.map(|steps| RunReport {
+            dry_run: false,
+            steps,
+            waited_for_lock_ms: waited,
+        })
     }
 
-    async fn up_locked(&self, db: &mut Database, target: Target, observer: Observer<'_>) -> Result<Vec<Step>> {
+    async fn up_locked(
+        &self,
+        db: &mut Database,
+        target: Target,
+        observer: Observer<'_>,
+    ) -> Result<Vec<Step>> {
         db.backend.ensure_table().await?;
         let applied = db.backend.applied().await?;
         let plan = plan::up(&self.migrations, &applied, target, self.allow_out_of_order)?;
         let applied_by = applied_by(db, plan.is_empty()).await?;
         let mut steps = Vec::with_capacity(plan.len());
         for (index, m) in plan.iter().enumerate() {
-            observer(Event::Starting { version: m.version, name: &m.name, index: index + 1, total: plan.len() });
+            observer(Event::Starting {
+                version: m.version,
+                name: &m.name,
+                index: index + 1,
+                total: plan.len(),
+            });
             let step = run_file(db, m, Direction::Up, &applied_by, &steps).await?;
-            observer(Event::Finished { version: m.version, duration_ms: step.duration_ms.unwrap_or(0) });
+            observer(Event::Finished {
+                version: m.version,
+                duration_ms: step.duration_ms.unwrap_or(0),
+            });
             steps.push(step);
         }
         Ok(steps)
@@ -213,22 +255,44 @@ impl Migrator {
     }
 
     /// Reverts applied migrations with their down files, newest first.
-    pub async fn down(&self, db: &mut Database, target: DownTarget, observer: Observer<'_>) -> Result<RunReport> {
+    pub async fn down(
+        &self,
+        db: &mut Database,
+        target: DownTarget,
+        observer: Observer<'_>,
+    ) -> Result<RunReport> {
         let waited = acquire_lock(db, observer).await?;
         let result = self.down_locked(db, target, observer).await;
-        release_lock(db, result).await.map(|steps| RunReport { dry_run: false, steps, waited_for_lock_ms: waited })
+        release_lock(db, result).await.map(|steps| RunReport {
+            dry_run: false,
+            steps,
+            waited_for_lock_ms: waited,
+        })
     }
 
-    async fn down_locked(&self, db: &mut Database, target: DownTarget, observer: Observer<'_>) -> Result<Vec<Step>> {
+    async fn down_locked(
+        &self,
+        db: &mut Database,
+        target: DownTarget,
+        observer: Observer<'_>,
+    ) -> Result<Vec<Step>> {
         db.backend.ensure_table().await?;
         let applied = db.backend.applied().await?;
         let plan = plan::down(&self.migrations, &applied, target)?;
         let applied_by = applied_by(db, plan.is_empty()).await?;
         let mut steps = Vec::with_capacity(plan.len());
         for (index, m) in plan.iter().enumerate() {
-            observer(Event::Starting { version: m.version, name: &m.name, index: index + 1, total: plan.len() });
+            observer(Event::Starting {
+                version: m.version,
+                name: &m.name,
+                index: index + 1,
+                total: plan.len(),
+            });
             let step = run_file(db, m, Direction::Down, &applied_by, &steps).await?;
-            observer(Event::Finished { version: m.version, duration_ms: step.duration_ms.unwrap_or(0) });
+            observer(Event::Finished {
+                version: m.version,
+                duration_ms: step.duration_ms.unwrap_or(0),
+            });
             steps.push(step);
         }
         Ok(steps)
@@ -242,7 +306,12 @@ impl Migrator {
 
     /// Marks every migration up to `version` applied without running it, to
     /// adopt a database whose schema already exists.
-    pub async fn stamp(&self, db: &mut Database, version: i64, observer: Observer<'_>) -> Result<StampReport> {
+    pub async fn stamp(
+        &self,
+        db: &mut Database,
+        version: i64,
+        observer: Observer<'_>,
+    ) -> Result<StampReport> {
         acquire_lock(db, observer).await?;
         let result = self.stamp_locked(db, version).await;
         release_lock(db, result).await
@@ -258,45 +327,84 @@ impl Migrator {
             let record = success_record(m, Some(0), total, &applied_by, Method::Stamp);
             db.backend.write(&Write::Upsert(Box::new(record))).await?;
         }
-        Ok(StampReport { stamped: plan.iter().map(|m| m.version).collect() })
+        Ok(StampReport {
+            stamped: plan.iter().map(|m| m.version).collect(),
+        })
     }
 
     /// Resolves what blocks `up` after the user reviewed it: accepts modified
     /// checksums, clears failures that left nothing applied, and for partial
     /// failures does what the user chose.
-    pub async fn repair(&self, db: &mut Database, options: &RepairOptions, observer: Observer<'_>) -> Result<RepairReport> {
+    pub async fn repair(
+        &self,
+        db: &mut Database,
+        options: &RepairOptions,
+        observer: Observer<'_>,
+    ) -> Result<RepairReport> {
         acquire_lock(db, observer).await?;
         let result = self.repair_locked(db, options).await;
         release_lock(db, result).await
     }
 
-    async fn repair_locked(&self, db: &mut Database, options: &RepairOptions) -> Result<RepairReport> {
+    async fn repair_locked(
+        &self,
+        db: &mut Database,
+        options: &RepairOptions,
+    ) -> Result<RepairReport> {
         db.backend.ensure_table().await?;
         let applied = db.backend.applied().await?;
         let entries = plan::status(&self.migrations, &applied);
-        let chosen: Vec<i64> =
-            options.mark_applied.iter().chain(&options.mark_rolled_back).chain(&options.retry).copied().collect();
+        let chosen: Vec<i64> = options
+            .mark_applied
+            .iter()
+            .chain(&options.mark_rolled_back)
+            .chain(&options.retry)
+            .copied()
+            .collect();
         for v in &chosen {
-            let partial = entries.iter().any(|e| e.version == *v && matches!(e.state, State::Failed { .. }));
+            let partial = entries
+                .iter()
+                .any(|e| e.version == *v && matches!(e.state, State::Failed { .. }));
             if !partial {
                 return Err(Error::invalid(
                     format!("migration {v} has no recorded failure to resolve"),
-                    Some("run `keel status`: only failed migrations take --mark-applied, --mark-rolled-back or --retry"),
+                    Some(
+                        "run `keel status`: only failed migrations take --mark-applied, --mark-rolled-back or --retry",
+                    ),
                 ));
             }
         }
         let applied_by = applied_by(db, false).await?;
-        let mut report = RepairReport { dry_run: options.dry_run, actions: Vec::new(), unresolved: Vec::new() };
+        let mut report = RepairReport {
+            dry_run: options.dry_run,
+            actions: Vec::new(),
+            unresolved: Vec::new(),
+        };
         for e in &entries {
             let row = applied.iter().find(|a| a.version == e.version);
             let local = self.migrations.get(e.version);
             let action = match (&e.state, row) {
-                (State::Modified { applied_checksum, file_checksum }, _) => {
+                (
+                    State::Modified {
+                        applied_checksum,
+                        file_checksum,
+                    },
+                    _,
+                ) => {
                     let Some(m) = local else { continue };
                     Some((
-                        Write::Accept { version: e.version, checksum: m.up.checksum.clone(), sql: m.up.sql.clone() },
+                        Write::Accept {
+                            version: e.version,
+                            checksum: m.up.checksum.clone(),
+                            sql: m.up.sql.clone(),
+                        },
                         "accept_checksum",
-                        format!("accepted {} as applied (checksum {} → {})", m.up.file, applied_checksum.short(), file_checksum.short()),
+                        format!(
+                            "accepted {} as applied (checksum {} → {})",
+                            m.up.file,
+                            applied_checksum.short(),
+                            file_checksum.short()
+                        ),
                     ))
                 }
                 (State::Missing, _) if options.forget_missing => Some((
@@ -322,7 +430,10 @@ impl Migrator {
                     if options.retry.contains(&e.version) {
                         let Some(m) = local else {
                             return Err(Error::invalid(
-                                format!("cannot retry migration {}: its file is missing", e.version),
+                                format!(
+                                    "cannot retry migration {}: its file is missing",
+                                    e.version
+                                ),
                                 None,
                             ));
                         };
@@ -333,11 +444,16 @@ impl Migrator {
                             version: e.version,
                             name: e.name.clone(),
                             action: "retry",
-                            detail: format!("ran {} from statement {}", m.up.file, row.statements_applied + 1),
+                            detail: format!(
+                                "ran {} from statement {}",
+                                m.up.file,
+                                row.statements_applied + 1
+                            ),
                         });
                         continue;
                     }
-                    self.resolve_failure(db, e, row, local, options, &applied_by, &mut report).await?
+                    self.resolve_failure(db, e, row, local, options, &applied_by, &mut report)
+                        .await?
                 }
                 _ => None,
             };
@@ -345,7 +461,12 @@ impl Migrator {
                 if !options.dry_run {
                     db.backend.write(&write).await?;
                 }
-                report.actions.push(RepairAction { version: e.version, name: e.name.clone(), action, detail });
+                report.actions.push(RepairAction {
+                    version: e.version,
+                    name: e.name.clone(),
+                    action,
+                    detail,
+                });
             }
         }
         Ok(report)
@@ -364,7 +485,11 @@ impl Migrator {
     ) -> Result<Option<(Write, &'static str, String)>> {
         let delete = Write::Delete { version: e.version };
         if options.mark_rolled_back.contains(&e.version) {
-            return Ok(Some((delete, "mark_rolled_back", "recorded as not applied".to_string())));
+            return Ok(Some((
+                delete,
+                "mark_rolled_back",
+                "recorded as not applied".to_string(),
+            )));
         }
         if options.mark_applied.contains(&e.version) {
             let sql = db.backend.applied_sql(e.version).await?.unwrap_or_default();
@@ -379,15 +504,27 @@ impl Migrator {
                 duration_ms: Some(row.duration_ms),
                 ..failure_base(row, local, sql)
             };
-            return Ok(Some((Write::Upsert(Box::new(record)), "mark_applied", "recorded as applied".to_string())));
+            return Ok(Some((
+                Write::Upsert(Box::new(record)),
+                "mark_applied",
+                "recorded as applied".to_string(),
+            )));
         }
         if row.statements_applied == 0 {
-            return Ok(Some((delete, "clear_failure", "cleared the failure record (none of its statements had stayed applied)".to_string())));
+            return Ok(Some((
+                delete,
+                "clear_failure",
+                "cleared the failure record (none of its statements had stayed applied)"
+                    .to_string(),
+            )));
         }
         let stored = db.backend.applied_sql(e.version).await?.unwrap_or_default();
         let statements = split(&stored, db.dialect());
-        let applied_statements =
-            statements.iter().take(row.statements_applied as usize).map(|s| s.text.clone()).collect();
+        let applied_statements = statements
+            .iter()
+            .take(row.statements_applied as usize)
+            .map(|s| s.text.clone())
+            .collect();
         report.unresolved.push(Unresolved {
             version: e.version,
             name: e.name.clone(),
@@ -428,7 +565,10 @@ async fn acquire_lock(db: &mut Database, observer: Observer<'_>) -> Result<Optio
         }
         if start.elapsed() >= timeout {
             let holder = db.backend.lock_holder().await?;
-            return Err(Error::LockTimeout { waited_secs: start.elapsed().as_secs_f64(), holder });
+            return Err(Error::LockTimeout {
+                waited_secs: start.elapsed().as_secs_f64(),
+                holder,
+            });
         }
         if !waited {
             let holder = db.backend.lock_holder().await?;
@@ -454,7 +594,11 @@ async fn applied_by(db: &mut Database, nothing_to_do: bool) -> Result<String> {
     if nothing_to_do {
         return Ok(String::new());
     }
-    Ok(format!("{}@{}", db.backend.user().await?, crate::backend::client_host()))
+    Ok(format!(
+        "{}@{}",
+        db.backend.user().await?,
+        crate::backend::client_host()
+    ))
 }
 
 fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> RunReport {
@@ -468,12 +612,19 @@ fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> Run
                 file: file.file.clone(),
                 direction,
                 transactional: transactional(db, file),
-                statements: split(&file.sql, db.dialect()).into_iter().map(|s| s.text).collect(),
+                statements: split(&file.sql, db.dialect())
+                    .into_iter()
+                    .map(|s| s.text)
+                    .collect(),
                 duration_ms: None,
             })
         })
         .collect();
-    RunReport { dry_run: true, steps, waited_for_lock_ms: None }
+    RunReport {
+        dry_run: true,
+        steps,
+        waited_for_lock_ms: None,
+    }
 }
 
 fn file_for(m: &Migration, direction: Direction) -> Option<&SqlFile> {
@@ -487,7 +638,13 @@ fn transactional(db: &Database, file: &SqlFile) -> bool {
     db.backend.transactional_ddl() && !file.directives.no_transaction
 }
 
-fn success_record(m: &Migration, duration_ms: Option<i64>, total: i64, applied_by: &str, method: Method) -> Record {
+fn success_record(
+    m: &Migration,
+    duration_ms: Option<i64>,
+    total: i64,
+    applied_by: &str,
+    method: Method,
+) -> Record {
     Record {
         version: m.version,
         name: m.name.clone(),
@@ -508,7 +665,9 @@ fn success_record(m: &Migration, duration_ms: Option<i64>, total: i64, applied_b
 fn failure_base(row: &AppliedMigration, local: Option<&Migration>, sql: String) -> Record {
     Record {
         version: row.version,
-        name: local.map(|m| m.name.clone()).unwrap_or_else(|| row.name.clone()),
+        name: local
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| row.name.clone()),
         checksum: row.checksum.clone(),
         duration_ms: Some(row.duration_ms),
         success: false,
@@ -532,14 +691,23 @@ async fn run_file(
     done: &[Step],
 ) -> Result<Step> {
     let Some(file) = file_for(m, direction) else {
-        return Err(Error::invalid(format!("migration {} has no down file", m.version), None));
+        return Err(Error::invalid(
+            format!("migration {} has no down file", m.version),
+            None,
+        ));
     };
     let statements = split(&file.sql, db.dialect());
     let total = statements.len() as i64;
     let started = Instant::now();
     let is_transactional = transactional(db, file);
     let finish = match direction {
-        Direction::Up => Write::Upsert(Box::new(success_record(m, None, total, applied_by, Method::Run))),
+        Direction::Up => Write::Upsert(Box::new(success_record(
+            m,
+            None,
+            total,
+            applied_by,
+            Method::Run,
+        ))),
         Direction::Down => Write::Delete { version: m.version },
     };
     let failure = |index: usize, error: DbError, kept: usize| {
@@ -575,7 +743,9 @@ async fn run_file(
         if let Err((index, error)) = db.backend.run_in_transaction(&statements, &finish).await? {
             let f = failure(index, error, 0);
             if direction == Direction::Up {
-                db.backend.write(&Write::Upsert(Box::new(failure_record(&f)))).await?;
+                db.backend
+                    .write(&Write::Upsert(Box::new(failure_record(&f))))
+                    .await?;
             }
             return Err(Error::MigrationFailed(Box::new(f)));
         }
@@ -589,16 +759,25 @@ async fn run_file(
             Direction::Down => total,
         };
         if direction == Direction::Up {
-            db.backend.write(&Write::Upsert(Box::new(in_progress))).await?;
+            db.backend
+                .write(&Write::Upsert(Box::new(in_progress)))
+                .await?;
         }
         for (index, s) in statements.iter().enumerate() {
             if let Err(error) = db.backend.execute(&s.text).await? {
                 let f = failure(index, error, index);
-                db.backend.write(&Write::Upsert(Box::new(failure_record(&f)))).await?;
+                db.backend
+                    .write(&Write::Upsert(Box::new(failure_record(&f))))
+                    .await?;
                 return Err(Error::MigrationFailed(Box::new(f)));
             }
             if direction == Direction::Up && index + 1 < statements.len() {
-                db.backend.write(&Write::Progress { version: m.version, statements_applied: index as i64 + 1 }).await?;
+                db.backend
+                    .write(&Write::Progress {
+                        version: m.version,
+                        statements_applied: index as i64 + 1,
+                    })
+                    .await?;
             }
         }
         let finish = match finish {
@@ -623,13 +802,26 @@ async fn run_file(
 
 /// Continues a partially applied migration from its failed statement, after
 /// checking that the statements that stayed applied are unchanged in the file.
-async fn retry(db: &mut Database, m: &Migration, row: &AppliedMigration, applied_by: &str) -> Result<()> {
+async fn retry(
+    db: &mut Database,
+    m: &Migration,
+    row: &AppliedMigration,
+    applied_by: &str,
+) -> Result<()> {
     let done = row.statements_applied as usize;
     let stored = db.backend.applied_sql(m.version).await?.unwrap_or_default();
     let dialect = db.dialect();
-    let before: Vec<String> = split(&stored, dialect).into_iter().take(done).map(|s| s.text).collect();
+    let before: Vec<String> = split(&stored, dialect)
+        .into_iter()
+        .take(done)
+        .map(|s| s.text)
+        .collect();
     let statements = split(&m.up.sql, dialect);
-    let now: Vec<String> = statements.iter().take(done).map(|s| s.text.clone()).collect();
+    let now: Vec<String> = statements
+        .iter()
+        .take(done)
+        .map(|s| s.text.clone())
+        .collect();
     if before != now {
         return Err(Error::Refused {
             action: format!("retry migration {}", m.version),
@@ -649,7 +841,13 @@ async fn retry(db: &mut Database, m: &Migration, row: &AppliedMigration, applied
                 failed_statement_index: Some(index as i64 + 1),
                 failed_statement: Some(s.text.clone()),
                 statements_applied: index as i64,
-                ..success_record(m, Some(row.duration_ms), statements.len() as i64, applied_by, Method::Run)
+                ..success_record(
+                    m,
+                    Some(row.duration_ms),
+                    statements.len() as i64,
+                    applied_by,
+                    Method::Run,
+                )
             };
             db.backend.write(&Write::Upsert(Box::new(record))).await?;
             return Err(Error::MigrationFailed(Box::new(MigrationFailure {
@@ -666,9 +864,20 @@ async fn retry(db: &mut Database, m: &Migration, row: &AppliedMigration, applied
                 applied_before: Vec::new(),
             })));
         }
-        db.backend.write(&Write::Progress { version: m.version, statements_applied: index as i64 + 1 }).await?;
+        db.backend
+            .write(&Write::Progress {
+                version: m.version,
+                statements_applied: index as i64 + 1,
+            })
+            .await?;
     }
     let duration = row.duration_ms + started.elapsed().as_millis() as i64;
-    let record = success_record(m, Some(duration), statements.len() as i64, applied_by, Method::Run);
+    let record = success_record(
+        m,
+        Some(duration),
+        statements.len() as i64,
+        applied_by,
+        Method::Run,
+    );
     db.backend.write(&Write::Upsert(Box::new(record))).await
 }

@@ -63,7 +63,10 @@ impl DatabaseUrl {
                 Some("use sqlite:path/to/file.db or sqlite::memory:"),
             ));
         }
-        Ok(DatabaseUrl { raw: raw.to_string(), engine })
+        Ok(DatabaseUrl {
+            raw: raw.to_string(),
+            engine,
+        })
     }
 
     pub fn engine(&self) -> Engine {
@@ -119,8 +122,16 @@ pub fn redact(raw: &str) -> String {
             let pairs: Vec<(String, String)> = url
                 .query_pairs()
                 .map(|(k, v)| {
-                    let secret = k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass");
-                    (k.into_owned(), if secret { "***".to_string() } else { v.into_owned() })
+                    let secret =
+                        k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass");
+                    (
+                        k.into_owned(),
+                        if secret {
+                            "***".to_string()
+                        } else {
+                            v.into_owned()
+                        },
+                    )
                 })
                 .collect();
             url.query_pairs_mut().clear().extend_pairs(pairs);
@@ -231,7 +242,11 @@ impl Settings {
             .clone()
             .or(config.migrations)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_MIGRATIONS));
-        let migrations_dir = if migrations_dir.is_absolute() { migrations_dir } else { cwd.join(migrations_dir) };
+        let migrations_dir = if migrations_dir.is_absolute() {
+            migrations_dir
+        } else {
+            cwd.join(migrations_dir)
+        };
         let table = overrides
             .table
             .clone()
@@ -245,10 +260,21 @@ impl Settings {
         }
         let lock_timeout = match overrides.lock_timeout.or(config.lock_timeout) {
             Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
-            Some(s) => return Err(Error::invalid(format!("lock timeout {s} is not a number of seconds"), None)),
+            Some(s) => {
+                return Err(Error::invalid(
+                    format!("lock timeout {s} is not a number of seconds"),
+                    None,
+                ));
+            }
             None => DEFAULT_LOCK_TIMEOUT,
         };
-        Ok(Settings { database_url, url_source, migrations_dir, table, lock_timeout })
+        Ok(Settings {
+            database_url,
+            url_source,
+            migrations_dir,
+            table,
+            lock_timeout,
+        })
     }
 }
 
@@ -266,7 +292,10 @@ fn load_config(explicit: Option<&Path>, cwd: &Path) -> Result<ConfigFile> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&shown, e))?;
     toml::from_str(&text).map_err(|e| {
-        Error::invalid(format!("{shown}: {}", e.message()), Some("see `keel init` for a commented keel.toml"))
+        Error::invalid(
+            format!("{shown}: {}", e.message()),
+            Some("see `keel init` for a commented keel.toml"),
+        )
     })
 }
 
@@ -278,7 +307,8 @@ fn dotenv_url(cwd: &Path) -> Result<Option<String>> {
     let iter = dotenvy::from_path_iter(&path)
         .map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
     for item in iter {
-        let (key, value) = item.map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
+        let (key, value) =
+            item.map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
         if key == "DATABASE_URL" && !value.is_empty() {
             return Ok(Some(value));
         }
@@ -292,7 +322,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords_everywhere() {
-        assert_eq!(redact("postgres://app:s3cret@db:5432/prod"), "postgres://app:***@db:5432/prod");
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/prod"),
+            "postgres://app:***@db:5432/prod"
+        );
         assert!(!redact("mysql://root:hunter2@h/db?password=hunter2").contains("hunter2"));
         assert!(!redact("postgres://u:p@ss:w@rd@[bad/x").contains("ss:w"));
         assert_eq!(redact("sqlite:keel.db"), "sqlite:keel.db");
@@ -300,10 +333,22 @@ mod tests {
 
     #[test]
     fn engines_by_scheme() {
-        assert_eq!(DatabaseUrl::parse("sqlite::memory:").unwrap().sqlite_path(), Some(":memory:"));
-        assert_eq!(DatabaseUrl::parse("sqlite://a/b.db").unwrap().sqlite_path(), Some("a/b.db"));
-        assert_eq!(DatabaseUrl::parse("postgresql://u@h/d").unwrap().engine(), Engine::Postgres);
-        assert_eq!(DatabaseUrl::parse("mariadb://u@h/d").unwrap().engine(), Engine::Mysql);
+        assert_eq!(
+            DatabaseUrl::parse("sqlite::memory:").unwrap().sqlite_path(),
+            Some(":memory:")
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://a/b.db").unwrap().sqlite_path(),
+            Some("a/b.db")
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/d").unwrap().engine(),
+            Engine::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("mariadb://u@h/d").unwrap().engine(),
+            Engine::Mysql
+        );
         assert!(DatabaseUrl::parse("oracle://u@h/d").is_err());
         assert!(DatabaseUrl::parse("postgres://u@h").is_err());
     }
@@ -314,8 +359,15 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let none = |_: &str| None;
         let s = Settings::resolve_with(&Overrides::default(), &dir, none).unwrap();
-        assert_eq!((s.database_url.redacted().as_str(), s.url_source), (DEFAULT_URL, UrlSource::Default));
-        std::fs::write(dir.join("keel.toml"), "database_url = \"sqlite:from-config.db\"\n").unwrap();
+        assert_eq!(
+            (s.database_url.redacted().as_str(), s.url_source),
+            (DEFAULT_URL, UrlSource::Default)
+        );
+        std::fs::write(
+            dir.join("keel.toml"),
+            "database_url = \"sqlite:from-config.db\"\n",
+        )
+        .unwrap();
         let s = Settings::resolve_with(&Overrides::default(), &dir, none).unwrap();
         assert_eq!(s.url_source, UrlSource::ConfigFile);
         std::fs::write(dir.join(".env"), "DATABASE_URL=sqlite:from-dotenv.db\n").unwrap();
@@ -324,9 +376,15 @@ mod tests {
         let env = |k: &str| (k == "DATABASE_URL").then(|| "sqlite:env.db".to_string());
         let s = Settings::resolve_with(&Overrides::default(), &dir, env).unwrap();
         assert_eq!(s.url_source, UrlSource::Environment);
-        let flag = Overrides { database_url: Some("sqlite:flag.db".into()), ..Overrides::default() };
+        let flag = Overrides {
+            database_url: Some("sqlite:flag.db".into()),
+            ..Overrides::default()
+        };
         let s = Settings::resolve_with(&flag, &dir, env).unwrap();
-        assert_eq!((s.database_url.redacted().as_str(), s.url_source), ("sqlite:flag.db", UrlSource::Flag));
+        assert_eq!(
+            (s.database_url.redacted().as_str(), s.url_source),
+            ("sqlite:flag.db", UrlSource::Flag)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

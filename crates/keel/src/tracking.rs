@@ -96,10 +96,19 @@ pub struct Record {
 pub enum Write {
     Upsert(Box<Record>),
     /// Statement-level progress of a non-transactional migration.
-    Progress { version: i64, statements_applied: i64 },
+    Progress {
+        version: i64,
+        statements_applied: i64,
+    },
     /// Accept a modified file's current text.
-    Accept { version: i64, checksum: Checksum, sql: String },
-    Delete { version: i64 },
+    Accept {
+        version: i64,
+        checksum: Checksum,
+        sql: String,
+    },
+    Delete {
+        version: i64,
+    },
 }
 
 /// keel's own version, stored with every row.

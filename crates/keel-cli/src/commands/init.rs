@@ -29,13 +29,19 @@ pub fn run(ctx: &Context) -> Result<ExitStatus> {
     if dir.is_dir() {
         existing.push(dir.display().to_string());
     } else {
-        std::fs::create_dir_all(dir).map_err(|e| keel::Error::Io { path: dir.display().to_string(), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| keel::Error::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
         created.push(dir.display().to_string());
     }
     if config.exists() {
         existing.push(config.display().to_string());
     } else {
-        std::fs::write(config, CONFIG).map_err(|e| keel::Error::Io { path: config.display().to_string(), source: e })?;
+        std::fs::write(config, CONFIG).map_err(|e| keel::Error::Io {
+            path: config.display().to_string(),
+            source: e,
+        })?;
         created.push(config.display().to_string());
     }
     for c in &created {
@@ -44,7 +50,11 @@ pub fn run(ctx: &Context) -> Result<ExitStatus> {
     for e in &existing {
         ctx.printer.line(format_args!("kept {e} (already exists)"));
     }
-    ctx.printer.line("next: keel new <name> to write a migration, keel up to apply");
-    ctx.printer.document("init", with_header(ctx, json!({ "created": created, "existing": existing })));
+    ctx.printer
+        .line("next: keel new <name> to write a migration, keel up to apply");
+    ctx.printer.document(
+        "init",
+        with_header(ctx, json!({ "created": created, "existing": existing })),
+    );
     Ok(ExitStatus::Ok)
 }

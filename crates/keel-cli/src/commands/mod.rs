@@ -67,7 +67,11 @@ impl Context {
             self.settings.database_url,
             self.settings.url_source.describe()
         ));
-        Database::connect_with(&self.settings.database_url, ConnectOptions::from(&self.settings)).await
+        Database::connect_with(
+            &self.settings.database_url,
+            ConnectOptions::from(&self.settings),
+        )
+        .await
     }
 
     /// Fields every JSON document carries.
@@ -83,7 +87,9 @@ impl Context {
     pub fn observer(&self) -> impl FnMut(Event<'_>) + '_ {
         move |event| {
             if let Event::WaitingForLock { holder } = event {
-                self.printer.note(format_args!("waiting for the migration lock, held by {holder}"));
+                self.printer.note(format_args!(
+                    "waiting for the migration lock, held by {holder}"
+                ));
             }
         }
     }

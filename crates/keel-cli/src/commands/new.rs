@@ -14,12 +14,18 @@ pub fn run(ctx: &Context, args: &NewArgs) -> Result<ExitStatus> {
     let name = slug(&joined);
     if name.is_empty() {
         return Err(keel::Error::InvalidInput {
-            message: format!("`{}` has no letters or digits to name a migration with", joined),
+            message: format!(
+                "`{}` has no letters or digits to name a migration with",
+                joined
+            ),
             hint: Some("e.g. keel new add_users_email".into()),
         });
     }
     let dir = &ctx.settings.migrations_dir;
-    let io = |e| keel::Error::Io { path: dir.display().to_string(), source: e };
+    let io = |e| keel::Error::Io {
+        path: dir.display().to_string(),
+        source: e,
+    };
     std::fs::create_dir_all(dir).map_err(io)?;
     let newest = std::fs::read_dir(dir)
         .map_err(io)?
@@ -33,7 +39,10 @@ pub fn run(ctx: &Context, args: &NewArgs) -> Result<ExitStatus> {
     let files: Vec<(String, String)> = if args.reversible {
         vec![
             (format!("{version}_{name}.up.sql"), header.clone()),
-            (format!("{version}_{name}.down.sql"), format!("-- revert {name}\n-- Undo what the .up.sql file does.\n")),
+            (
+                format!("{version}_{name}.down.sql"),
+                format!("-- revert {name}\n-- Undo what the .up.sql file does.\n"),
+            ),
         ]
     } else {
         vec![(format!("{version}_{name}.sql"), header)]
@@ -41,11 +50,20 @@ pub fn run(ctx: &Context, args: &NewArgs) -> Result<ExitStatus> {
     let mut created = Vec::new();
     for (file, body) in &files {
         let path = dir.join(file);
-        std::fs::write(&path, body).map_err(|e| keel::Error::Io { path: path.display().to_string(), source: e })?;
+        std::fs::write(&path, body).map_err(|e| keel::Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
         ctx.printer.line(format_args!("created {}", path.display()));
         created.push(path.display().to_string());
     }
-    ctx.printer.document("new", with_header(ctx, json!({ "version": version, "name": name, "files": created })));
+    ctx.printer.document(
+        "new",
+        with_header(
+            ctx,
+            json!({ "version": version, "name": name, "files": created }),
+        ),
+    );
     Ok(ExitStatus::Ok)
 }
 
@@ -63,7 +81,10 @@ fn slug(name: &str) -> String {
 
 /// `YYYYMMDDHHMMSS` in UTC.
 fn utc_timestamp() -> i64 {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // civil-from-days (Howard Hinnant's algorithm)
     let z = days + 719_468;
@@ -75,7 +96,10 @@ fn utc_timestamp() -> i64 {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    ((year * 100 + month) * 100 + day) * 1_000_000 + (rem / 3600) * 10_000 + (rem % 3600 / 60) * 100 + rem % 60
+    ((year * 100 + month) * 100 + day) * 1_000_000
+        + (rem / 3600) * 10_000
+        + (rem % 3600 / 60) * 100
+        + rem % 60
 }
 
 #[cfg(test)]
@@ -84,6 +108,9 @@ mod tests {
     fn slugs_and_timestamps() {
         assert_eq!(super::slug("Add Users email!"), "add_users_email");
         let ts = super::utc_timestamp();
-        assert!((20_250_101_000_000..21_000_000_000_000).contains(&ts), "{ts}");
+        assert!(
+            (20_250_101_000_000..21_000_000_000_000).contains(&ts),
+            "{ts}"
+        );
     }
 }

@@ -20,24 +20,36 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
         dry_run: args.dry_run,
     };
     let mut db = ctx.connect().await?;
-    let report = migrator.repair(&mut db, &options, &mut ctx.observer()).await;
+    let report = migrator
+        .repair(&mut db, &options, &mut ctx.observer())
+        .await;
     db.close().await?;
     let report = report?;
     let p = &ctx.printer;
     let prefix = if report.dry_run { "would: " } else { "" };
     for a in &report.actions {
-        p.line(format_args!("{prefix}{} {}: {}", a.version, a.name, a.detail));
+        p.line(format_args!(
+            "{prefix}{} {}: {}",
+            a.version, a.name, a.detail
+        ));
     }
     for u in &report.unresolved {
         p.line(format_args!("{} {}: {}", u.version, u.name, u.detail));
         if !u.applied_statements.is_empty() {
             p.line("  statements that stayed applied:");
             for (i, s) in u.applied_statements.iter().enumerate() {
-                p.line(format_args!("    {}. {}", i + 1, s.lines().next().unwrap_or_default()));
+                p.line(format_args!(
+                    "    {}. {}",
+                    i + 1,
+                    s.lines().next().unwrap_or_default()
+                ));
             }
         }
         if let Some(f) = &u.failed_statement {
-            p.line(format_args!("  failed statement: {}", f.lines().next().unwrap_or_default()));
+            p.line(format_args!(
+                "  failed statement: {}",
+                f.lines().next().unwrap_or_default()
+            ));
         }
         p.line("  choose one:");
         for o in &u.options {
@@ -48,5 +60,9 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
         p.line("nothing to repair");
     }
     p.document("repair", with_header(ctx, json!({ "dry_run": report.dry_run, "actions": report.actions, "unresolved": report.unresolved })));
-    Ok(if report.unresolved.is_empty() { ExitStatus::Ok } else { ExitStatus::Problems })
+    Ok(if report.unresolved.is_empty() {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Problems
+    })
 }

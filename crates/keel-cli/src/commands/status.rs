@@ -20,23 +20,50 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     for line in &report.entries {
         let e = &line.entry;
         let extra = match &e.state {
-            State::Modified { applied_checksum, file_checksum } => {
-                format!("  checksum {} applied, {} in the file", applied_checksum.short(), file_checksum.short())
+            State::Modified {
+                applied_checksum,
+                file_checksum,
+            } => {
+                format!(
+                    "  checksum {} applied, {} in the file",
+                    applied_checksum.short(),
+                    file_checksum.short()
+                )
             }
-            State::Failed { error, statements_applied, statements_total } => format!(
+            State::Failed {
+                error,
+                statements_applied,
+                statements_total,
+            } => format!(
                 "  {statements_applied}/{statements_total} statements applied: {}",
                 error.as_deref().unwrap_or("interrupted")
             ),
-            _ => e.applied_at.as_deref().map(|a| format!("  {a}")).unwrap_or_default(),
+            _ => e
+                .applied_at
+                .as_deref()
+                .map(|a| format!("  {a}"))
+                .unwrap_or_default(),
         };
-        p.line(format_args!("{:>14}  {:<13} {}{extra}", e.version, e.state.label(), e.file.as_deref().unwrap_or(&e.name)));
+        p.line(format_args!(
+            "{:>14}  {:<13} {}{extra}",
+            e.version,
+            e.state.label(),
+            e.file.as_deref().unwrap_or(&e.name)
+        ));
         if let Some(diff) = &line.diff {
             for d in diff.lines() {
                 p.line(format_args!("{:>16}{d}", ""));
             }
         }
     }
-    let labels = ["applied", "pending", "out-of-order", "modified", "missing", "failed"];
+    let labels = [
+        "applied",
+        "pending",
+        "out-of-order",
+        "modified",
+        "missing",
+        "failed",
+    ];
     let summary: Vec<String> = labels
         .iter()
         .map(|l| (l, report.count(l)))
@@ -46,8 +73,20 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     if !summary.is_empty() {
         p.line(format_args!("\n{}", summary.join(", ")));
     }
-    let counts: serde_json::Map<String, serde_json::Value> =
-        labels.iter().map(|l| (l.to_string(), json!(report.count(l)))).collect();
-    p.document("status", with_header(ctx, json!({ "clean": report.is_clean(), "counts": counts, "migrations": report.entries })));
-    Ok(if report.is_clean() { ExitStatus::Ok } else { ExitStatus::Problems })
+    let counts: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .map(|l| (l.to_string(), json!(report.count(l))))
+        .collect();
+    p.document(
+        "status",
+        with_header(
+            ctx,
+            json!({ "clean": report.is_clean(), "counts": counts, "migrations": report.entries }),
+        ),
+    );
+    Ok(if report.is_clean() {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Problems
+    })
 }

@@ -17,7 +17,12 @@ pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
         let bar = ctx.printer.progress(migrator.migrations().len());
         let mut note = ctx.observer();
         let mut observer = |event: Event<'_>| match event {
-            Event::Starting { version, name, index, total } => {
+            Event::Starting {
+                version,
+                name,
+                index,
+                total,
+            } => {
                 bar.set_length(total as u64);
                 bar.set_position(index as u64 - 1);
                 bar.set_message(format!("{version} {name}"));
@@ -42,11 +47,22 @@ pub fn print_run(ctx: &Context, command: &str, report: &RunReport, verb: &str) {
         p.note(format_args!("waited {ms} ms for the migration lock"));
     }
     for s in &report.steps {
-        let mode = if s.transactional { "" } else { ", no transaction" };
+        let mode = if s.transactional {
+            ""
+        } else {
+            ", no transaction"
+        };
         match s.duration_ms {
-            Some(ms) => p.line(format_args!("{verb} {} {} ({ms} ms{mode})", s.version, s.file)),
+            Some(ms) => p.line(format_args!(
+                "{verb} {} {} ({ms} ms{mode})",
+                s.version, s.file
+            )),
             None => {
-                p.line(format_args!("would run {} ({} statement(s){mode}):", s.file, s.statements.len()));
+                p.line(format_args!(
+                    "would run {} ({} statement(s){mode}):",
+                    s.file,
+                    s.statements.len()
+                ));
                 for st in &s.statements {
                     for line in st.lines() {
                         p.line(format_args!("    {line}"));
@@ -57,7 +73,11 @@ pub fn print_run(ctx: &Context, command: &str, report: &RunReport, verb: &str) {
         }
     }
     if report.up_to_date() {
-        p.line(if command == "up" { "already up to date" } else { "nothing to revert" });
+        p.line(if command == "up" {
+            "already up to date"
+        } else {
+            "nothing to revert"
+        });
     } else if !report.dry_run {
         p.line(format_args!("{} migration(s) {verb}", report.steps.len()));
     }

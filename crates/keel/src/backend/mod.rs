@@ -66,7 +66,11 @@ macro_rules! dispatch {
 }
 
 impl Backend {
-    pub async fn connect(url: &DatabaseUrl, table: &str, busy_timeout: Duration) -> Result<Backend> {
+    pub async fn connect(
+        url: &DatabaseUrl,
+        table: &str,
+        busy_timeout: Duration,
+    ) -> Result<Backend> {
         Ok(match url.engine() {
             Engine::Sqlite => Backend::Sqlite(sqlite::Sqlite::connect(url, table, busy_timeout)?),
             Engine::Postgres => Backend::Postgres(postgres::Postgres::connect(url, table).await?),
@@ -141,6 +145,33 @@ pub(crate) fn client_host() -> String {
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// The operating-system user running keel (SQLite has no database user).
+pub(crate) fn os_user() -> String {
+    if let Some(u) = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok())
+    {
+        return u;
+    }
+    // No environment (cron, containers): look the uid up in /etc/passwd.
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("Uid:")
+                    .and_then(|r| r.split_whitespace().next().map(str::to_string))
+            })
+        });
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    uid.and_then(|uid| {
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+        })
+    })
+    .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// A stable 31-bit number naming the lock of one tracking table.

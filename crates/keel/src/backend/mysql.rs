@@ -29,7 +29,10 @@ fn db_error(e: &mysql_async::Error) -> DbError {
             message: format!("{} (MySQL error {})", s.message, s.code),
             sqlstate: Some(s.state.clone()),
         },
-        other => DbError { message: other.to_string(), sqlstate: None },
+        other => DbError {
+            message: other.to_string(),
+            sqlstate: None,
+        },
     }
 }
 
@@ -39,14 +42,19 @@ fn fail(context: &str, e: mysql_async::Error) -> Error {
 
 impl Mysql {
     pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Mysql> {
-        let connect_error = |message: String| Error::Connect { url: url.redacted(), message };
+        let connect_error = |message: String| Error::Connect {
+            url: url.redacted(),
+            message,
+        };
         let raw = url.expose();
         let raw = match raw.split_once("://") {
             Some((_, rest)) => format!("mysql://{rest}"),
             None => raw.to_string(),
         };
         let opts = Opts::from_url(&raw).map_err(|e| connect_error(e.to_string()))?;
-        let mut conn = Conn::new(opts).await.map_err(|e| connect_error(db_error(&e).to_string()))?;
+        let mut conn = Conn::new(opts)
+            .await
+            .map_err(|e| connect_error(db_error(&e).to_string()))?;
         let database: Option<String> = conn
             .query_first("SELECT DATABASE()")
             .await
@@ -55,7 +63,12 @@ impl Mysql {
         let database = database.unwrap_or_default();
         // GET_LOCK names are at most 64 characters.
         let lock_name = format!("keel:{}", super::lock_key(&format!("{database}.{table}")));
-        Ok(Mysql { conn, table: Dialect::Mysql.quote(table), lock_name, tx_started: None })
+        Ok(Mysql {
+            conn,
+            table: Dialect::Mysql.quote(table),
+            lock_name,
+            tx_started: None,
+        })
     }
 
     fn write_sql(&self, write: &Write) -> (String, Params) {
@@ -95,23 +108,46 @@ impl Mysql {
                 ];
                 (sql, Params::Positional(params))
             }
-            Write::Progress { version, statements_applied } => (
+            Write::Progress {
+                version,
+                statements_applied,
+            } => (
                 format!("UPDATE {t} SET statements_applied = ? WHERE version = ?"),
                 Params::Positional(vec![(*statements_applied).into(), (*version).into()]),
             ),
-            Write::Accept { version, checksum, sql } => (
-                format!("UPDATE {t} SET checksum = ?, checksum_algorithm = ?, applied_sql = ? WHERE version = ?"),
-                Params::Positional(vec![checksum.as_str().into(), ALGORITHM.into(), sql.clone().into(), (*version).into()]),
+            Write::Accept {
+                version,
+                checksum,
+                sql,
+            } => (
+                format!(
+                    "UPDATE {t} SET checksum = ?, checksum_algorithm = ?, applied_sql = ? WHERE version = ?"
+                ),
+                Params::Positional(vec![
+                    checksum.as_str().into(),
+                    ALGORITHM.into(),
+                    sql.clone().into(),
+                    (*version).into(),
+                ]),
             ),
-            Write::Delete { version } => {
-                (format!("DELETE FROM {t} WHERE version = ?"), Params::Positional(vec![(*version).into()]))
-            }
+            Write::Delete { version } => (
+                format!("DELETE FROM {t} WHERE version = ?"),
+                Params::Positional(vec![(*version).into()]),
+            ),
         }
     }
 }
 
 fn take<T: mysql_async::prelude::FromValue>(row: &mut mysql_async::Row, i: usize) -> Result<T> {
-    let bad = |message: String| Error::db("reading the tracking table", DbError { message, sqlstate: None });
+    let bad = |message: String| {
+        Error::db(
+            "reading the tracking table",
+            DbError {
+                message,
+                sqlstate: None,
+            },
+        )
+    };
     match row.take_opt(i) {
         Some(Ok(v)) => Ok(v),
         Some(Err(e)) => Err(bad(format!("column {i}: {e}"))),
@@ -148,7 +184,9 @@ impl Driver for Mysql {
             .map_err(|e| fail("finding the lock holder", e))?;
         Ok(match info {
             Some((user, host, secs)) => {
-                format!("MySQL connection {id} (user {user} from {host}, in its current state for {secs} s)")
+                format!(
+                    "MySQL connection {id} (user {user} from {host}, in its current state for {secs} s)"
+                )
             }
             None => format!("MySQL connection {id}"),
         })
@@ -172,7 +210,10 @@ impl Driver for Mysql {
              ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
             self.table
         );
-        self.conn.query_drop(sql).await.map_err(|e| fail("creating the tracking table", e))
+        self.conn
+            .query_drop(sql)
+            .await
+            .map_err(|e| fail("creating the tracking table", e))
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
@@ -212,7 +253,10 @@ impl Driver for Mysql {
 
     async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
         let sql = format!("SELECT applied_sql FROM {} WHERE version = ?", self.table);
-        self.conn.exec_first(sql, (version,)).await.map_err(|e| fail("reading applied SQL", e))
+        self.conn
+            .exec_first(sql, (version,))
+            .await
+            .map_err(|e| fail("reading applied SQL", e))
     }
 
     async fn run_in_transaction(
@@ -220,19 +264,31 @@ impl Driver for Mysql {
         statements: &[Statement],
         finish: &Write,
     ) -> Result<Result<(), StatementFailure>> {
-        self.conn.query_drop("START TRANSACTION").await.map_err(|e| fail("starting a transaction", e))?;
+        self.conn
+            .query_drop("START TRANSACTION")
+            .await
+            .map_err(|e| fail("starting a transaction", e))?;
         self.tx_started = Some(Instant::now());
         for (i, s) in statements.iter().enumerate() {
             if let Err(e) = self.conn.query_drop(s.text.as_str()).await {
                 self.tx_started = None;
-                self.conn.query_drop("ROLLBACK").await.map_err(|e| fail("rolling back", e))?;
+                self.conn
+                    .query_drop("ROLLBACK")
+                    .await
+                    .map_err(|e| fail("rolling back", e))?;
                 return Ok(Err((i, db_error(&e))));
             }
         }
         let (sql, params) = self.write_sql(finish);
         self.tx_started = None;
-        self.conn.exec_drop(sql, params).await.map_err(|e| fail("writing the tracking row", e))?;
-        self.conn.query_drop("COMMIT").await.map_err(|e| fail("committing", e))?;
+        self.conn
+            .exec_drop(sql, params)
+            .await
+            .map_err(|e| fail("writing the tracking row", e))?;
+        self.conn
+            .query_drop("COMMIT")
+            .await
+            .map_err(|e| fail("committing", e))?;
         Ok(Ok(()))
     }
 
@@ -246,17 +302,26 @@ impl Driver for Mysql {
 
     async fn write(&mut self, write: &Write) -> Result<()> {
         let (sql, params) = self.write_sql(write);
-        self.conn.exec_drop(sql, params).await.map_err(|e| fail("writing the tracking table", e))
+        self.conn
+            .exec_drop(sql, params)
+            .await
+            .map_err(|e| fail("writing the tracking table", e))
     }
 
     async fn user(&mut self) -> Result<String> {
-        let user: Option<String> =
-            self.conn.query_first("SELECT CURRENT_USER()").await.map_err(|e| fail("reading the user", e))?;
+        let user: Option<String> = self
+            .conn
+            .query_first("SELECT CURRENT_USER()")
+            .await
+            .map_err(|e| fail("reading the user", e))?;
         let user = user.unwrap_or_default();
         Ok(user.split('@').next().unwrap_or_default().to_string())
     }
 
     async fn close(self) -> Result<()> {
-        self.conn.disconnect().await.map_err(|e| fail("disconnecting", e))
+        self.conn
+            .disconnect()
+            .await
+            .map_err(|e| fail("disconnecting", e))
     }
 }

@@ -41,9 +41,15 @@ fn db_error(e: &tokio_postgres::Error) -> DbError {
             if let Some(hint) = d.hint() {
                 message.push_str(&format!(" (hint: {hint})"));
             }
-            DbError { message, sqlstate: Some(d.code().code().to_string()) }
+            DbError {
+                message,
+                sqlstate: Some(d.code().code().to_string()),
+            }
         }
-        None => DbError { message: e.to_string(), sqlstate: None },
+        None => DbError {
+            message: e.to_string(),
+            sqlstate: None,
+        },
     }
 }
 
@@ -53,11 +59,18 @@ fn fail(context: &str, e: impl std::borrow::Borrow<tokio_postgres::Error>) -> Er
 
 impl Postgres {
     pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Postgres> {
-        let connect_error = |message: String| Error::Connect { url: url.redacted(), message };
+        let connect_error = |message: String| Error::Connect {
+            url: url.redacted(),
+            message,
+        };
         let mut config = tokio_postgres::Config::from_str(url.expose())
             .map_err(|e| connect_error(e.to_string()))?;
         if config.get_application_name().is_none() {
-            config.application_name(format!("keel {KEEL_VERSION} on {} pid {}", client_host(), std::process::id()));
+            config.application_name(format!(
+                "keel {KEEL_VERSION} on {} pid {}",
+                client_host(),
+                std::process::id()
+            ));
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
@@ -70,7 +83,12 @@ impl Postgres {
             })
         })?;
         tokio::spawn(connection);
-        Ok(Postgres { client, table: Dialect::Postgres.quote(table), lock_key: lock_key(table), upsert: None })
+        Ok(Postgres {
+            client,
+            table: Dialect::Postgres.quote(table),
+            lock_key: lock_key(table),
+            upsert: None,
+        })
     }
 
     async fn upsert_statement(&mut self) -> Result<tokio_postgres::Statement> {
@@ -90,7 +108,11 @@ impl Postgres {
              applied_sql = EXCLUDED.applied_sql",
             t = self.table
         );
-        let s = self.client.prepare(&sql).await.map_err(|e| fail("preparing the tracking-table insert", e))?;
+        let s = self
+            .client
+            .prepare(&sql)
+            .await
+            .map_err(|e| fail("preparing the tracking-table insert", e))?;
         self.upsert = Some(s.clone());
         Ok(s)
     }
@@ -100,14 +122,20 @@ impl Postgres {
     async fn prepare_write(&mut self, write: &Write) -> Result<tokio_postgres::Statement> {
         let sql = match write {
             Write::Upsert(_) => return self.upsert_statement().await,
-            Write::Progress { .. } => format!("UPDATE {} SET statements_applied = $2 WHERE version = $1", self.table),
+            Write::Progress { .. } => format!(
+                "UPDATE {} SET statements_applied = $2 WHERE version = $1",
+                self.table
+            ),
             Write::Accept { .. } => format!(
                 "UPDATE {} SET checksum = $2, checksum_algorithm = $3, applied_sql = $4 WHERE version = $1",
                 self.table
             ),
             Write::Delete { .. } => format!("DELETE FROM {} WHERE version = $1", self.table),
         };
-        self.client.prepare(&sql).await.map_err(|e| fail("preparing a tracking-table write", e))
+        self.client
+            .prepare(&sql)
+            .await
+            .map_err(|e| fail("preparing a tracking-table write", e))
     }
 }
 
@@ -130,8 +158,15 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
             r.method.as_static(),
             &r.sql,
         ],
-        Write::Progress { version, statements_applied } => vec![version, statements_applied],
-        Write::Accept { version, checksum, sql } => vec![version, checksum.as_string(), &ALGORITHM, sql],
+        Write::Progress {
+            version,
+            statements_applied,
+        } => vec![version, statements_applied],
+        Write::Accept {
+            version,
+            checksum,
+            sql,
+        } => vec![version, checksum.as_string(), &ALGORITHM, sql],
         Write::Delete { version } => vec![version],
     }
 }
@@ -142,7 +177,8 @@ type Request<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>
 /// sends a request on its first poll, so this pipelines them in order on the
 /// connection. Returns each request's result.
 async fn pipeline(mut requests: Vec<Request<'_>>) -> Vec<Result<(), tokio_postgres::Error>> {
-    let mut results: Vec<Option<Result<(), tokio_postgres::Error>>> = requests.iter().map(|_| None).collect();
+    let mut results: Vec<Option<Result<(), tokio_postgres::Error>>> =
+        requests.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
         for (request, result) in requests.iter_mut().zip(results.iter_mut()) {
@@ -153,7 +189,11 @@ async fn pipeline(mut requests: Vec<Request<'_>>) -> Vec<Result<(), tokio_postgr
                 }
             }
         }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     })
     .await;
     results.into_iter().flatten().collect()
@@ -163,7 +203,10 @@ impl Driver for Postgres {
     async fn try_lock(&mut self) -> Result<bool> {
         let row = self
             .client
-            .query_one("SELECT pg_try_advisory_lock($1::int4, $2::int4)", &[&(LOCK_CLASS as i32), &(self.lock_key as i32)])
+            .query_one(
+                "SELECT pg_try_advisory_lock($1::int4, $2::int4)",
+                &[&(LOCK_CLASS as i32), &(self.lock_key as i32)],
+            )
             .await
             .map_err(|e| fail("taking the migration lock", e))?;
         Ok(row.get(0))
@@ -199,7 +242,10 @@ impl Driver for Postgres {
 
     async fn unlock(&mut self) -> Result<()> {
         self.client
-            .execute("SELECT pg_advisory_unlock($1::int4, $2::int4)", &[&(LOCK_CLASS as i32), &(self.lock_key as i32)])
+            .execute(
+                "SELECT pg_advisory_unlock($1::int4, $2::int4)",
+                &[&(LOCK_CLASS as i32), &(self.lock_key as i32)],
+            )
             .await
             .map_err(|e| fail("releasing the migration lock", e))?;
         Ok(())
@@ -224,7 +270,10 @@ impl Driver for Postgres {
             .await
             .map_err(|e| fail("looking for the tracking table", e))?;
         if !exists.get::<_, bool>(0) {
-            self.client.batch_execute(&sql).await.map_err(|e| fail("creating the tracking table", e))?;
+            self.client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| fail("creating the tracking table", e))?;
         }
         Ok(())
     }
@@ -239,7 +288,9 @@ impl Driver for Postgres {
         );
         let rows = match self.client.query(&sql, &[]).await {
             Ok(rows) => rows,
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                return Ok(Vec::new());
+            }
             Err(e) => return Err(fail("reading the tracking table", e)),
         };
         Ok(rows
@@ -266,7 +317,11 @@ impl Driver for Postgres {
 
     async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
         let sql = format!("SELECT applied_sql FROM {} WHERE version = $1", self.table);
-        let row = self.client.query_opt(&sql, &[&version]).await.map_err(|e| fail("reading applied SQL", e))?;
+        let row = self
+            .client
+            .query_opt(&sql, &[&version])
+            .await
+            .map_err(|e| fail("reading applied SQL", e))?;
         Ok(row.map(|r| r.get(0)))
     }
 
@@ -284,7 +339,9 @@ impl Driver for Postgres {
             requests.push(Box::pin(client.batch_execute(&s.text)));
         }
         let (write, params) = (&write, &params);
-        requests.push(Box::pin(async move { client.execute(write, params).await.map(|_| ()) }));
+        requests.push(Box::pin(async move {
+            client.execute(write, params).await.map(|_| ())
+        }));
         requests.push(Box::pin(client.batch_execute("COMMIT")));
         let results = pipeline(requests).await;
         let n = statements.len();
@@ -324,7 +381,11 @@ impl Driver for Postgres {
     }
 
     async fn user(&mut self) -> Result<String> {
-        let row = self.client.query_one("SELECT current_user::text", &[]).await.map_err(|e| fail("reading the user", e))?;
+        let row = self
+            .client
+            .query_one("SELECT current_user::text", &[])
+            .await
+            .map_err(|e| fail("reading the user", e))?;
         Ok(row.get(0))
     }
 
@@ -333,4 +394,3 @@ impl Driver for Postgres {
         Ok(())
     }
 }
-

@@ -32,7 +32,10 @@ fn db_error(e: &rusqlite::Error) -> DbError {
         rusqlite::Error::SqliteFailure(f, _) => Some(format!("SQLITE_{:?}", f.code).to_uppercase()),
         _ => None,
     };
-    DbError { message: e.to_string(), sqlstate }
+    DbError {
+        message: e.to_string(),
+        sqlstate,
+    }
 }
 
 fn fail(context: &str, e: rusqlite::Error) -> Error {
@@ -42,16 +45,26 @@ fn fail(context: &str, e: rusqlite::Error) -> Error {
 impl Sqlite {
     pub fn connect(url: &DatabaseUrl, table: &str, busy_timeout: Duration) -> Result<Sqlite> {
         let path = url.sqlite_path().unwrap_or(":memory:");
-        let connect_error = |message: String| Error::Connect { url: url.redacted(), message };
+        let connect_error = |message: String| Error::Connect {
+            url: url.redacted(),
+            message,
+        };
         let conn = if path == ":memory:" {
             Connection::open_in_memory()
         } else {
             Connection::open(path)
         }
         .map_err(|e| connect_error(e.to_string()))?;
-        conn.busy_timeout(busy_timeout).map_err(|e| connect_error(e.to_string()))?;
+        conn.busy_timeout(busy_timeout)
+            .map_err(|e| connect_error(e.to_string()))?;
         let lock_path = (path != ":memory:").then(|| PathBuf::from(format!("{path}.keel-lock")));
-        Ok(Sqlite { conn, table: Dialect::Sqlite.quote(table), lock_path, lock_file: None, tx_started: None })
+        Ok(Sqlite {
+            conn,
+            table: Dialect::Sqlite.quote(table),
+            lock_path,
+            lock_file: None,
+            tx_started: None,
+        })
     }
 
     fn write_now(&mut self, write: &Write) -> rusqlite::Result<()> {
@@ -86,20 +99,30 @@ impl Sqlite {
                     ],
                 )?;
             }
-            Write::Progress { version, statements_applied } => {
+            Write::Progress {
+                version,
+                statements_applied,
+            } => {
                 self.conn.execute(
                     &format!("UPDATE {t} SET statements_applied = ?2 WHERE version = ?1"),
                     params![version, statements_applied],
                 )?;
             }
-            Write::Accept { version, checksum, sql } => {
+            Write::Accept {
+                version,
+                checksum,
+                sql,
+            } => {
                 self.conn.execute(
                     &format!("UPDATE {t} SET checksum = ?2, checksum_algorithm = ?3, applied_sql = ?4 WHERE version = ?1"),
                     params![version, checksum.as_str(), ALGORITHM, sql],
                 )?;
             }
             Write::Delete { version } => {
-                self.conn.execute(&format!("DELETE FROM {t} WHERE version = ?1"), params![version])?;
+                self.conn.execute(
+                    &format!("DELETE FROM {t} WHERE version = ?1"),
+                    params![version],
+                )?;
             }
         }
         Ok(())
@@ -128,7 +151,8 @@ impl Driver for Sqlite {
                 );
                 file.set_len(0).map_err(|e| Error::io(&shown, e))?;
                 file.rewind().map_err(|e| Error::io(&shown, e))?;
-                file.write_all(holder.as_bytes()).map_err(|e| Error::io(&shown, e))?;
+                file.write_all(holder.as_bytes())
+                    .map_err(|e| Error::io(&shown, e))?;
                 self.lock_file = Some(file);
                 Ok(true)
             }
@@ -145,13 +169,18 @@ impl Driver for Sqlite {
         if let Ok(mut f) = File::open(path) {
             let _ = f.read_to_string(&mut text);
         }
-        Ok(if text.trim().is_empty() { format!("another process (lock file {})", path.display()) } else { text })
+        Ok(if text.trim().is_empty() {
+            format!("another process (lock file {})", path.display())
+        } else {
+            text
+        })
     }
 
     async fn unlock(&mut self) -> Result<()> {
         if let Some(file) = self.lock_file.take() {
             let _ = file.set_len(0);
-            file.unlock().map_err(|e| Error::io("the SQLite lock file", e))?;
+            file.unlock()
+                .map_err(|e| Error::io("the SQLite lock file", e))?;
         }
         Ok(())
     }
@@ -166,7 +195,9 @@ impl Driver for Sqlite {
              keel_version TEXT NOT NULL, method TEXT NOT NULL, applied_sql TEXT NOT NULL)",
             self.table
         );
-        self.conn.execute_batch(&sql).map_err(|e| fail("creating the tracking table", e))
+        self.conn
+            .execute_batch(&sql)
+            .map_err(|e| fail("creating the tracking table", e))
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
@@ -208,7 +239,11 @@ impl Driver for Sqlite {
 
     async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
         self.conn
-            .query_row(&format!("SELECT applied_sql FROM {} WHERE version = ?1", self.table), [version], |r| r.get(0))
+            .query_row(
+                &format!("SELECT applied_sql FROM {} WHERE version = ?1", self.table),
+                [version],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| fail("reading applied SQL", e))
     }
@@ -218,14 +253,18 @@ impl Driver for Sqlite {
         statements: &[Statement],
         finish: &Write,
     ) -> Result<Result<(), StatementFailure>> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| fail("starting a transaction", e))?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| fail("starting a transaction", e))?;
         self.tx_started = Some(Instant::now());
         for (i, s) in statements.iter().enumerate() {
             if let Err(e) = self.conn.execute_batch(&s.text) {
                 let error = db_error(&e);
                 self.tx_started = None;
                 if !self.conn.is_autocommit() {
-                    self.conn.execute_batch("ROLLBACK").map_err(|e| fail("rolling back", e))?;
+                    self.conn
+                        .execute_batch("ROLLBACK")
+                        .map_err(|e| fail("rolling back", e))?;
                 }
                 return Ok(Err((i, error)));
             }
@@ -236,7 +275,9 @@ impl Driver for Sqlite {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(fail("writing the tracking row", e));
         }
-        self.conn.execute_batch("COMMIT").map_err(|e| fail("committing", e))?;
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| fail("committing", e))?;
         Ok(Ok(()))
     }
 
@@ -245,15 +286,20 @@ impl Driver for Sqlite {
     }
 
     async fn write(&mut self, write: &Write) -> Result<()> {
-        self.write_now(write).map_err(|e| fail("writing the tracking table", e))
+        self.write_now(write)
+            .map_err(|e| fail("writing the tracking table", e))
     }
 
     async fn user(&mut self) -> Result<String> {
-        Ok(std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into()))
+        Ok(std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".into()))
     }
 
     async fn close(mut self) -> Result<()> {
         self.unlock().await?;
-        self.conn.close().map_err(|(_, e)| fail("closing the database", e))
+        self.conn
+            .close()
+            .map_err(|(_, e)| fail("closing the database", e))
     }
 }

@@ -83,9 +83,15 @@ mod tests {
     #[test]
     fn crlf_cr_and_bom_do_not_change_the_checksum() {
         let lf = Checksum::of("CREATE TABLE a (id int);\nSELECT 1;\n");
-        assert_eq!(lf, Checksum::of("CREATE TABLE a (id int);\r\nSELECT 1;\r\n"));
+        assert_eq!(
+            lf,
+            Checksum::of("CREATE TABLE a (id int);\r\nSELECT 1;\r\n")
+        );
         assert_eq!(lf, Checksum::of("CREATE TABLE a (id int);\rSELECT 1;\r"));
-        assert_eq!(lf, Checksum::of("\u{feff}CREATE TABLE a (id int);\nSELECT 1;\n"));
+        assert_eq!(
+            lf,
+            Checksum::of("\u{feff}CREATE TABLE a (id int);\nSELECT 1;\n")
+        );
     }
 
     #[test]

@@ -50,8 +50,9 @@ mod tests {
 
     #[test]
     fn reads_leading_directives_only() {
-        let d = parse("-- a comment\n-- keel:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n")
-            .unwrap();
+        let d =
+            parse("-- a comment\n-- keel:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n")
+                .unwrap();
         assert!(d.no_transaction);
         let d = parse("SELECT 1;\n-- keel:no-transaction\n").unwrap();
         assert!(!d.no_transaction);

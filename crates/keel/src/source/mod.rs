@@ -71,7 +71,8 @@ impl Migrations {
             if !file_name.to_ascii_lowercase().ends_with(".sql") {
                 continue;
             }
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
             files.push((file_name, bytes));
         }
         Migrations::from_files(origin, files)
@@ -79,12 +80,18 @@ impl Migrations {
 
     /// Validates files embedded at compile time.
     pub fn from_embedded(files: &[EmbeddedFile]) -> Result<Migrations, Error> {
-        let files = files.iter().map(|f| (f.name.to_string(), f.bytes.to_vec())).collect();
+        let files = files
+            .iter()
+            .map(|f| (f.name.to_string(), f.bytes.to_vec()))
+            .collect();
         Migrations::from_files("embedded".to_string(), files)
     }
 
     /// Validates named file contents; the one place both loaders go through.
-    pub fn from_files(origin: String, mut files: Vec<(String, Vec<u8>)>) -> Result<Migrations, Error> {
+    pub fn from_files(
+        origin: String,
+        mut files: Vec<(String, Vec<u8>)>,
+    ) -> Result<Migrations, Error> {
         files.sort_by(|a, b| a.0.cmp(&b.0));
         let mut problems = Vec::new();
         let mut ups: BTreeMap<i64, (String, SqlFile)> = BTreeMap::new();
@@ -112,7 +119,10 @@ impl Migrations {
                 problems.push(SourceProblem::new(
                     &file_name,
                     None,
-                    format!("duplicate version {}: also used by {}", parsed.version, other.file),
+                    format!(
+                        "duplicate version {}: also used by {}",
+                        parsed.version, other.file
+                    ),
                 ));
                 continue;
             }
@@ -148,7 +158,12 @@ impl Migrations {
                 ));
             }
             let down = downs.remove(&version).map(|(_, f)| f);
-            list.push(Migration { version, name, up, down });
+            list.push(Migration {
+                version,
+                name,
+                up,
+                down,
+            });
         }
         if problems.is_empty() {
             Ok(Migrations { origin, list })
@@ -218,7 +233,9 @@ mod tests {
     use super::*;
 
     fn files(list: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
-        list.iter().map(|(n, b)| (n.to_string(), b.to_vec())).collect()
+        list.iter()
+            .map(|(n, b)| (n.to_string(), b.to_vec()))
+            .collect()
     }
 
     fn problems(list: &[(&str, &[u8])]) -> Vec<SourceProblem> {
@@ -258,9 +275,18 @@ mod tests {
         ]);
         let named: Vec<&str> = p.iter().map(|p| p.file.as_str()).collect();
         assert_eq!(p.len(), 6, "{p:#?}");
-        let duplicate = p.iter().find(|p| p.message.contains("duplicate version 1")).unwrap();
+        let duplicate = p
+            .iter()
+            .find(|p| p.message.contains("duplicate version 1"))
+            .unwrap();
         assert!(duplicate.message.contains("0001_again.sql") && duplicate.file == "1_a.sql");
-        for f in ["2_bad name.sql", "3_latin1.sql", "4_empty.sql", "5_orphan.down.sql", "6_typo.sql"] {
+        for f in [
+            "2_bad name.sql",
+            "3_latin1.sql",
+            "4_empty.sql",
+            "5_orphan.down.sql",
+            "6_typo.sql",
+        ] {
             assert!(named.contains(&f), "{f} not reported: {p:#?}");
         }
     }

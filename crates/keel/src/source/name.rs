@@ -23,7 +23,8 @@ pub struct FileName {
 
 /// Why a file name does not parse, worded as the rest of "file X: …".
 pub fn parse(file_name: &str) -> Result<FileName, String> {
-    let expected = "expected <version>_<name>.sql, <version>_<name>.up.sql or <version>_<name>.down.sql";
+    let expected =
+        "expected <version>_<name>.sql, <version>_<name>.up.sql or <version>_<name>.down.sql";
     let Some(stem) = file_name.strip_suffix(".sql") else {
         return Err(format!("not a .sql file ({expected})"));
     };
@@ -38,7 +39,9 @@ pub fn parse(file_name: &str) -> Result<FileName, String> {
         return Err(format!("no `_` between version and name ({expected})"));
     };
     if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("version `{version}` is not a positive integer ({expected})"));
+        return Err(format!(
+            "version `{version}` is not a positive integer ({expected})"
+        ));
     }
     let version: i64 = version
         .parse()
@@ -72,10 +75,20 @@ mod tests {
     fn parses_the_three_forms() {
         assert_eq!(
             parse("0001_create_users.sql").unwrap(),
-            FileName { version: 1, name: "create_users".into(), direction: Direction::UpOnly }
+            FileName {
+                version: 1,
+                name: "create_users".into(),
+                direction: Direction::UpOnly
+            }
         );
-        assert_eq!(parse("20260101120000_add-email.up.sql").unwrap().direction, Direction::Up);
-        assert_eq!(parse("20260101120000_add-email.down.sql").unwrap().version, 20260101120000);
+        assert_eq!(
+            parse("20260101120000_add-email.up.sql").unwrap().direction,
+            Direction::Up
+        );
+        assert_eq!(
+            parse("20260101120000_add-email.down.sql").unwrap().version,
+            20260101120000
+        );
     }
 
     #[test]

@@ -129,7 +129,10 @@ impl<'a> Splitter<'a> {
             let raw = &self.src[self.start..end];
             let lead = raw.len() - raw.trim_start().len();
             let line = 1 + self.src[..self.start + lead].matches('\n').count();
-            self.out.push(Statement { text: raw.trim().to_string(), line });
+            self.out.push(Statement {
+                text: raw.trim().to_string(),
+                line,
+            });
         }
         self.has_code = false;
         self.words.clear();
@@ -211,7 +214,10 @@ impl<'a> Splitter<'a> {
         let mut end = self.pos + 1;
         while end < self.bytes.len() && self.bytes[end] != b'$' {
             let b = self.bytes[end];
-            let ok = b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 || (end > self.pos + 1 && b.is_ascii_digit());
+            let ok = b.is_ascii_alphabetic()
+                || b == b'_'
+                || b >= 0x80
+                || (end > self.pos + 1 && b.is_ascii_digit());
             if !ok {
                 return None;
             }
@@ -265,7 +271,9 @@ impl<'a> Splitter<'a> {
                 }
             }
             "IF" | "LOOP" | "WHILE" | "REPEAT"
-                if self.dialect == Dialect::Mysql && self.depth > 0 && (at_body_start || word != "IF") =>
+                if self.dialect == Dialect::Mysql
+                    && self.depth > 0
+                    && (at_body_start || word != "IF") =>
             {
                 // `IF(` in an expression is a function; `IF cond THEN` opens a block
                 if word != "IF" || self.next_non_space() != b'(' || at_body_start {
@@ -301,7 +309,11 @@ impl<'a> Splitter<'a> {
         let rest = self.src[self.pos..].trim_start();
         rest.len() >= expected.len()
             && rest[..expected.len()].eq_ignore_ascii_case(expected)
-            && !rest.as_bytes().get(expected.len()).copied().is_some_and(is_ident_byte)
+            && !rest
+                .as_bytes()
+                .get(expected.len())
+                .copied()
+                .is_some_and(is_ident_byte)
     }
 }
 
@@ -323,7 +335,13 @@ mod tests {
         let st = split(sql, Dialect::Postgres);
         assert_eq!(st.len(), 2);
         assert_eq!(st[0].text, "-- header\nCREATE TABLE a (id int)");
-        assert_eq!(st[1], Statement { text: "INSERT INTO a VALUES (1)".into(), line: 4 });
+        assert_eq!(
+            st[1],
+            Statement {
+                text: "INSERT INTO a VALUES (1)".into(),
+                line: 4
+            }
+        );
     }
 
     #[test]

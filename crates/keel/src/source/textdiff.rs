@@ -7,13 +7,21 @@ pub fn diff_lines(old: &str, new: &str) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     if a.len() * b.len() > 4_000_000 {
-        return format!("(files too large to diff: {} vs {} lines)", a.len(), b.len());
+        return format!(
+            "(files too large to diff: {} vs {} lines)",
+            a.len(),
+            b.len()
+        );
     }
     // LCS table from the end.
     let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let mut ops: Vec<(char, &str)> = Vec::new();
@@ -32,7 +40,9 @@ pub fn diff_lines(old: &str, new: &str) -> String {
         }
     }
     let near_change = |k: usize| {
-        ops[k.saturating_sub(1)..(k + 2).min(ops.len())].iter().any(|(c, _)| *c != ' ')
+        ops[k.saturating_sub(1)..(k + 2).min(ops.len())]
+            .iter()
+            .any(|(c, _)| *c != ' ')
     };
     let mut out = String::new();
     let mut skipped = false;

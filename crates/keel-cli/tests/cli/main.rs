@@ -1,0 +1,13 @@
+//! End-to-end tests: the real `keel` binary against real databases —
+//! SQLite in a temp dir, and PostgreSQL and MariaDB on this machine, each
+//! test in its own freshly created database. Grouped by area in one test
+//! binary so linking stays cheap.
+
+mod support;
+
+mod concurrency;
+mod failures;
+mod integrity;
+mod lifecycle;
+mod malformed;
+mod settings;

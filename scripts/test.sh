@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, and end-to-end tests of the real `keel`
+# binary against SQLite, PostgreSQL (127.0.0.1:5432, user postgres) and
+# MariaDB/MySQL (127.0.0.1:3306, user root). Starts the servers where they
+# are installed but stopped; fails with a clear message where they cannot
+# be reached. It never skips their tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/services.sh
+ensure_postgres
+ensure_mariadb
+cargo test --workspace --locked "$@"
