@@ -173,6 +173,14 @@ impl Error {
         }
     }
 
+    /// Bad input without a hint.
+    pub fn invalid_input(message: impl Into<String>) -> Error {
+        Error::InvalidInput {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
     pub(crate) fn invalid(message: impl Into<String>, hint: Option<&str>) -> Error {
         Error::InvalidInput {
             message: message.into(),

@@ -7,12 +7,11 @@ use crate::exit::ExitStatus;
 use keel::{DownTarget, Result};
 
 pub async fn run(ctx: &Context, args: &DownArgs) -> Result<ExitStatus> {
-    let migrator = ctx.migrator()?;
+    let (migrator, mut db) = ctx.open().await?;
     let target = match (args.to, args.steps) {
         (Some(v), _) => DownTarget::Version(v),
         (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
     };
-    let mut db = ctx.connect().await?;
     let report = if args.dry_run {
         migrator.down_dry_run(&mut db, target).await
     } else {

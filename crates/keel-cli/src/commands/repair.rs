@@ -11,7 +11,7 @@ use keel::runner::RepairOptions;
 use serde_json::json;
 
 pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
-    let migrator = ctx.migrator()?;
+    let (migrator, mut db) = ctx.open().await?;
     let options = RepairOptions {
         mark_applied: args.mark_applied.clone(),
         mark_rolled_back: args.mark_rolled_back.clone(),
@@ -19,7 +19,6 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
         forget_missing: args.forget_missing,
         dry_run: args.dry_run,
     };
-    let mut db = ctx.connect().await?;
     let report = migrator
         .repair(&mut db, &options, &mut ctx.observer())
         .await;

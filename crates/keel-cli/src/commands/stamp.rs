@@ -7,8 +7,7 @@ use keel::Result;
 use serde_json::json;
 
 pub async fn run(ctx: &Context, args: &StampArgs) -> Result<ExitStatus> {
-    let migrator = ctx.migrator()?;
-    let mut db = ctx.connect().await?;
+    let (migrator, mut db) = ctx.open().await?;
     let report = migrator
         .stamp(&mut db, args.version, &mut ctx.observer())
         .await;

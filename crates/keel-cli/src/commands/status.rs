@@ -8,8 +8,7 @@ use keel::plan::State;
 use serde_json::json;
 
 pub async fn run(ctx: &Context) -> Result<ExitStatus> {
-    let migrator = ctx.migrator()?;
-    let mut db = ctx.connect().await?;
+    let (migrator, mut db) = ctx.open().await?;
     let report = migrator.status(&mut db).await;
     db.close().await?;
     let report = report?;

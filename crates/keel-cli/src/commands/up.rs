@@ -8,9 +8,9 @@ use keel::{Result, Target};
 use serde_json::json;
 
 pub async fn run(ctx: &Context, args: &UpArgs) -> Result<ExitStatus> {
-    let migrator = ctx.migrator()?.allow_out_of_order(args.allow_out_of_order);
+    let (migrator, mut db) = ctx.open().await?;
+    let migrator = migrator.allow_out_of_order(args.allow_out_of_order);
     let target = args.to.map_or(Target::Latest, Target::Version);
-    let mut db = ctx.connect().await?;
     let report = if args.dry_run {
         migrator.up_dry_run(&mut db, target).await
     } else {

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::task::Poll;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
 /// First key of keel's two-part advisory lock: "keel" in ASCII.
@@ -266,10 +266,13 @@ impl Driver for Postgres {
         // prints a notice on every run.
         let exists = self
             .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
+            .query_typed(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[(&self.table, Type::TEXT)],
+            )
             .await
             .map_err(|e| fail("looking for the tracking table", e))?;
-        if !exists.get::<_, bool>(0) {
+        if !exists.first().is_some_and(|r| r.get::<_, bool>(0)) {
             self.client
                 .batch_execute(&sql)
                 .await
@@ -286,7 +289,7 @@ impl Driver for Postgres {
              applied_by, keel_version, method FROM {} ORDER BY version",
             self.table
         );
-        let rows = match self.client.query(&sql, &[]).await {
+        let rows = match self.client.query_typed(&sql, &[]).await {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
                 return Ok(Vec::new());

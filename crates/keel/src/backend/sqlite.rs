@@ -291,9 +291,7 @@ impl Driver for Sqlite {
     }
 
     async fn user(&mut self) -> Result<String> {
-        Ok(std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into()))
+        Ok(super::os_user())
     }
 
     async fn close(mut self) -> Result<()> {

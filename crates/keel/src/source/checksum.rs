@@ -23,11 +23,17 @@ pub struct Checksum(String);
 impl Checksum {
     /// The checksum of `text` under [`ALGORITHM`].
     pub fn of(text: &str) -> Checksum {
-        let normalized = normalize(text);
+        Checksum::of_normalized(&normalize(text))
+    }
+
+    /// The checksum of text already passed through [`normalize`].
+    pub fn of_normalized(normalized: &str) -> Checksum {
         let digest = Sha256::digest(normalized.as_bytes());
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(64);
         for byte in digest.iter() {
-            hex.push_str(&format!("{byte:02x}"));
+            hex.push(HEX[usize::from(byte >> 4)] as char);
+            hex.push(HEX[usize::from(byte & 0xf)] as char);
         }
         Checksum(hex)
     }
@@ -61,6 +67,9 @@ impl fmt::Display for Checksum {
 /// The text the checksum is computed over: no leading BOM, every line ending LF.
 pub fn normalize(text: &str) -> String {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !text.contains('\r') {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -23,7 +23,17 @@ pub struct Statement {
 /// Splits `sql` into statements. Pieces holding only comments and whitespace
 /// are dropped.
 pub fn split(sql: &str, dialect: Dialect) -> Vec<Statement> {
-    Splitter::new(sql, dialect).run()
+    let mut s = Splitter::new(sql, dialect);
+    s.run();
+    s.out
+}
+
+/// Whether `sql` holds any statement at all (not only comments and blanks).
+pub fn has_statement(sql: &str, dialect: Dialect) -> bool {
+    let mut s = Splitter::new(sql, dialect);
+    s.stop_at_code = true;
+    s.run();
+    s.has_code || !s.out.is_empty()
 }
 
 struct Splitter<'a> {
@@ -35,7 +45,11 @@ struct Splitter<'a> {
     // current statement
     start: usize,
     has_code: bool,
-    words: Vec<String>,
+    /// Words seen in the current statement (counted up to 16).
+    word_count: usize,
+    starts_with_create: bool,
+    names_routine: bool,
+    stop_at_code: bool,
     depth: usize,
     after_end: bool,
     body_stmt_start: bool,
@@ -51,7 +65,10 @@ impl<'a> Splitter<'a> {
             out: Vec::new(),
             start: 0,
             has_code: false,
-            words: Vec::new(),
+            word_count: 0,
+            starts_with_create: false,
+            names_routine: false,
+            stop_at_code: false,
             depth: 0,
             after_end: false,
             body_stmt_start: false,
@@ -62,8 +79,11 @@ impl<'a> Splitter<'a> {
         self.bytes.get(self.pos + offset).copied().unwrap_or(0)
     }
 
-    fn run(mut self) -> Vec<Statement> {
+    fn run(&mut self) {
         while self.pos < self.bytes.len() {
+            if self.stop_at_code && self.has_code {
+                return;
+            }
             let c = self.peek(0);
             match c {
                 b'-' if self.peek(1) == b'-' => self.skip_line(),
@@ -116,7 +136,6 @@ impl<'a> Splitter<'a> {
             }
         }
         self.finish(self.bytes.len());
-        self.out
     }
 
     fn code(&mut self) {
@@ -135,7 +154,9 @@ impl<'a> Splitter<'a> {
             });
         }
         self.has_code = false;
-        self.words.clear();
+        self.word_count = 0;
+        self.starts_with_create = false;
+        self.names_routine = false;
         self.depth = 0;
         self.after_end = false;
         self.body_stmt_start = false;
@@ -245,17 +266,30 @@ impl<'a> Splitter<'a> {
         while self.pos < self.bytes.len() && is_ident_byte(self.peek(0)) {
             self.pos += 1;
         }
-        let word = self.src[begin..self.pos].to_ascii_uppercase();
+        // Keywords are short: upper-case into a stack buffer, no allocation.
+        let raw = &self.bytes[begin..self.pos];
+        let mut buf = [0u8; 10];
+        let word = if raw.len() <= buf.len() {
+            buf[..raw.len()].copy_from_slice(raw);
+            buf[..raw.len()].make_ascii_uppercase();
+            std::str::from_utf8(&buf[..raw.len()]).unwrap_or("")
+        } else {
+            ""
+        };
         self.has_code = true;
         let was_after_end = std::mem::replace(&mut self.after_end, false);
         let at_body_start = std::mem::replace(&mut self.body_stmt_start, false);
-        if self.words.len() < 16 {
-            self.words.push(word.clone());
+        if self.word_count < 16 {
+            if self.word_count == 0 {
+                self.starts_with_create = word == "CREATE";
+            }
+            self.names_routine |= matches!(word, "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT");
+            self.word_count += 1;
         }
         if !self.in_compound_statement() {
             return;
         }
-        match word.as_str() {
+        match word {
             "END" if self.depth > 0 => {
                 self.depth -= 1;
                 self.after_end = true;
@@ -290,11 +324,7 @@ impl<'a> Splitter<'a> {
 
     /// `CREATE [OR REPLACE] [TEMP] [DEFINER=…] TRIGGER|FUNCTION|PROCEDURE|EVENT …`
     fn in_compound_statement(&self) -> bool {
-        self.words.first().map(String::as_str) == Some("CREATE")
-            && self
-                .words
-                .iter()
-                .any(|w| matches!(w.as_str(), "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT"))
+        self.starts_with_create && self.names_routine
     }
 
     fn next_non_space(&self) -> u8 {
