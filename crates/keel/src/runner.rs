@@ -237,7 +237,8 @@ impl Migrator {
                 index: index + 1,
                 total: plan.len(),
             });
-            let step = run_file(db, m, Direction::Up, &applied_by, &steps).await?;
+            let durable = index + 1 == plan.len();
+            let step = run_file(db, m, Direction::Up, &applied_by, &steps, durable).await?;
             observer(Event::Finished {
                 version: m.version,
                 duration_ms: step.duration_ms.unwrap_or(0),
@@ -288,7 +289,8 @@ impl Migrator {
                 index: index + 1,
                 total: plan.len(),
             });
-            let step = run_file(db, m, Direction::Down, &applied_by, &steps).await?;
+            let durable = index + 1 == plan.len();
+            let step = run_file(db, m, Direction::Down, &applied_by, &steps, durable).await?;
             observer(Event::Finished {
                 version: m.version,
                 duration_ms: step.duration_ms.unwrap_or(0),
@@ -689,6 +691,7 @@ async fn run_file(
     direction: Direction,
     applied_by: &str,
     done: &[Step],
+    durable: bool,
 ) -> Result<Step> {
     let Some(file) = file_for(m, direction) else {
         return Err(Error::invalid(
@@ -740,7 +743,11 @@ async fn run_file(
     };
 
     if is_transactional {
-        if let Err((index, error)) = db.backend.run_in_transaction(&statements, &finish).await? {
+        if let Err((index, error)) = db
+            .backend
+            .run_in_transaction(&statements, &finish, durable)
+            .await?
+        {
             let f = failure(index, error, 0);
             if direction == Direction::Up {
                 db.backend

@@ -33,11 +33,14 @@ pub(crate) trait Driver {
     /// The SQL stored for an applied version.
     async fn applied_sql(&mut self, version: i64) -> Result<Option<String>>;
     /// Runs `statements` and then `finish` in one transaction; on a failing
-    /// statement rolls everything back.
+    /// statement rolls everything back. `durable: false` lets the commit
+    /// return before its WAL is flushed (PostgreSQL `synchronous_commit`):
+    /// still atomic, and made durable by the next durable commit.
     async fn run_in_transaction(
         &mut self,
         statements: &[Statement],
         finish: &Write,
+        durable: bool,
     ) -> Result<Result<(), StatementFailure>>;
     /// Runs one statement outside any transaction keel opened.
     async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>>;
@@ -114,8 +117,9 @@ impl Backend {
         &mut self,
         statements: &[Statement],
         finish: &Write,
+        durable: bool,
     ) -> Result<Result<(), StatementFailure>> {
-        dispatch!(self, b => b.run_in_transaction(statements, finish).await)
+        dispatch!(self, b => b.run_in_transaction(statements, finish, durable).await)
     }
     pub async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
         dispatch!(self, b => b.execute(sql).await)

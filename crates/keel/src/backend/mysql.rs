@@ -263,6 +263,7 @@ impl Driver for Mysql {
         &mut self,
         statements: &[Statement],
         finish: &Write,
+        _durable: bool,
     ) -> Result<Result<(), StatementFailure>> {
         self.conn
             .query_drop("START TRANSACTION")

@@ -332,12 +332,21 @@ impl Driver for Postgres {
         &mut self,
         statements: &[Statement],
         finish: &Write,
+        durable: bool,
     ) -> Result<Result<(), StatementFailure>> {
         let write = self.prepare_write(finish).await?;
         let params = write_params(finish);
         let client = &self.client;
         let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 3);
-        requests.push(Box::pin(client.batch_execute("BEGIN")));
+        // A migration's commit need not wait for its WAL flush when a later
+        // durable commit in the same run flushes it (WAL is sequential): the
+        // change and its tracking row stay atomic either way.
+        let begin = if durable {
+            "BEGIN"
+        } else {
+            "BEGIN; SET LOCAL synchronous_commit TO off"
+        };
+        requests.push(Box::pin(client.batch_execute(begin)));
         for s in statements {
             requests.push(Box::pin(client.batch_execute(&s.text)));
         }

@@ -252,6 +252,7 @@ impl Driver for Sqlite {
         &mut self,
         statements: &[Statement],
         finish: &Write,
+        _durable: bool,
     ) -> Result<Result<(), StatementFailure>> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
