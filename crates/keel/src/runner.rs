@@ -228,24 +228,7 @@ impl Migrator {
         db.backend.ensure_table().await?;
         let applied = db.backend.applied().await?;
         let plan = plan::up(&self.migrations, &applied, target, self.allow_out_of_order)?;
-        let applied_by = applied_by(db, plan.is_empty()).await?;
-        let mut steps = Vec::with_capacity(plan.len());
-        for (index, m) in plan.iter().enumerate() {
-            observer(Event::Starting {
-                version: m.version,
-                name: &m.name,
-                index: index + 1,
-                total: plan.len(),
-            });
-            let durable = index + 1 == plan.len();
-            let step = run_file(db, m, Direction::Up, &applied_by, &steps, durable).await?;
-            observer(Event::Finished {
-                version: m.version,
-                duration_ms: step.duration_ms.unwrap_or(0),
-            });
-            steps.push(step);
-        }
-        Ok(steps)
+        run_plan(db, &plan, Direction::Up, observer).await
     }
 
     /// What `up` would do, without taking the lock or changing anything.
@@ -280,24 +263,7 @@ impl Migrator {
         db.backend.ensure_table().await?;
         let applied = db.backend.applied().await?;
         let plan = plan::down(&self.migrations, &applied, target)?;
-        let applied_by = applied_by(db, plan.is_empty()).await?;
-        let mut steps = Vec::with_capacity(plan.len());
-        for (index, m) in plan.iter().enumerate() {
-            observer(Event::Starting {
-                version: m.version,
-                name: &m.name,
-                index: index + 1,
-                total: plan.len(),
-            });
-            let durable = index + 1 == plan.len();
-            let step = run_file(db, m, Direction::Down, &applied_by, &steps, durable).await?;
-            observer(Event::Finished {
-                version: m.version,
-                duration_ms: step.duration_ms.unwrap_or(0),
-            });
-            steps.push(step);
-        }
-        Ok(steps)
+        run_plan(db, &plan, Direction::Down, observer).await
     }
 
     pub async fn down_dry_run(&self, db: &mut Database, target: DownTarget) -> Result<RunReport> {
@@ -552,6 +518,34 @@ impl Migrator {
 /// The tracking rows, failures included.
 pub async fn history(db: &mut Database) -> Result<Vec<AppliedMigration>> {
     db.backend.applied().await
+}
+
+/// Runs a plan's migrations in order, stopping at the first failure.
+async fn run_plan(
+    db: &mut Database,
+    plan: &[&Migration],
+    direction: Direction,
+    observer: Observer<'_>,
+) -> Result<Vec<Step>> {
+    let applied_by = applied_by(db, plan.is_empty()).await?;
+    let mut steps = Vec::with_capacity(plan.len());
+    for (index, m) in plan.iter().enumerate() {
+        observer(Event::Starting {
+            version: m.version,
+            name: &m.name,
+            index: index + 1,
+            total: plan.len(),
+        });
+        // Only the run's last commit must wait for its flush; it makes the others durable too.
+        let durable = index + 1 == plan.len();
+        let step = run_file(db, m, direction, &applied_by, &steps, durable).await?;
+        observer(Event::Finished {
+            version: m.version,
+            duration_ms: step.duration_ms.unwrap_or(0),
+        });
+        steps.push(step);
+    }
+    Ok(steps)
 }
 
 /// Polls the lock until it is free or the timeout passes. Returns how long
