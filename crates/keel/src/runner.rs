@@ -210,25 +210,18 @@ impl Migrator {
         target: Target,
         observer: Observer<'_>,
     ) -> Result<RunReport> {
-        let waited = acquire_lock(db, observer).await?;
-        let result = self.up_locked(db, target, observer).await;
-        release_lock(db, result).await.map(|steps| RunReport {
-            dry_run: false,
-            steps,
-            waited_for_lock_ms: waited,
-        })
-    }
-
-    async fn up_locked(
-        &self,
-        db: &mut Database,
-        target: Target,
-        observer: Observer<'_>,
-    ) -> Result<Vec<Step>> {
-        db.backend.ensure_table().await?;
-        let applied = db.backend.applied().await?;
-        let plan = plan::up(&self.migrations, &applied, target, self.allow_out_of_order)?;
-        run_plan(db, &plan, Direction::Up, observer).await
+        let body =
+            async |db: &mut Database, applied: &[AppliedMigration], observer: Observer<'_>| {
+                let plan = plan::up(&self.migrations, applied, target, self.allow_out_of_order)?;
+                run_plan(db, &plan, Direction::Up, observer).await
+            };
+        locked(db, observer, body)
+            .await
+            .map(|(steps, waited)| RunReport {
+                dry_run: false,
+                steps,
+                waited_for_lock_ms: waited,
+            })
     }
 
     /// What `up` would do, without taking the lock or changing anything.
@@ -245,25 +238,18 @@ impl Migrator {
         target: DownTarget,
         observer: Observer<'_>,
     ) -> Result<RunReport> {
-        let waited = acquire_lock(db, observer).await?;
-        let result = self.down_locked(db, target, observer).await;
-        release_lock(db, result).await.map(|steps| RunReport {
-            dry_run: false,
-            steps,
-            waited_for_lock_ms: waited,
-        })
-    }
-
-    async fn down_locked(
-        &self,
-        db: &mut Database,
-        target: DownTarget,
-        observer: Observer<'_>,
-    ) -> Result<Vec<Step>> {
-        db.backend.ensure_table().await?;
-        let applied = db.backend.applied().await?;
-        let plan = plan::down(&self.migrations, &applied, target)?;
-        run_plan(db, &plan, Direction::Down, observer).await
+        let body =
+            async |db: &mut Database, applied: &[AppliedMigration], observer: Observer<'_>| {
+                let plan = plan::down(&self.migrations, applied, target)?;
+                run_plan(db, &plan, Direction::Down, observer).await
+            };
+        locked(db, observer, body)
+            .await
+            .map(|(steps, waited)| RunReport {
+                dry_run: false,
+                steps,
+                waited_for_lock_ms: waited,
+            })
     }
 
     pub async fn down_dry_run(&self, db: &mut Database, target: DownTarget) -> Result<RunReport> {
@@ -280,15 +266,19 @@ impl Migrator {
         version: i64,
         observer: Observer<'_>,
     ) -> Result<StampReport> {
-        acquire_lock(db, observer).await?;
-        let result = self.stamp_locked(db, version).await;
-        release_lock(db, result).await
+        let body = async |db: &mut Database, applied: &[AppliedMigration], _: Observer<'_>| {
+            self.stamp_locked(db, applied, version).await
+        };
+        locked(db, observer, body).await.map(|(report, _)| report)
     }
 
-    async fn stamp_locked(&self, db: &mut Database, version: i64) -> Result<StampReport> {
-        db.backend.ensure_table().await?;
-        let applied = db.backend.applied().await?;
-        let plan = plan::stamp(&self.migrations, &applied, version)?;
+    async fn stamp_locked(
+        &self,
+        db: &mut Database,
+        applied: &[AppliedMigration],
+        version: i64,
+    ) -> Result<StampReport> {
+        let plan = plan::stamp(&self.migrations, applied, version)?;
         let applied_by = applied_by(db, plan.is_empty()).await?;
         for m in &plan {
             let total = split(&m.up.sql, db.dialect()).len() as i64;
@@ -309,19 +299,19 @@ impl Migrator {
         options: &RepairOptions,
         observer: Observer<'_>,
     ) -> Result<RepairReport> {
-        acquire_lock(db, observer).await?;
-        let result = self.repair_locked(db, options).await;
-        release_lock(db, result).await
+        let body = async |db: &mut Database, applied: &[AppliedMigration], _: Observer<'_>| {
+            self.repair_locked(db, applied, options).await
+        };
+        locked(db, observer, body).await.map(|(report, _)| report)
     }
 
     async fn repair_locked(
         &self,
         db: &mut Database,
+        applied: &[AppliedMigration],
         options: &RepairOptions,
     ) -> Result<RepairReport> {
-        db.backend.ensure_table().await?;
-        let applied = db.backend.applied().await?;
-        let entries = plan::status(&self.migrations, &applied);
+        let entries = plan::status(&self.migrations, applied);
         let chosen: Vec<i64> = options
             .mark_applied
             .iter()
@@ -577,13 +567,26 @@ async fn acquire_lock(db: &mut Database, observer: Observer<'_>) -> Result<Optio
     }
 }
 
-/// Releases the lock whatever `result` is; the body's error wins over an
-/// error releasing (the session lock dies with the connection anyway).
-async fn release_lock<T>(db: &mut Database, result: Result<T>) -> Result<T> {
+/// The lock scope every changing command runs in: take the lock, make sure
+/// the tracking table exists, read it, run `body`, and release the lock on
+/// every path. The body's error wins over an error releasing (a session lock
+/// dies with its connection anyway). Returns how long keel waited, if it had to.
+async fn locked<T>(
+    db: &mut Database,
+    observer: Observer<'_>,
+    body: impl AsyncFnOnce(&mut Database, &[AppliedMigration], Observer<'_>) -> Result<T>,
+) -> Result<(T, Option<u64>)> {
+    let waited = acquire_lock(db, observer).await?;
+    let result = async {
+        db.backend.ensure_table().await?;
+        let applied = db.backend.applied().await?;
+        body(db, &applied, observer).await
+    }
+    .await;
     let released = db.backend.unlock().await;
     let value = result?;
     released?;
-    Ok(value)
+    Ok((value, waited))
 }
 
 async fn applied_by(db: &mut Database, nothing_to_do: bool) -> Result<String> {

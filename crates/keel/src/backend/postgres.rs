@@ -252,16 +252,6 @@ impl Driver for Postgres {
     }
 
     async fn ensure_table(&mut self) -> Result<()> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (\
-             version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, \
-             checksum_algorithm text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), \
-             duration_ms bigint NOT NULL, success boolean NOT NULL, error text, \
-             failed_statement_index bigint, failed_statement text, statements_total bigint NOT NULL, \
-             statements_applied bigint NOT NULL, applied_by text NOT NULL, keel_version text NOT NULL, \
-             method text NOT NULL, applied_sql text NOT NULL)",
-            self.table
-        );
         // Check first: CREATE TABLE IF NOT EXISTS still takes a catalog lock and
         // prints a notice on every run.
         let exists = self
@@ -273,6 +263,16 @@ impl Driver for Postgres {
             .await
             .map_err(|e| fail("looking for the tracking table", e))?;
         if !exists.first().is_some_and(|r| r.get::<_, bool>(0)) {
+            let sql = format!(
+                "CREATE TABLE IF NOT EXISTS {} (\
+                 version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, \
+                 checksum_algorithm text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), \
+                 duration_ms bigint NOT NULL, success boolean NOT NULL, error text, \
+                 failed_statement_index bigint, failed_statement text, statements_total bigint NOT NULL, \
+                 statements_applied bigint NOT NULL, applied_by text NOT NULL, keel_version text NOT NULL, \
+                 method text NOT NULL, applied_sql text NOT NULL)",
+                self.table
+            );
             self.client
                 .batch_execute(&sql)
                 .await
