@@ -528,7 +528,7 @@ async fn run_plan(
         });
         // Only the run's last commit must wait for its flush; it makes the others durable too.
         let durable = index + 1 == plan.len();
-        let step = run_file(db, m, direction, &applied_by, &steps, durable).await?;
+        let step = run_file(db, m, direction, &applied_by, &steps, durable, 0).await?;
         observer(Event::Finished {
             version: m.version,
             duration_ms: step.duration_ms.unwrap_or(0),
@@ -689,6 +689,7 @@ async fn run_file(
     applied_by: &str,
     done: &[Step],
     durable: bool,
+    resume_from: usize,
 ) -> Result<Step> {
     let Some(file) = file_for(m, direction) else {
         return Err(Error::invalid(
@@ -699,7 +700,8 @@ async fn run_file(
     let statements = split(&file.sql, db.dialect());
     let total = statements.len() as i64;
     let started = Instant::now();
-    let is_transactional = transactional(db, file);
+    // Resuming a partial migration continues statement by statement.
+    let is_transactional = transactional(db, file) && resume_from == 0;
     let finish = match direction {
         Direction::Up => Write::Upsert(Box::new(success_record(
             m,
@@ -759,7 +761,7 @@ async fn run_file(
         let mut in_progress = success_record(m, None, total, applied_by, Method::Run);
         in_progress.success = false;
         in_progress.statements_applied = match direction {
-            Direction::Up => 0,
+            Direction::Up => resume_from as i64,
             Direction::Down => total,
         };
         if direction == Direction::Up {
@@ -767,7 +769,7 @@ async fn run_file(
                 .write(&Write::Upsert(Box::new(in_progress)))
                 .await?;
         }
-        for (index, s) in statements.iter().enumerate() {
+        for (index, s) in statements.iter().enumerate().skip(resume_from) {
             if let Err(error) = db.backend.execute(&s.text).await? {
                 let f = failure(index, error, index);
                 db.backend
@@ -836,52 +838,6 @@ async fn retry(
             hint: "keep the applied statements as they were and fix only the failing one and those after it".into(),
         });
     }
-    let started = Instant::now();
-    for (index, s) in statements.iter().enumerate().skip(done) {
-        if let Err(error) = db.backend.execute(&s.text).await? {
-            let record = Record {
-                success: false,
-                error: Some(error.to_string()),
-                failed_statement_index: Some(index as i64 + 1),
-                failed_statement: Some(s.text.clone()),
-                statements_applied: index as i64,
-                ..success_record(
-                    m,
-                    Some(row.duration_ms),
-                    statements.len() as i64,
-                    applied_by,
-                    Method::Run,
-                )
-            };
-            db.backend.write(&Write::Upsert(Box::new(record))).await?;
-            return Err(Error::MigrationFailed(Box::new(MigrationFailure {
-                version: m.version,
-                name: m.name.clone(),
-                file: m.up.file.clone(),
-                statement_index: index + 1,
-                statement: s.text.clone(),
-                line: s.line,
-                error,
-                statements_applied: index,
-                statements_total: statements.len(),
-                rolled_back: false,
-                applied_before: Vec::new(),
-            })));
-        }
-        db.backend
-            .write(&Write::Progress {
-                version: m.version,
-                statements_applied: index as i64 + 1,
-            })
-            .await?;
-    }
-    let duration = row.duration_ms + started.elapsed().as_millis() as i64;
-    let record = success_record(
-        m,
-        Some(duration),
-        statements.len() as i64,
-        applied_by,
-        Method::Run,
-    );
-    db.backend.write(&Write::Upsert(Box::new(record))).await
+    run_file(db, m, Direction::Up, applied_by, &[], true, done).await?;
+    Ok(())
 }
