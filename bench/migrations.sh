@@ -4,7 +4,8 @@
 #   empty PostgreSQL database with keel, sqlx-cli and dbmate, and the floor
 #   `psql -1 -f all.sql` of the same SQL; then a no-op run with all N applied,
 #   against the floor of a bare connect + `SELECT 1`.
-# Prints each median and keel's ratio to each peer. Peers: ./bench/setup-peers.sh.
+# Prints each median and keel's ratio to each peer, all measured in the same
+# interleaved run. Peers: ./bench/setup-peers.sh.
 # Usage: bench/migrations.sh [N]        (RUNS=5 by default)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,26 +37,29 @@ SQLX_UP="$SQLX migrate run --source $MIG/sqlx --database-url $U/kb_sqlx?sslmode=
 DBMATE_UP="env -u PGGSSENCMODE $DBMATE --url $U/kb_dbmate?sslmode=disable --migrations-dir $MIG/dbmate --no-dump-schema migrate"
 FLOOR="psql -X -q -1 -v ON_ERROR_STOP=1 -d kb_floor -f $MIG/all.sql"
 
-hyperfine -N --runs "$RUNS" --export-json "$OUT-apply.json" \
-  -n floor --prepare "$(mk kb_floor)" "$FLOOR" \
-  -n keel --prepare "$(mk kb_keel)" "$KEEL_UP" \
-  -n sqlx --prepare "$(mk kb_sqlx)" "$SQLX_UP" \
-  -n dbmate --prepare "$(mk kb_dbmate)" "$DBMATE_UP" > "$OUT-apply.log" 2>&1 \
-  || { tail -20 "$OUT-apply.log"; exit 1; }
+# Runs are interleaved (bench/interleave.py): each round times every tool once,
+# in shuffled order, so background load on this shared machine hits all alike.
+sync   # the release build's dirty pages must not be written back during the runs
+IL="python3 $ROOT/bench/interleave.py"
+$IL --runs "$RUNS" --json "$OUT-apply.json" \
+  floor "$(mk kb_floor)" "$FLOOR" \
+  keel "$(mk kb_keel)" "$KEEL_UP" \
+  sqlx "$(mk kb_sqlx)" "$SQLX_UP" \
+  dbmate "$(mk kb_dbmate)" "$DBMATE_UP" > "$OUT-apply.txt"
 for d in kb_floor kb_keel kb_sqlx kb_dbmate; do
   n=$(psql -X -tAq -d $d -c "select count(*) from pg_tables where schemaname='public' and tablename like 'm\_%'")
   [ "$n" = "$((N / 2 + N % 2))" ] || { echo "error: $d has $n tables, expected $((N / 2 + N % 2))" >&2; exit 1; }
 done
-hyperfine -N --warmup 2 --runs "$((RUNS * 4))" --export-json "$OUT-noop.json" \
-  -n floor "psql -X -q -d kb_floor -c 'select 1'" \
-  -n keel "$KEEL_UP" \
-  -n sqlx "$SQLX_UP" \
-  -n dbmate "$DBMATE_UP" > "$OUT-noop.log" 2>&1 || { tail -20 "$OUT-noop.log"; exit 1; }
+$IL --warmup 2 --runs "$((RUNS * 4))" --json "$OUT-noop.json" \
+  floor "" "psql -X -q -d kb_floor -c 'select 1' >/dev/null" \
+  keel "" "$KEEL_UP" \
+  sqlx "" "$SQLX_UP" \
+  dbmate "" "$DBMATE_UP" > "$OUT-noop.txt"
 
-python3 - "$OUT-apply.json" "$OUT-noop.json" "$N" <<'PY'
-import json, statistics, sys
+python3 - "$OUT-apply.txt" "$OUT-noop.txt" "$N" <<'PY'
+import sys
 def medians(path):
-    return {r["command"]: statistics.median(r["times"]) for r in json.load(open(path))["results"]}
+    return {l.split()[0]: float(l.split()[1]) / 1000 for l in open(path) if l.strip()}
 apply, noop, n = medians(sys.argv[1]), medians(sys.argv[2]), sys.argv[3]
 for title, m, floor in ((f"apply {n} migrations to an empty database", apply, "psql -1 -f (floor)"),
                         ("no-op run, everything applied", noop, "connect + SELECT 1 (floor)")):

@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
 # Install the peers keel's benchmarks measure against, under $BENCH_DATA/tools
 # (default /tmp/bench-data/tools), never in the repository. Idempotent.
-#   hyperfine (Debian), sqlx-cli 0.9.0 (crates.io, ~10 min on 2 cores), dbmate 2.36.0 (npm).
+#   sqlx-cli 0.9.0 (crates.io, ~10 min on 2 cores), dbmate 2.36.0 (npm).
 set -euo pipefail
 BENCH_DATA="${BENCH_DATA:-/tmp/bench-data}"
 TOOLS="$BENCH_DATA/tools"
 mkdir -p "$TOOLS/npm" "$BENCH_DATA/logs"
-if ! command -v hyperfine >/dev/null; then
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-upgrade hyperfine >/dev/null
-fi
 if [ ! -x "$TOOLS/npm/node_modules/@dbmate/linux-x64/bin/dbmate" ]; then
   (cd "$TOOLS/npm" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install -q dbmate@2.36.0 >/dev/null)
 fi

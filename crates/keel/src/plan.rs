@@ -67,9 +67,11 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
         .filter(|a| a.success)
         .map(|a| a.version)
         .max();
+    let by_version: std::collections::HashMap<i64, &AppliedMigration> =
+        applied.iter().map(|a| (a.version, a)).collect();
     let mut entries = Vec::new();
     for m in local.iter() {
-        let row = applied.iter().find(|a| a.version == m.version);
+        let row = by_version.get(&m.version).copied();
         let state = match row {
             None if newest_applied.is_some_and(|n| n > m.version) => State::OutOfOrder,
             None => State::Pending,

@@ -578,8 +578,14 @@ async fn locked<T>(
 ) -> Result<(T, Option<u64>)> {
     let waited = acquire_lock(db, observer).await?;
     let result = async {
-        db.backend.ensure_table().await?;
+        // Read first: the table exists on every run but the first, and
+        // checking for it would cost a round trip each time.
+        // (An empty result means a missing table or one with no rows, and
+        // either way there is nothing to re-read.)
         let applied = db.backend.applied().await?;
+        if applied.is_empty() {
+            db.backend.ensure_table().await?;
+        }
         body(db, &applied, observer).await
     }
     .await;

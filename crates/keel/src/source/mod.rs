@@ -196,15 +196,31 @@ impl Migrations {
 
 /// Reads the files, on two threads when there are many: a no-op `keel up`
 /// at start-up is dominated by reading hundreds of small files.
+/// Reads a whole file in as few system calls as it can: `open`, `read`
+/// until a read returns nothing, `close`. (`std::fs::read` adds a `statx`
+/// and an `lseek` to size its buffer, which costs more than it saves on
+/// hundreds of small migration files.)
+fn read_file(path: &Path, chunk: &mut [u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    loop {
+        match file.read(chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn read_all(dir: &Path, names: Vec<String>) -> Result<Vec<(String, Vec<u8>)>, Error> {
     fn read(dir: &Path, names: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        use std::io::Read;
         let mut out = Vec::with_capacity(names.len());
+        let mut chunk = vec![0u8; 16 * 1024];
         for name in names {
             let path = dir.join(name);
-            let mut bytes = Vec::with_capacity(4096);
-            std::fs::File::open(&path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
+            let bytes = read_file(&path, &mut chunk)
                 .map_err(|e| Error::io(path.display().to_string(), e))?;
             out.push((name.clone(), bytes));
         }
