@@ -6,6 +6,7 @@ mod history;
 mod init;
 mod new;
 mod repair;
+mod sequences;
 mod stamp;
 mod status;
 mod up;
@@ -31,6 +32,7 @@ pub fn name(command: &Command) -> &'static str {
         Command::Stamp(_) => "stamp",
         Command::Repair(_) => "repair",
         Command::History => "history",
+        Command::Sequences(_) => "sequences",
     }
 }
 
@@ -44,6 +46,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Stamp(args) => stamp::run(ctx, &args).await,
         Command::Repair(args) => repair::run(ctx, &args).await,
         Command::History => history::run(ctx).await,
+        Command::Sequences(args) => sequences::run(ctx, &args).await,
     }
 }
 

@@ -3,9 +3,9 @@
 //! a small enum chosen from the URL scheme. Decisions live in
 //! [`plan`](crate::plan) and [`runner`](crate::runner), never here.
 
-mod mysql;
-mod postgres;
-mod sqlite;
+pub(crate) mod mysql;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
 
 use crate::dialect::Dialect;
 use crate::error::{DbError, Result};

@@ -41,6 +41,11 @@ fn fail(context: &str, e: mysql_async::Error) -> Error {
 }
 
 impl Mysql {
+    /// The connection, for engine-specific work outside migrations.
+    pub(crate) fn connection(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
     pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Mysql> {
         let connect_error = |message: String| Error::Connect {
             url: url.redacted(),

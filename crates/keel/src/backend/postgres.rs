@@ -58,6 +58,11 @@ fn fail(context: &str, e: impl std::borrow::Borrow<tokio_postgres::Error>) -> Er
 }
 
 impl Postgres {
+    /// The client, for engine-specific work outside migrations.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Postgres> {
         let connect_error = |message: String| Error::Connect {
             url: url.redacted(),

@@ -43,6 +43,11 @@ fn fail(context: &str, e: rusqlite::Error) -> Error {
 }
 
 impl Sqlite {
+    /// The connection, for engine-specific work outside migrations.
+    pub(crate) fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     pub fn connect(url: &DatabaseUrl, table: &str, busy_timeout: Duration) -> Result<Sqlite> {
         let path = url.sqlite_path().unwrap_or(":memory:");
         let connect_error = |message: String| Error::Connect {
