@@ -10,4 +10,5 @@ mod failures;
 mod integrity;
 mod lifecycle;
 mod malformed;
+mod sequences_postgres;
 mod settings;

@@ -277,3 +277,53 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// A uniquely named PostgreSQL login role, dropped (with everything granted
+/// to it) when the guard goes. Declare it before the [`TestDb`] so the
+/// database is dropped first.
+pub struct PgRole {
+    pub name: String,
+}
+
+impl PgRole {
+    pub fn new(test: &str) -> PgRole {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let short: String = test.chars().take(20).collect();
+        let name = format!("keel_r_{short}_{}_{n}", std::process::id());
+        pg_exec(PG_ADMIN, &format!("CREATE ROLE \"{name}\" LOGIN"));
+        PgRole { name }
+    }
+
+    /// Runs `sql` on `db` connected as this role; the error text on failure.
+    pub fn exec(&self, db: &TestDb, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let url = format!("postgres://{}@127.0.0.1:5432/{}", self.name, db.name);
+        runtime().block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
+            let handle = tokio::spawn(conn);
+            let msgs = client.simple_query(sql).await;
+            drop(client);
+            let _ = handle.await;
+            let msgs = msgs.map_err(|e| match e.as_db_error() {
+                Some(d) => d.message().to_string(),
+                None => e.to_string(),
+            })?;
+            Ok(msgs
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                    }
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+}
+
+impl Drop for PgRole {
+    fn drop(&mut self) {
+        pg_exec(PG_ADMIN, &format!("DROP ROLE IF EXISTS \"{}\"", self.name));
+    }
+}

@@ -31,7 +31,7 @@ pub(crate) struct Postgres {
     upsert: Option<tokio_postgres::Statement>,
 }
 
-fn db_error(e: &tokio_postgres::Error) -> DbError {
+pub(crate) fn db_error(e: &tokio_postgres::Error) -> DbError {
     match e.as_db_error() {
         Some(d) => {
             let mut message = d.message().to_string();

@@ -1,13 +1,691 @@
-//! PostgreSQL: sequences and identity columns.
+//! PostgreSQL: sequences and identity columns, found in a fixed number of
+//! round trips however many tables there are:
+//! 1. the roles named with `--grant` exist (only when some are named);
+//! 2. one catalog query: every column a sequence feeds — through ownership,
+//!    identity, or a `nextval` default (so sequences shared by several
+//!    tables are seen, which `pg_get_serial_sequence` misses) — and every
+//!    integer primary key with no generator, with owners and privileges;
+//! 3. one `UNION ALL` query: each column's extremes and each sequence's
+//!    state (read from the sequence itself: `pg_sequences.last_value` is
+//!    NULL after `RESTART`, which would make a repaired sequence look fresh).
+//!
+//! `fix` reads 3 again inside its transaction, then sends every repair and
+//! the `COMMIT` as one batch. Transactional DDL goes first (owners, links,
+//! identity columns, grants); the values move last, in one `setval`
+//! statement over a `VALUES` list, once everything else has succeeded and
+//! every value has been checked against its sequence's range and keel's
+//! right to change it. (`ALTER SEQUENCE … RESTART` would roll back too,
+//! but it rewrites each sequence into a new file — about 1 ms apiece — and
+//! a repair only ever moves a sequence forward to a value it must reach.)
 
-use super::{Options, Report};
-use crate::error::Result;
+use super::next::{self, Fed, Sequence, Verdict};
+use super::{Change, Finding, Options, Problem, Report, Style};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 use tokio_postgres::Client;
+use tokio_postgres::types::Type;
+
+const CATALOG: &str = r#"
+WITH tbl AS (
+  SELECT c.oid, n.nspname, c.relname, c.relowner, c.relacl, c.relnamespace
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> $3
+    AND (CASE WHEN cardinality($1::text[]) = 0
+              THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+              ELSE n.nspname = ANY($1::text[]) END)
+), owned AS (
+  SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att, d.deptype
+  FROM pg_depend d
+  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+    AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+), by_default AS (
+  SELECT d.refobjid AS seq, ad.adrelid AS rel, ad.adnum AS att
+  FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
+  JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
+  WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+), fed AS (
+  SELECT seq, rel, att FROM owned UNION SELECT seq, rel, att FROM by_default
+), cols AS (
+  SELECT f.seq, t.oid AS rel, a.attnum FROM fed f JOIN tbl t ON t.oid = f.rel
+  JOIN pg_attribute a ON a.attrelid = f.rel AND a.attnum = f.att AND NOT a.attisdropped
+  UNION ALL
+  SELECT NULL, t.oid, a.attnum
+  FROM tbl t JOIN pg_constraint con ON con.conrelid = t.oid AND con.contype = 'p' AND cardinality(con.conkey) = 1
+  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = con.conkey[1]
+  WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+    AND a.attidentity = '' AND a.attgenerated = '' AND NOT a.atthasdef
+)
+SELECT t.nspname::text, t.relname::text, a.attname::text, format_type(a.atttypid, NULL),
+       pg_get_userbyid(t.relowner)::text,
+       ARRAY(SELECT DISTINCT r.rolname::text FROM aclexplode(t.relacl) x JOIN pg_roles r ON r.oid = x.grantee
+             WHERE x.privilege_type = 'INSERT' AND x.grantee <> t.relowner ORDER BY 1),
+       c.seq::int8, sn.nspname::text, s.relname::text, pg_get_userbyid(s.relowner)::text,
+       coalesce((SELECT o.deptype::text || CASE WHEN o.rel = c.rel AND o.att = c.attnum THEN '' ELSE '+' END
+                 FROM owned o WHERE o.seq = c.seq LIMIT 1), ''),
+       (SELECT count(*) FROM fed f2 WHERE f2.seq = c.seq)::int8,
+       ps.seqstart, ps.seqincrement, ps.seqmin, ps.seqmax,
+       CASE WHEN c.seq IS NULL THEN true ELSE has_sequence_privilege(c.seq, 'SELECT') END,
+       CASE WHEN c.seq IS NULL THEN true ELSE has_sequence_privilege(c.seq, 'UPDATE') END,
+       CASE WHEN c.seq IS NULL THEN ARRAY[]::text[] ELSE
+         ARRAY(SELECT r FROM unnest(ARRAY(SELECT DISTINCT r.rolname::text FROM fed f3 JOIN pg_class t3 ON t3.oid = f3.rel,
+                     aclexplode(t3.relacl) x JOIN pg_roles r ON r.oid = x.grantee
+                     WHERE f3.seq = c.seq AND x.privilege_type = 'INSERT' AND x.grantee <> t3.relowner) || $2::text[]) r
+               WHERE NOT has_sequence_privilege(r, c.seq, 'USAGE') GROUP BY r ORDER BY r) END,
+       CASE WHEN c.seq IS NULL THEN
+         (SELECT cand FROM generate_series(0, 99) g,
+            LATERAL (SELECT left(t.relname || '_' || a.attname, 55) || '_seq' || CASE WHEN g = 0 THEN '' ELSE g::text END AS cand) x
+          WHERE NOT EXISTS (SELECT FROM pg_class c2 WHERE c2.relnamespace = t.relnamespace AND c2.relname = x.cand)
+          ORDER BY g LIMIT 1)
+       END
+FROM cols c JOIN tbl t ON t.oid = c.rel
+JOIN pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.attnum
+LEFT JOIN pg_class s ON s.oid = c.seq
+LEFT JOIN pg_namespace sn ON sn.oid = s.relnamespace
+LEFT JOIN pg_sequence ps ON ps.seqrelid = c.seq
+ORDER BY 1, 2, 3
+"#;
+
+/// One column that a sequence feeds, or an integer key with no generator.
+#[derive(Debug)]
+struct Column {
+    schema: String,
+    table: String,
+    column: String,
+    type_name: String,
+    table_owner: String,
+    inserters: Vec<String>,
+    seq: Option<SeqInfo>,
+    /// For a missing generator: a free `<table>_<column>_seq` name.
+    free_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct SeqInfo {
+    oid: i64,
+    schema: String,
+    name: String,
+    owner: String,
+    /// `a` owned by this column, `i` identity of this column, `a+`/`i+`
+    /// owned by another column, empty: owned by nothing.
+    link: String,
+    fed_count: i64,
+    start: i64,
+    increment: i64,
+    min: i64,
+    max: i64,
+    can_read: bool,
+    can_update: bool,
+    lacking_usage: Vec<String>,
+}
+
+impl Column {
+    fn display_table(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+
+    fn qualified_table(&self) -> String {
+        qualified(&self.schema, &self.table)
+    }
+}
+
+fn qualified(schema: &str, name: &str) -> String {
+    format!(
+        "{}.{}",
+        Dialect::Postgres.quote(schema),
+        Dialect::Postgres.quote(name)
+    )
+}
+
+fn fail(context: &str, e: &tokio_postgres::Error) -> Error {
+    Error::db(context, crate::backend::postgres::db_error(e))
+}
 
 pub(super) async fn run(
-    _client: &Client,
-    _tracking_table: &str,
-    _options: &Options,
+    client: &Client,
+    tracking_table: &str,
+    options: &Options,
 ) -> Result<Report> {
-    Ok(Report::default())
+    check_roles(client, &options.grant).await?;
+    let columns = catalog(client, tracking_table, options).await?;
+    if let Some(c) = columns
+        .iter()
+        .find(|c| c.seq.as_ref().is_some_and(|s| !s.can_read))
+    {
+        let s = c
+            .seq
+            .as_ref()
+            .map(|s| qualified(&s.schema, &s.name))
+            .unwrap_or_default();
+        return Err(Error::invalid_input(format!(
+            "keel's database user may not read sequence {s} (it feeds {}.{}): run `keel sequences` as the owner of the tables or a superuser",
+            c.display_table(),
+            c.column
+        )));
+    }
+    let values_sql = values_query(&columns);
+    let mut report = Report {
+        columns_checked: columns.iter().filter(|c| c.seq.is_some()).count(),
+        ..Report::default()
+    };
+    if !options.fix {
+        let values = read_values(client, &values_sql).await?;
+        report.findings = assess(&columns, &values).0;
+        return Ok(report);
+    }
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|e| fail("starting the repair transaction", &e))?;
+    let outcome = async {
+        let values = read_values(client, &values_sql).await?;
+        let (findings, sequences) = assess(&columns, &values);
+        let (changes, batch) = repairs(&columns, &values, &sequences, &findings, options)?;
+        if !batch.is_empty() {
+            client
+                .batch_execute(&batch)
+                .await
+                .map_err(|e| fail("repairing sequences (every change was rolled back)", &e))?;
+        }
+        Ok::<_, Error>((findings, changes))
+    }
+    .await;
+    let closed = client.batch_execute("COMMIT").await;
+    let (findings, changes) = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            // the COMMIT above ended the failed transaction as a rollback
+            return Err(e);
+        }
+    };
+    closed.map_err(|e| fail("committing the repair", &e))?;
+    report.findings = findings;
+    report.changes = changes;
+    Ok(report)
+}
+
+async fn check_roles(client: &Client, roles: &[String]) -> Result<()> {
+    if roles.is_empty() {
+        return Ok(());
+    }
+    let rows = client
+        .query_typed(
+            "SELECT r FROM unnest($1::text[]) r WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r)",
+            &[(&roles, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| fail("looking up the --grant roles", &e))?;
+    let missing: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid_input(format!(
+        "--grant names role(s) that do not exist: {}; nothing was changed (create the role, or fix the name)",
+        missing.join(", ")
+    )))
+}
+
+async fn catalog(client: &Client, tracking_table: &str, options: &Options) -> Result<Vec<Column>> {
+    let rows = client
+        .query_typed(
+            CATALOG,
+            &[
+                (&options.schemas, Type::TEXT_ARRAY),
+                (&options.grant, Type::TEXT_ARRAY),
+                (&tracking_table, Type::TEXT),
+            ],
+        )
+        .await
+        .map_err(|e| fail("reading the catalog", &e))?;
+    Ok(rows
+        .iter()
+        .map(|r| Column {
+            schema: r.get(0),
+            table: r.get(1),
+            column: r.get(2),
+            type_name: r.get(3),
+            table_owner: r.get(4),
+            inserters: r.get(5),
+            seq: r.get::<_, Option<i64>>(6).map(|oid| SeqInfo {
+                oid,
+                schema: r.get(7),
+                name: r.get(8),
+                owner: r.get(9),
+                link: r.get(10),
+                fed_count: r.get(11),
+                start: r.get(12),
+                increment: r.get(13),
+                min: r.get(14),
+                max: r.get(15),
+                can_read: r.get(16),
+                can_update: r.get(17),
+                lacking_usage: r.get(18),
+            }),
+            free_name: r.get(19),
+        })
+        .collect())
+}
+
+/// Every column's extremes (`c<i>`) and every sequence's state (`s<oid>`)
+/// in one statement.
+fn values_query(columns: &[Column]) -> String {
+    let q = |s: &str| Dialect::Postgres.quote(s);
+    let mut parts = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, c) in columns.iter().enumerate() {
+        parts.push(format!(
+            "SELECT 'c{i}', max({col})::int8, min({col})::int8 FROM {tbl}",
+            col = q(&c.column),
+            tbl = c.qualified_table()
+        ));
+        if let Some(s) = &c.seq
+            && seen.insert(s.oid)
+        {
+            parts.push(format!(
+                "SELECT 's{}', last_value, CASE WHEN is_called THEN 1::int8 ELSE 0::int8 END FROM {}",
+                s.oid,
+                qualified(&s.schema, &s.name)
+            ));
+        }
+    }
+    parts.join("\nUNION ALL ")
+}
+
+/// `c<i>` → (max, min); `s<oid>` → (last_value, is_called as 0/1).
+type Values = BTreeMap<String, (Option<i64>, Option<i64>)>;
+
+async fn read_values(client: &Client, sql: &str) -> Result<Values> {
+    if sql.is_empty() {
+        return Ok(Values::new());
+    }
+    let rows = client
+        .query_typed(sql, &[])
+        .await
+        .map_err(|e| fail("reading column maxima and sequence positions", &e))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, String>(0), (r.get(1), r.get(2))))
+        .collect())
+}
+
+/// Each sequence's definition, state and the extremes of every column it
+/// feeds, by oid.
+type Sequences = BTreeMap<i64, (Sequence, Fed)>;
+
+fn assess(columns: &[Column], values: &Values) -> (Vec<Finding>, Sequences) {
+    let mut sequences = Sequences::new();
+    for (i, c) in columns.iter().enumerate() {
+        let Some(s) = &c.seq else { continue };
+        let (last_value, is_called) = values
+            .get(&format!("s{}", s.oid))
+            .copied()
+            .unwrap_or_default();
+        let (max, min) = values.get(&format!("c{i}")).copied().unwrap_or_default();
+        let entry = sequences.entry(s.oid).or_insert((
+            Sequence {
+                start: s.start,
+                increment: s.increment,
+                min: s.min,
+                max: s.max,
+                last_value: last_value.unwrap_or(s.start),
+                is_called: is_called == Some(1),
+            },
+            Fed::default(),
+        ));
+        entry.1.max = entry.1.max.max(max);
+        entry.1.min = match (entry.1.min, min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    // Sequence-wide findings go on one column: the one that owns the
+    // sequence, else the first it feeds.
+    let mut primary: BTreeMap<i64, usize> = BTreeMap::new();
+    for (i, c) in columns.iter().enumerate() {
+        if let Some(s) = &c.seq {
+            let owns = s.link == "a" || s.link == "i";
+            let slot = primary.entry(s.oid).or_insert(i);
+            if owns {
+                *slot = i;
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for (i, c) in columns.iter().enumerate() {
+        let finding =
+            |problem, sequence: Option<String>, role: Option<String>, detail: String, fixable| {
+                Finding {
+                    problem,
+                    table: c.display_table(),
+                    column: c.column.clone(),
+                    sequence,
+                    role,
+                    detail,
+                    fixable,
+                }
+            };
+        let Some(s) = &c.seq else {
+            let (max, _) = values.get(&format!("c{i}")).copied().unwrap_or_default();
+            findings.push(finding(
+                Problem::Missing,
+                None,
+                None,
+                format!(
+                    "{} primary key with no default and no identity: every INSERT without an id fails (largest id {})",
+                    c.type_name,
+                    max.map_or("none, table empty".to_string(), |m| m.to_string())
+                ),
+                true,
+            ));
+            continue;
+        };
+        let seq_name = Some(format!("{}.{}", s.schema, s.name));
+        let identity = s.link.starts_with('i');
+        if (s.link.is_empty() || s.link == "a+") && s.fed_count == 1 && s.schema == c.schema {
+            findings.push(finding(
+                    Problem::Unlinked,
+                    seq_name.clone(),
+                    None,
+                    format!(
+                        "the default draws from {} but the sequence is {}: dropping the column leaves it behind, and pg_get_serial_sequence cannot find it",
+                        s.name,
+                        if s.link.is_empty() { "owned by no column" } else { "owned by another column" }
+                    ),
+                true,
+            ));
+        }
+        if primary.get(&s.oid) != Some(&i) {
+            continue;
+        }
+        let Some((seq, fed)) = sequences.get(&s.oid).copied() else {
+            continue;
+        };
+        match seq.verdict(fed) {
+            Verdict::Sound => {}
+            verdict => {
+                let (fixable, want) = match verdict {
+                    Verdict::Restart(v) => (true, format!("must become {v}")),
+                    Verdict::OutOfRange(v) => (
+                        false,
+                        format!(
+                            "must become {v}, outside the sequence's range [{}, {}]: widen it (ALTER SEQUENCE … AS bigint) first",
+                            seq.min, seq.max
+                        ),
+                    ),
+                    Verdict::Sound => (true, String::new()),
+                };
+                let extreme = if seq.increment > 0 {
+                    format!("max {}", fed.max.unwrap_or_default())
+                } else {
+                    format!("min {}", fed.min.unwrap_or_default())
+                };
+                let shared = if s.fed_count > 1 {
+                    format!(" over the {} columns it feeds", s.fed_count)
+                } else {
+                    String::new()
+                };
+                findings.push(finding(
+                    Problem::Behind,
+                    seq_name.clone(),
+                    None,
+                    format!(
+                        "next value {} is not past the data ({extreme}{shared}): the next INSERT collides; {want}",
+                        seq.current_next()
+                    ),
+                    fixable,
+                ));
+            }
+        }
+        if !identity {
+            for role in &s.lacking_usage {
+                findings.push(finding(
+                    Problem::NoPrivilege,
+                    seq_name.clone(),
+                    Some(role.clone()),
+                    format!("role {role} may insert but lacks USAGE on {}: its INSERTs fail with permission denied for sequence", s.name),
+                    true,
+                ));
+            }
+            if s.owner != c.table_owner {
+                findings.push(finding(
+                    Problem::OwnerMismatch,
+                    seq_name.clone(),
+                    Some(s.owner.clone()),
+                    format!(
+                        "the sequence is owned by {} but the table by {}",
+                        s.owner, c.table_owner
+                    ),
+                    true,
+                ));
+            }
+        }
+        let narrowest = columns
+            .iter()
+            .filter(|o| o.seq.as_ref().is_some_and(|os| os.oid == s.oid))
+            .map(|o| next::type_bounds(&o.type_name))
+            .fold((i64::MIN, i64::MAX), |a, b| (a.0.max(b.0), a.1.min(b.1)));
+        let used = seq.used(narrowest);
+        if used > 0.8 {
+            findings.push(finding(
+                Problem::NearExhaustion,
+                seq_name.clone(),
+                None,
+                format!(
+                    "{:.0}% of the range is used (next value {}, limit {}): plan a move to bigint before inserts fail",
+                    used * 100.0,
+                    seq.current_next(),
+                    if seq.increment > 0 { narrowest.1.min(seq.max) } else { narrowest.0.max(seq.min) }
+                ),
+                false,
+            ));
+        }
+    }
+    (findings, sequences)
+}
+
+fn repairs(
+    columns: &[Column],
+    values: &Values,
+    sequences: &Sequences,
+    findings: &[Finding],
+    options: &Options,
+) -> Result<(Vec<Change>, String)> {
+    let q = |s: &str| Dialect::Postgres.quote(s);
+    let mut ddl: Vec<String> = Vec::new();
+    let mut changes = Vec::new();
+    let mut restarts: Vec<(i64, i64)> = Vec::new();
+    let column_of = |f: &Finding| {
+        columns
+            .iter()
+            .find(|c| c.display_table() == f.table && c.column == f.column)
+    };
+    // owners before links: OWNED BY needs the table's owner
+    let order = [
+        Problem::OwnerMismatch,
+        Problem::Unlinked,
+        Problem::Missing,
+        Problem::NoPrivilege,
+        Problem::Behind,
+    ];
+    for problem in order {
+        let mut grants: BTreeMap<i64, (String, Vec<String>, Vec<&Finding>)> = BTreeMap::new();
+        for f in findings
+            .iter()
+            .filter(|f| f.problem == problem && f.fixable)
+        {
+            let Some(c) = column_of(f) else { continue };
+            let change = |before: String, after: String, sql: Vec<String>| Change {
+                problem,
+                table: f.table.clone(),
+                column: f.column.clone(),
+                sequence: f.sequence.clone(),
+                role: f.role.clone(),
+                before,
+                after,
+                sql,
+            };
+            match (problem, &c.seq) {
+                (Problem::OwnerMismatch, Some(s)) => {
+                    let sql = format!(
+                        "ALTER SEQUENCE {} OWNER TO {}",
+                        qualified(&s.schema, &s.name),
+                        q(&c.table_owner)
+                    );
+                    changes.push(change(
+                        format!("owner {}", s.owner),
+                        format!("owner {}", c.table_owner),
+                        vec![sql.clone()],
+                    ));
+                    ddl.push(sql);
+                }
+                (Problem::Unlinked, Some(s)) => {
+                    let sql = format!(
+                        "ALTER SEQUENCE {} OWNED BY {}.{}",
+                        qualified(&s.schema, &s.name),
+                        c.qualified_table(),
+                        q(&c.column)
+                    );
+                    changes.push(change(
+                        "owned by no column".into(),
+                        format!("owned by {}.{}", f.table, f.column),
+                        vec![sql.clone()],
+                    ));
+                    ddl.push(sql);
+                }
+                (Problem::Missing, None) => {
+                    let i = columns
+                        .iter()
+                        .position(|o| std::ptr::eq(o, c))
+                        .unwrap_or_default();
+                    let (max, _) = values.get(&format!("c{i}")).copied().unwrap_or_default();
+                    let first = next::first_value(max);
+                    let mut sql = Vec::new();
+                    let after = match options.style {
+                        Style::Identity => {
+                            sql.push(format!(
+                                "ALTER TABLE {} ALTER COLUMN {} ADD GENERATED BY DEFAULT AS IDENTITY (START WITH {first})",
+                                c.qualified_table(),
+                                q(&c.column)
+                            ));
+                            format!("identity, next value {first}")
+                        }
+                        Style::Serial => {
+                            let Some(name) = &c.free_name else {
+                                return Err(Error::invalid_input(format!(
+                                    "no free sequence name for {}.{}: use --style identity",
+                                    f.table, f.column
+                                )));
+                            };
+                            let seq = qualified(&c.schema, name);
+                            sql.push(format!(
+                                "CREATE SEQUENCE {seq} AS {} START WITH {first}",
+                                c.type_name
+                            ));
+                            sql.push(format!(
+                                "ALTER SEQUENCE {seq} OWNER TO {}",
+                                q(&c.table_owner)
+                            ));
+                            sql.push(format!(
+                                "ALTER SEQUENCE {seq} OWNED BY {}.{}",
+                                c.qualified_table(),
+                                q(&c.column)
+                            ));
+                            sql.push(format!(
+                                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT nextval({}::regclass)",
+                                c.qualified_table(),
+                                q(&c.column),
+                                literal(&seq)
+                            ));
+                            let mut roles: Vec<String> =
+                                c.inserters.iter().chain(&options.grant).cloned().collect();
+                            roles.sort();
+                            roles.dedup();
+                            roles.retain(|r| *r != c.table_owner);
+                            if !roles.is_empty() {
+                                sql.push(format!(
+                                    "GRANT USAGE, SELECT ON SEQUENCE {seq} TO {}",
+                                    roles.iter().map(|r| q(r)).collect::<Vec<_>>().join(", ")
+                                ));
+                            }
+                            format!("sequence {}.{name}, next value {first}", c.schema)
+                        }
+                    };
+                    changes.push(change("no generator".into(), after, sql.clone()));
+                    ddl.extend(sql);
+                }
+                (Problem::NoPrivilege, Some(s)) => {
+                    let entry = grants
+                        .entry(s.oid)
+                        .or_insert_with(|| (qualified(&s.schema, &s.name), Vec::new(), Vec::new()));
+                    if let Some(role) = &f.role {
+                        entry.1.push(role.clone());
+                    }
+                    entry.2.push(f);
+                }
+                (Problem::Behind, Some(s)) => {
+                    let Some((seq, fed)) = sequences.get(&s.oid) else {
+                        continue;
+                    };
+                    let Verdict::Restart(v) = seq.verdict(*fed) else {
+                        continue;
+                    };
+                    if !s.can_update {
+                        return Err(Error::invalid_input(format!(
+                            "keel's database user may not change sequence {}.{} (needs UPDATE on it); nothing was changed: run as the owner of the tables or a superuser",
+                            s.schema, s.name
+                        )));
+                    }
+                    let sql = format!("SELECT setval({}, {v}, false)", s.oid);
+                    changes.push(change(
+                        format!("next value {}", seq.current_next()),
+                        format!("next value {v}"),
+                        vec![sql],
+                    ));
+                    restarts.push((s.oid, v));
+                }
+                _ => {}
+            }
+        }
+        for (seq, roles, fs) in grants.into_values() {
+            let sql = format!(
+                "GRANT USAGE, SELECT ON SEQUENCE {seq} TO {}",
+                roles.iter().map(|r| q(r)).collect::<Vec<_>>().join(", ")
+            );
+            for f in fs {
+                changes.push(Change {
+                    problem,
+                    table: f.table.clone(),
+                    column: f.column.clone(),
+                    sequence: f.sequence.clone(),
+                    role: f.role.clone(),
+                    before: format!("{} lacks USAGE", f.role.clone().unwrap_or_default()),
+                    after: "USAGE, SELECT granted".into(),
+                    sql: vec![sql.clone()],
+                });
+            }
+            ddl.push(sql);
+        }
+    }
+    if !restarts.is_empty() {
+        let rows: Vec<String> = restarts
+            .iter()
+            .map(|(oid, v)| format!("({oid}::oid::regclass, {v}::int8)"))
+            .collect();
+        ddl.push(format!(
+            "SELECT count(setval(s, v, false)) FROM (VALUES {}) AS x(s, v)",
+            rows.join(", ")
+        ));
+    }
+    let batch = if ddl.is_empty() {
+        String::new()
+    } else {
+        ddl.join(";\n")
+    };
+    Ok((changes, batch))
+}
+
+/// A string literal, quotes doubled (standard_conforming_strings is on
+/// since PostgreSQL 9.1; no backslash is special).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
