@@ -48,7 +48,7 @@ pub async fn run(ctx: &Context, args: &SequencesArgs) -> Result<ExitStatus> {
             p.line("nothing to change");
         } else {
             p.line(format_args!(
-                "fixed in one transaction ({} change(s)):",
+                "fixed ({} change(s); one transaction on PostgreSQL and SQLite):",
                 report.changes.len()
             ));
         }

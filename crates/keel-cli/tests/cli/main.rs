@@ -11,4 +11,5 @@ mod integrity;
 mod lifecycle;
 mod malformed;
 mod sequences_postgres;
+mod sequences_sqlite_mysql;
 mod settings;

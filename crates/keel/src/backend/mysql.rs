@@ -36,7 +36,7 @@ fn db_error(e: &mysql_async::Error) -> DbError {
     }
 }
 
-fn fail(context: &str, e: mysql_async::Error) -> Error {
+pub(crate) fn fail(context: &str, e: mysql_async::Error) -> Error {
     Error::db(context, db_error(&e))
 }
 

@@ -53,6 +53,36 @@ pub(crate) fn db_error(e: &tokio_postgres::Error) -> DbError {
     }
 }
 
+/// Opens a connection whose `application_name` says it is keel; the
+/// connection task runs on the current runtime.
+pub(crate) async fn connect_client(url: &DatabaseUrl) -> Result<Client> {
+    let connect_error = |message: String| Error::Connect {
+        url: url.redacted(),
+        message,
+    };
+    let mut config =
+        tokio_postgres::Config::from_str(url.expose()).map_err(|e| connect_error(e.to_string()))?;
+    if config.get_application_name().is_none() {
+        config.application_name(format!(
+            "keel {KEEL_VERSION} on {} pid {}",
+            client_host(),
+            std::process::id()
+        ));
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    let (client, connection) = config.connect(NoTls).await.map_err(|e| {
+        let db = db_error(&e);
+        connect_error(match db.sqlstate {
+            Some(_) => db.to_string(),
+            None => e.to_string(),
+        })
+    })?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
 fn fail(context: &str, e: impl std::borrow::Borrow<tokio_postgres::Error>) -> Error {
     Error::db(context, db_error(e.borrow()))
 }
@@ -64,30 +94,7 @@ impl Postgres {
     }
 
     pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Postgres> {
-        let connect_error = |message: String| Error::Connect {
-            url: url.redacted(),
-            message,
-        };
-        let mut config = tokio_postgres::Config::from_str(url.expose())
-            .map_err(|e| connect_error(e.to_string()))?;
-        if config.get_application_name().is_none() {
-            config.application_name(format!(
-                "keel {KEEL_VERSION} on {} pid {}",
-                client_host(),
-                std::process::id()
-            ));
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(std::time::Duration::from_secs(10));
-        }
-        let (client, connection) = config.connect(NoTls).await.map_err(|e| {
-            let db = db_error(&e);
-            connect_error(match db.sqlstate {
-                Some(_) => db.to_string(),
-                None => e.to_string(),
-            })
-        })?;
-        tokio::spawn(connection);
+        let client = connect_client(url).await?;
         Ok(Postgres {
             client,
             table: Dialect::Postgres.quote(table),
@@ -180,10 +187,12 @@ type Request<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>
 
 /// Polls every request once, in order, before waiting on any: tokio-postgres
 /// sends a request on its first poll, so this pipelines them in order on the
-/// connection. Returns each request's result.
-async fn pipeline(mut requests: Vec<Request<'_>>) -> Vec<Result<(), tokio_postgres::Error>> {
-    let mut results: Vec<Option<Result<(), tokio_postgres::Error>>> =
-        requests.iter().map(|_| None).collect();
+/// connection (or on several connections at once). Returns each request's
+/// result, in order.
+pub(crate) async fn pipeline<'a, T>(
+    mut requests: Vec<Pin<Box<dyn Future<Output = T> + 'a>>>,
+) -> Vec<T> {
+    let mut results: Vec<Option<T>> = requests.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
         for (request, result) in requests.iter_mut().zip(results.iter_mut()) {

@@ -38,7 +38,7 @@ fn db_error(e: &rusqlite::Error) -> DbError {
     }
 }
 
-fn fail(context: &str, e: rusqlite::Error) -> Error {
+pub(crate) fn fail(context: &str, e: rusqlite::Error) -> Error {
     Error::db(context, db_error(&e))
 }
 

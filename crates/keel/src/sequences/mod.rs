@@ -149,8 +149,9 @@ impl Report {
 /// database `db` is connected to. keel's own tracking table is skipped.
 pub async fn run(db: &mut Database, options: &Options) -> Result<Report> {
     let table = db.options.table.clone();
+    let url = db.url.clone();
     let mut report = match &mut db.backend {
-        Backend::Postgres(p) => postgres::run(p.client(), &table, options).await?,
+        Backend::Postgres(p) => postgres::run(p.client(), &url, &table, options).await?,
         Backend::Sqlite(s) => sqlite::run(s.connection(), &table, options)?,
         Backend::Mysql(m) => mysql::run(m.connection(), &table, options).await?,
     };

@@ -9,8 +9,7 @@
 //!    state (read from the sequence itself: `pg_sequences.last_value` is
 //!    NULL after `RESTART`, which would make a repaired sequence look fresh).
 //!
-//! `fix` reads 3 again inside its transaction, then sends every repair and
-//! the `COMMIT` as one batch. Transactional DDL goes first (owners, links,
+//! `fix` then sends `BEGIN`, every repair and the `COMMIT` as one batch. Transactional DDL goes first (owners, links,
 //! identity columns, grants); the values move last, in one `setval`
 //! statement over a `VALUES` list, once everything else has succeeded and
 //! every value has been checked against its sequence's range and keel's
@@ -22,33 +21,33 @@ use super::next::{self, Fed, Sequence, Verdict};
 use super::{Change, Finding, Options, Problem, Report, Style};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::settings::DatabaseUrl;
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 const CATALOG: &str = r#"
 WITH tbl AS (
-  SELECT c.oid, n.nspname, c.relname, c.relowner, c.relacl, c.relnamespace
+  SELECT c.oid, n.nspname, c.relname, c.relowner, c.relacl, c.relnamespace,
+         ARRAY(SELECT DISTINCT r.rolname::text FROM aclexplode(c.relacl) x JOIN pg_roles r ON r.oid = x.grantee
+               WHERE x.privilege_type = 'INSERT' AND x.grantee <> c.relowner ORDER BY 1) AS inserters
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> $3
     AND (CASE WHEN cardinality($1::text[]) = 0
               THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
               ELSE n.nspname = ANY($1::text[]) END)
-), owned AS (
-  SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att, d.deptype
+), fed AS (
+  SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att
   FROM pg_depend d
   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
     AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
-), by_default AS (
-  SELECT d.refobjid AS seq, ad.adrelid AS rel, ad.adnum AS att
+  UNION
+  SELECT d.refobjid, ad.adrelid, ad.adnum
   FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
   JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
   WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
-), fed AS (
-  SELECT seq, rel, att FROM owned UNION SELECT seq, rel, att FROM by_default
 ), cols AS (
-  SELECT f.seq, t.oid AS rel, a.attnum FROM fed f JOIN tbl t ON t.oid = f.rel
-  JOIN pg_attribute a ON a.attrelid = f.rel AND a.attnum = f.att AND NOT a.attisdropped
+  SELECT f.seq, f.rel, f.att AS attnum FROM fed f
   UNION ALL
   SELECT NULL, t.oid, a.attnum
   FROM tbl t JOIN pg_constraint con ON con.conrelid = t.oid AND con.contype = 'p' AND cardinality(con.conkey) = 1
@@ -57,21 +56,15 @@ WITH tbl AS (
     AND a.attidentity = '' AND a.attgenerated = '' AND NOT a.atthasdef
 )
 SELECT t.nspname::text, t.relname::text, a.attname::text, format_type(a.atttypid, NULL),
-       pg_get_userbyid(t.relowner)::text,
-       ARRAY(SELECT DISTINCT r.rolname::text FROM aclexplode(t.relacl) x JOIN pg_roles r ON r.oid = x.grantee
-             WHERE x.privilege_type = 'INSERT' AND x.grantee <> t.relowner ORDER BY 1),
+       pg_get_userbyid(t.relowner)::text, t.inserters,
        c.seq::int8, sn.nspname::text, s.relname::text, pg_get_userbyid(s.relowner)::text,
-       coalesce((SELECT o.deptype::text || CASE WHEN o.rel = c.rel AND o.att = c.attnum THEN '' ELSE '+' END
-                 FROM owned o WHERE o.seq = c.seq LIMIT 1), ''),
-       (SELECT count(*) FROM fed f2 WHERE f2.seq = c.seq)::int8,
+       coalesce(o.deptype::text || CASE WHEN o.refobjid = c.rel AND o.refobjsubid = c.attnum THEN '' ELSE '+' END, ''),
        ps.seqstart, ps.seqincrement, ps.seqmin, ps.seqmax,
        CASE WHEN c.seq IS NULL THEN true ELSE has_sequence_privilege(c.seq, 'SELECT') END,
        CASE WHEN c.seq IS NULL THEN true ELSE has_sequence_privilege(c.seq, 'UPDATE') END,
        CASE WHEN c.seq IS NULL THEN ARRAY[]::text[] ELSE
-         ARRAY(SELECT r FROM unnest(ARRAY(SELECT DISTINCT r.rolname::text FROM fed f3 JOIN pg_class t3 ON t3.oid = f3.rel,
-                     aclexplode(t3.relacl) x JOIN pg_roles r ON r.oid = x.grantee
-                     WHERE f3.seq = c.seq AND x.privilege_type = 'INSERT' AND x.grantee <> t3.relowner) || $2::text[]) r
-               WHERE NOT has_sequence_privilege(r, c.seq, 'USAGE') GROUP BY r ORDER BY r) END,
+         ARRAY(SELECT DISTINCT r FROM unnest(t.inserters || $2::text[]) r
+               WHERE NOT has_sequence_privilege(r, c.seq, 'USAGE') ORDER BY r) END,
        CASE WHEN c.seq IS NULL THEN
          (SELECT cand FROM generate_series(0, 99) g,
             LATERAL (SELECT left(t.relname || '_' || a.attname, 55) || '_seq' || CASE WHEN g = 0 THEN '' ELSE g::text END AS cand) x
@@ -79,10 +72,15 @@ SELECT t.nspname::text, t.relname::text, a.attname::text, format_type(a.atttypid
           ORDER BY g LIMIT 1)
        END
 FROM cols c JOIN tbl t ON t.oid = c.rel
-JOIN pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.attnum
+JOIN pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.attnum AND NOT a.attisdropped
 LEFT JOIN pg_class s ON s.oid = c.seq
 LEFT JOIN pg_namespace sn ON sn.oid = s.relnamespace
 LEFT JOIN pg_sequence ps ON ps.seqrelid = c.seq
+LEFT JOIN LATERAL (
+  SELECT d.refobjid, d.refobjsubid, d.deptype FROM pg_depend d
+  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.seq AND d.objsubid = 0
+    AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+  LIMIT 1) o ON true
 ORDER BY 1, 2, 3
 "#;
 
@@ -143,11 +141,23 @@ fn fail(context: &str, e: &tokio_postgres::Error) -> Error {
 
 pub(super) async fn run(
     client: &Client,
+    url: &DatabaseUrl,
     tracking_table: &str,
     options: &Options,
 ) -> Result<Report> {
     check_roles(client, &options.grant).await?;
-    let columns = catalog(client, tracking_table, options).await?;
+    // A second connection, opened while the catalog is read, halves the
+    // time spent reading every table's maximum: the server plans and runs
+    // the two halves on two cores.
+    let (columns, second) = tokio::join!(
+        catalog(client, tracking_table, options),
+        crate::backend::postgres::connect_client(url)
+    );
+    let columns = columns?;
+    let mut clients = vec![client];
+    if let Ok(second) = &second {
+        clients.push(second);
+    }
     if let Some(c) = columns
         .iter()
         .find(|c| c.seq.as_ref().is_some_and(|s| !s.can_read))
@@ -168,39 +178,26 @@ pub(super) async fn run(
         columns_checked: columns.iter().filter(|c| c.seq.is_some()).count(),
         ..Report::default()
     };
-    if !options.fix {
-        let values = read_values(client, &values_sql).await?;
-        report.findings = assess(&columns, &values).0;
-        return Ok(report);
-    }
-    client
-        .batch_execute("BEGIN")
-        .await
-        .map_err(|e| fail("starting the repair transaction", &e))?;
-    let outcome = async {
-        let values = read_values(client, &values_sql).await?;
-        let (findings, sequences) = assess(&columns, &values);
+    let values = read_values(&clients, &values_sql).await?;
+    let (findings, sequences) = assess(&columns, &values);
+    if options.fix {
         let (changes, batch) = repairs(&columns, &values, &sequences, &findings, options)?;
         if !batch.is_empty() {
-            client
-                .batch_execute(&batch)
+            // one round trip: the transaction, every repair, the commit
+            if let Err(e) = client
+                .batch_execute(&format!("BEGIN;\n{batch};\nCOMMIT"))
                 .await
-                .map_err(|e| fail("repairing sequences (every change was rolled back)", &e))?;
+            {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(fail(
+                    "repairing sequences (every change was rolled back)",
+                    &e,
+                ));
+            }
         }
-        Ok::<_, Error>((findings, changes))
+        report.changes = changes;
     }
-    .await;
-    let closed = client.batch_execute("COMMIT").await;
-    let (findings, changes) = match outcome {
-        Ok(done) => done,
-        Err(e) => {
-            // the COMMIT above ended the failed transaction as a rollback
-            return Err(e);
-        }
-    };
-    closed.map_err(|e| fail("committing the repair", &e))?;
     report.findings = findings;
-    report.changes = changes;
     Ok(report)
 }
 
@@ -237,7 +234,7 @@ async fn catalog(client: &Client, tracking_table: &str, options: &Options) -> Re
         )
         .await
         .map_err(|e| fail("reading the catalog", &e))?;
-    Ok(rows
+    let mut columns: Vec<Column> = rows
         .iter()
         .map(|r| Column {
             schema: r.get(0),
@@ -252,31 +249,58 @@ async fn catalog(client: &Client, tracking_table: &str, options: &Options) -> Re
                 name: r.get(8),
                 owner: r.get(9),
                 link: r.get(10),
-                fed_count: r.get(11),
-                start: r.get(12),
-                increment: r.get(13),
-                min: r.get(14),
-                max: r.get(15),
-                can_read: r.get(16),
-                can_update: r.get(17),
-                lacking_usage: r.get(18),
+                fed_count: 0,
+                start: r.get(11),
+                increment: r.get(12),
+                min: r.get(13),
+                max: r.get(14),
+                can_read: r.get(15),
+                can_update: r.get(16),
+                lacking_usage: r.get(17),
             }),
-            free_name: r.get(19),
+            free_name: r.get(18),
         })
-        .collect())
+        .collect();
+    // Per sequence: how many columns it feeds, and every role lacking
+    // USAGE across all of them (a shared sequence's users are the union).
+    let mut per_seq: BTreeMap<i64, (i64, Vec<String>)> = BTreeMap::new();
+    for s in columns.iter().filter_map(|c| c.seq.as_ref()) {
+        let entry = per_seq.entry(s.oid).or_default();
+        entry.0 += 1;
+        entry.1.extend(s.lacking_usage.iter().cloned());
+    }
+    for s in columns.iter_mut().filter_map(|c| c.seq.as_mut()) {
+        if let Some((count, lacking)) = per_seq.get(&s.oid) {
+            s.fed_count = *count;
+            let mut all = lacking.clone();
+            all.sort();
+            all.dedup();
+            s.lacking_usage = all;
+        }
+    }
+    Ok(columns)
 }
 
-/// Every column's extremes (`c<i>`) and every sequence's state (`s<oid>`)
-/// in one statement.
-fn values_query(columns: &[Column]) -> String {
+/// How many tables one values statement reads: planning a `UNION ALL`
+/// grows faster than linearly with its branches, so statements stay small
+/// and are pipelined instead.
+const TABLES_PER_STATEMENT: usize = 20;
+
+/// Every column's extreme (`c<i>`: the maximum, or the minimum for a
+/// descending sequence) and every sequence's state (`s<oid>`), as a few
+/// statements.
+fn values_query(columns: &[Column]) -> Vec<String> {
     let q = |s: &str| Dialect::Postgres.quote(s);
+    let mut statements = Vec::new();
     let mut parts = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (i, c) in columns.iter().enumerate() {
+        let descending = c.seq.as_ref().is_some_and(|s| s.increment < 0);
         parts.push(format!(
-            "SELECT 'c{i}', max({col})::int8, min({col})::int8 FROM {tbl}",
-            col = q(&c.column),
-            tbl = c.qualified_table()
+            "SELECT 'c{i}', {}({})::int8, NULL::int8 FROM {}",
+            if descending { "min" } else { "max" },
+            q(&c.column),
+            c.qualified_table()
         ));
         if let Some(s) = &c.seq
             && seen.insert(s.oid)
@@ -287,25 +311,40 @@ fn values_query(columns: &[Column]) -> String {
                 qualified(&s.schema, &s.name)
             ));
         }
+        if parts.len() >= 2 * TABLES_PER_STATEMENT {
+            statements.push(parts.join("\nUNION ALL "));
+            parts.clear();
+        }
     }
-    parts.join("\nUNION ALL ")
+    if !parts.is_empty() {
+        statements.push(parts.join("\nUNION ALL "));
+    }
+    statements
 }
 
-/// `c<i>` → (max, min); `s<oid>` → (last_value, is_called as 0/1).
+/// `c<i>` → (extreme, -); `s<oid>` → (last_value, is_called as 0/1).
 type Values = BTreeMap<String, (Option<i64>, Option<i64>)>;
 
-async fn read_values(client: &Client, sql: &str) -> Result<Values> {
-    if sql.is_empty() {
-        return Ok(Values::new());
-    }
-    let rows = client
-        .query_typed(sql, &[])
-        .await
-        .map_err(|e| fail("reading column maxima and sequence positions", &e))?;
-    Ok(rows
+/// Runs the value statements spread over `clients`, all pipelined.
+async fn read_values(clients: &[&Client], statements: &[String]) -> Result<Values> {
+    type Rows = std::result::Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>;
+    let requests: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Rows> + '_>>> = statements
         .iter()
-        .map(|r| (r.get::<_, String>(0), (r.get(1), r.get(2))))
-        .collect())
+        .enumerate()
+        .map(|(i, sql)| {
+            let client = clients[i % clients.len()];
+            Box::pin(client.query_typed(sql, &[])) as _
+        })
+        .collect();
+    let mut values = Values::new();
+    for rows in crate::backend::postgres::pipeline(requests).await {
+        let rows = rows.map_err(|e| fail("reading column maxima and sequence positions", &e))?;
+        values.extend(
+            rows.iter()
+                .map(|r| (r.get::<_, String>(0), (r.get(1), r.get(2)))),
+        );
+    }
+    Ok(values)
 }
 
 /// Each sequence's definition, state and the extremes of every column it
@@ -320,7 +359,12 @@ fn assess(columns: &[Column], values: &Values) -> (Vec<Finding>, Sequences) {
             .get(&format!("s{}", s.oid))
             .copied()
             .unwrap_or_default();
-        let (max, min) = values.get(&format!("c{i}")).copied().unwrap_or_default();
+        let (extreme, _) = values.get(&format!("c{i}")).copied().unwrap_or_default();
+        let (max, min) = if s.increment < 0 {
+            (None, extreme)
+        } else {
+            (extreme, None)
+        };
         let entry = sequences.entry(s.oid).or_insert((
             Sequence {
                 start: s.start,
