@@ -289,23 +289,14 @@ const TABLES_PER_STATEMENT: usize = 20;
 /// Every column's extreme (`c<i>`: the maximum, or the minimum for a
 /// descending sequence) and every sequence's state (`s<oid>`), as a few
 /// statements.
-fn values_query(columns: &[Column]) -> Vec<Statement> {
+fn values_query(columns: &[Column]) -> Vec<String> {
     let q = |s: &str| Dialect::Postgres.quote(s);
     let mut statements = Vec::new();
-    let (mut cols, mut seqs) = (Vec::new(), Vec::new());
+    let mut parts = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    let flush = |parts: &mut Vec<String>, statements: &mut Vec<Statement>, on_first: bool| {
-        if !parts.is_empty() {
-            statements.push(Statement {
-                sql: parts.join("\nUNION ALL "),
-                on_first,
-            });
-            parts.clear();
-        }
-    };
     for (i, c) in columns.iter().enumerate() {
         let descending = c.seq.as_ref().is_some_and(|s| s.increment < 0);
-        cols.push(format!(
+        parts.push(format!(
             "SELECT 'c{i}', {}({})::int8, NULL::int8 FROM {}",
             if descending { "min" } else { "max" },
             q(&c.column),
@@ -314,49 +305,35 @@ fn values_query(columns: &[Column]) -> Vec<Statement> {
         if let Some(s) = &c.seq
             && seen.insert(s.oid)
         {
-            seqs.push(format!(
+            parts.push(format!(
                 "SELECT 's{}', last_value, CASE WHEN is_called THEN 1::int8 ELSE 0::int8 END FROM {}",
                 s.oid,
                 qualified(&s.schema, &s.name)
             ));
         }
-        if cols.len() >= TABLES_PER_STATEMENT {
-            flush(&mut cols, &mut statements, false);
-        }
-        if seqs.len() >= 2 * TABLES_PER_STATEMENT {
-            flush(&mut seqs, &mut statements, true);
+        if parts.len() >= 2 * TABLES_PER_STATEMENT {
+            statements.push(parts.join("\nUNION ALL "));
+            parts.clear();
         }
     }
-    flush(&mut cols, &mut statements, false);
-    flush(&mut seqs, &mut statements, true);
+    if !parts.is_empty() {
+        statements.push(parts.join("\nUNION ALL "));
+    }
     statements
-}
-
-/// One values statement, and whether it must run on the first connection:
-/// sequences are read there, so the repair transaction (which runs there
-/// too) finds them already open.
-struct Statement {
-    sql: String,
-    on_first: bool,
 }
 
 /// `c<i>` → (extreme, -); `s<oid>` → (last_value, is_called as 0/1).
 type Values = BTreeMap<String, (Option<i64>, Option<i64>)>;
 
 /// Runs the value statements spread over `clients`, all pipelined.
-async fn read_values(clients: &[&Client], statements: &[Statement]) -> Result<Values> {
+async fn read_values(clients: &[&Client], statements: &[String]) -> Result<Values> {
     type Rows = std::result::Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>;
     let requests: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Rows> + '_>>> = statements
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            // two column reads in three go to the other connection, which
-            // has no sequences to read
-            let client = match clients.get(1) {
-                Some(second) if !s.on_first && i % 3 != 0 => *second,
-                _ => clients[0],
-            };
-            Box::pin(client.query_typed(&s.sql, &[])) as _
+        .map(|(i, sql)| {
+            let client = clients[i % clients.len()];
+            Box::pin(client.query_typed(sql, &[])) as _
         })
         .collect();
     let mut values = Values::new();
