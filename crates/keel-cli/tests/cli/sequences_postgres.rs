@@ -3,7 +3,7 @@
 //! by `keel sequences`, repaired by `--fix`, and proven by a plain INSERT
 //! run as the application role, which is not the tables' owner.
 
-use crate::support::{Engine, PgRole, TestDb, json};
+use crate::support::{Engine, PgRole, TestDb};
 use serde_json::Value;
 
 fn problems(doc: &Value) -> Vec<(String, String, String)> {
@@ -41,17 +41,6 @@ fn insert_id(app: &PgRole, db: &TestDb, table: &str) -> String {
     rows[0][1].clone().unwrap_or_default()
 }
 
-fn run_json(db: &TestDb, args: &[&str]) -> (Option<i32>, Value) {
-    let out = db
-        .keel()
-        .arg("sequences")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code(), json(&out))
-}
-
 #[test]
 fn incident_1_copied_tables_without_sequences_get_working_ids_for_the_app_role() {
     let app = PgRole::new("inc1");
@@ -71,7 +60,7 @@ fn incident_1_copied_tables_without_sequences_get_working_ids_for_the_app_role()
         "the incident: INSERT without id must fail before the fix"
     );
 
-    let (code, doc) = run_json(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(1), "problems found: exit 1");
     assert!(has(&doc, "missing", "public.user"));
     assert!(has(&doc, "missing", "public.case"));
@@ -83,7 +72,7 @@ fn incident_1_copied_tables_without_sequences_get_working_ids_for_the_app_role()
         "keel's own table is never reported"
     );
 
-    let (code, doc) = run_json(&db, &["--fix", "--grant", &app.name]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix", "--grant", &app.name]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["changes"].as_array().map(Vec::len), Some(3), "{doc}");
     let change = &doc["changes"][0];
@@ -98,7 +87,7 @@ fn incident_1_copied_tables_without_sequences_get_working_ids_for_the_app_role()
     );
 
     // idempotent: a second run finds nothing and changes nothing
-    let (code, doc) = run_json(&db, &["--fix", "--grant", &app.name]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix", "--grant", &app.name]);
     assert_eq!(code, Some(0));
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(0), "{doc}");
     assert_eq!(doc["changes"].as_array().map(Vec::len), Some(0), "{doc}");
@@ -114,7 +103,7 @@ fn serial_style_creates_owned_sequences_the_app_role_may_use() {
          GRANT SELECT, INSERT ON \"order\" TO \"{r}\";",
         r = app.name
     ));
-    let (code, _) = run_json(&db, &["--fix", "--style", "serial"]);
+    let (code, _) = db.keel_json(&["sequences", "--fix", "--style", "serial"]);
     assert_eq!(code, Some(0));
     assert_eq!(
         db.scalar("SELECT pg_get_serial_sequence('\"order\"', 'id')"),
@@ -123,7 +112,7 @@ fn serial_style_creates_owned_sequences_the_app_role_may_use() {
     );
     // the role holding INSERT was granted USAGE on the new sequence
     assert_eq!(insert_id(&app, &db, "\"order\""), "10");
-    let (code, doc) = run_json(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(0), "{doc}");
 }
 
@@ -165,7 +154,7 @@ fn incident_2_imported_rows_leave_sequences_behind_and_fix_repairs_every_shape()
         "{denied:?}"
     );
 
-    let (code, doc) = run_json(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(1));
     for table in [
         "public.user",
@@ -200,12 +189,12 @@ fn incident_2_imported_rows_leave_sequences_behind_and_fix_repairs_every_shape()
     );
 
     // a --grant role that does not exist: refused, nothing changed
-    let (code, doc) = run_json(&db, &["--fix", "--grant", "no_such_role_keel"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix", "--grant", "no_such_role_keel"]);
     assert_eq!(code, Some(2));
     assert_eq!(doc["error"]["kind"], "invalid_input", "{doc}");
     assert_eq!(db.scalar("SELECT last_value FROM user_id_seq"), "1");
 
-    let (code, doc) = run_json(&db, &["--fix", "--grant", &app.name]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix", "--grant", &app.name]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(insert_id(&app, &db, "\"user\""), "78");
     assert_eq!(insert_id(&app, &db, "a"), "56");
@@ -221,7 +210,7 @@ fn incident_2_imported_rows_leave_sequences_behind_and_fix_repairs_every_shape()
         "the unlinked sequence is now owned by its column"
     );
 
-    let (code, doc) = run_json(&db, &["--fix", "--grant", &app.name]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix", "--grant", &app.name]);
     assert_eq!(code, Some(0));
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(0), "{doc}");
     assert_eq!(doc["changes"].as_array().map(Vec::len), Some(0), "{doc}");
@@ -240,12 +229,12 @@ fn owner_mismatch_and_near_exhaustion_are_reported_and_only_the_owner_is_fixed()
          INSERT INTO t (v) VALUES (1);",
         r = other.name
     ));
-    let (code, doc) = run_json(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(1));
     assert!(has(&doc, "owner-mismatch", "public.t2"), "{doc}");
     assert!(has(&doc, "near-exhaustion", "public.t"), "{doc}");
 
-    let (code, doc) = run_json(&db, &["--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(1), "near-exhaustion remains: {doc}");
     assert_eq!(
         db.scalar("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 't2_seq'"),

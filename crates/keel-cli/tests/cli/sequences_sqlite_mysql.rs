@@ -10,19 +10,8 @@
 //! behind cannot be built here: the arithmetic of that case is unit-tested
 //! in `keel::sequences::mysql`, and these tests cover everything else.
 
-use crate::support::{Engine, TestDb, json};
+use crate::support::{Engine, TestDb};
 use serde_json::Value;
-
-fn sequences(db: &TestDb, args: &[&str]) -> (Option<i32>, Value) {
-    let out = db
-        .keel()
-        .arg("sequences")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code(), json(&out))
-}
 
 /// (problem, table, column) of every finding or change.
 fn named(list: &Value) -> Vec<(String, String, String)> {
@@ -69,7 +58,7 @@ fn sqlite_behind() -> TestDb {
 #[test]
 fn sqlite_counters_behind_the_data_are_named_with_exit_1() {
     let db = sqlite_behind();
-    let (code, doc) = sequences(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(1), "{doc}");
     assert_eq!(doc["sound"], false);
     assert_eq!(doc["columns_checked"], 4);
@@ -105,7 +94,7 @@ fn sqlite_counters_behind_the_data_are_named_with_exit_1() {
 #[test]
 fn sqlite_fix_raises_every_counter_once_and_ids_are_not_reused_afterwards() {
     let db = sqlite_behind();
-    let (code, doc) = sequences(&db, &["--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["sound"], true);
     assert_eq!(named(&doc["findings"]).len(), 4);
@@ -145,7 +134,7 @@ fn sqlite_fix_raises_every_counter_once_and_ids_are_not_reused_afterwards() {
     }
 
     // a second run finds nothing and changes nothing
-    let (code, again) = sequences(&db, &["--fix"]);
+    let (code, again) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(0), "{again}");
     assert!(again["findings"].as_array().unwrap().is_empty());
     assert!(again["changes"].as_array().unwrap().is_empty());
@@ -180,7 +169,7 @@ fn sqlite_a_deleted_top_id_is_handed_out_again_until_fix_raises_the_counter() {
     assert_eq!(db.scalar("SELECT id FROM \"case\" WHERE v = 'reused'"), "3");
 
     db.query("UPDATE sqlite_sequence SET seq = 1 WHERE name = 'case'");
-    let (code, doc) = sequences(&db, &["--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["changes"][0]["before"], "seq 1");
     assert_eq!(doc["changes"][0]["after"], "seq 3");
@@ -201,12 +190,12 @@ fn sqlite_sound_and_plain_rowid_tables_report_nothing_and_fix_changes_nothing() 
          INSERT INTO plain (id) VALUES (500);\n",
     );
     db.keel().arg("up").assert().success();
-    let (code, doc) = sequences(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["sound"], true);
     assert_eq!(doc["columns_checked"], 1);
     assert!(doc["findings"].as_array().unwrap().is_empty());
-    let (code, doc) = sequences(&db, &["--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(0), "{doc}");
     assert!(doc["changes"].as_array().unwrap().is_empty());
     let out = db.keel().arg("sequences").output().unwrap();
@@ -221,7 +210,7 @@ fn sqlite_sound_and_plain_rowid_tables_report_nothing_and_fix_changes_nothing() 
 fn sqlite_the_tracking_table_is_never_touched() {
     let db = sqlite_behind();
     // `order` plays the tracking table: skipped, left behind as it was
-    let (code, doc) = sequences(&db, &["--table", "order", "--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--table", "order", "--fix"]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["columns_checked"], 3);
     assert!(!named(&doc["changes"]).iter().any(|c| c.1 == "order"));
@@ -250,12 +239,12 @@ fn mysql_sound_tables_with_reserved_and_quoted_names_report_nothing() {
     db.write("0001_t.sql", "CREATE TABLE t (id INT PRIMARY KEY);\n");
     db.keel().arg("up").assert().success();
     mysql_tables(&db);
-    let (code, doc) = sequences(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["sound"], true);
     assert_eq!(doc["columns_checked"], 3);
     assert!(doc["findings"].as_array().unwrap().is_empty());
-    let (code, doc) = sequences(&db, &["--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(0), "{doc}");
     assert!(doc["changes"].as_array().unwrap().is_empty());
     // the next plain INSERT follows the data
@@ -279,7 +268,7 @@ fn mysql_near_exhaustion_is_reported_and_left_to_a_person_by_fix() {
         )
     };
 
-    let (code, doc) = sequences(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(1), "{doc}");
     assert_eq!(doc["columns_checked"], 5);
     assert_eq!(
@@ -295,7 +284,7 @@ fn mysql_near_exhaustion_is_reported_and_left_to_a_person_by_fix() {
     let out = db.keel().arg("sequences").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("[needs a person]"));
 
-    let (code, doc) = sequences(&db, &["--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(1), "{doc}");
     assert!(doc["changes"].as_array().unwrap().is_empty());
     assert_eq!(
@@ -318,7 +307,7 @@ fn mysql_a_grouped_myisam_counter_below_the_maximum_is_not_behind() {
         db.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'case'"),
         "5"
     );
-    let (code, doc) = sequences(&db, &["--fix"]);
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["columns_checked"], 1);
     assert!(doc["findings"].as_array().unwrap().is_empty());
@@ -343,7 +332,7 @@ fn mysql_hundreds_of_tables_are_checked_with_findings_named_right() {
     db.query("ALTER TABLE `t 500` MODIFY id SMALLINT AUTO_INCREMENT");
     db.query("INSERT INTO `t 500` VALUES (30000)");
     db.query("INSERT INTO `t 250` VALUES (42)");
-    let (code, doc) = sequences(&db, &[]);
+    let (code, doc) = db.keel_json(&["sequences"]);
     assert_eq!(code, Some(1), "{doc}");
     assert_eq!(doc["columns_checked"], 501);
     let tables: Vec<String> = named(&doc["findings"]).into_iter().map(|f| f.1).collect();

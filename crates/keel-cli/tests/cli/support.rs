@@ -238,6 +238,18 @@ impl TestDb {
         self.scalar(&sql) != "0"
     }
 
+    /// Runs keel with `args` and `--format json`: the exit code and the
+    /// one JSON document.
+    pub fn keel_json(&self, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+        let out = self
+            .keel()
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .expect("run keel");
+        (out.status.code(), json(&out))
+    }
+
     /// How to quote an identifier in test SQL.
     pub fn q(&self, ident: &str) -> String {
         match self.engine {

@@ -197,7 +197,7 @@ pub(super) async fn run(
         }
         report.changes = changes;
     }
-    report.findings = findings;
+    report.findings = findings.into_iter().map(|(_, f)| f).collect();
     Ok(report)
 }
 
@@ -347,11 +347,14 @@ async fn read_values(clients: &[&Client], statements: &[String]) -> Result<Value
     Ok(values)
 }
 
-/// Each sequence's definition, state and the extremes of every column it
-/// feeds, by oid.
-type Sequences = BTreeMap<i64, (Sequence, Fed)>;
+/// Each sequence's definition, state, the extremes of every column it
+/// feeds and the narrowest of those columns' type bounds, by oid.
+type Sequences = BTreeMap<i64, (Sequence, Fed, (i64, i64))>;
 
-fn assess(columns: &[Column], values: &Values) -> (Vec<Finding>, Sequences) {
+/// A finding and the index of its column in the catalog rows.
+type Located = (usize, Finding);
+
+fn assess(columns: &[Column], values: &Values) -> (Vec<Located>, Sequences) {
     let mut sequences = Sequences::new();
     for (i, c) in columns.iter().enumerate() {
         let Some(s) = &c.seq else { continue };
@@ -375,7 +378,10 @@ fn assess(columns: &[Column], values: &Values) -> (Vec<Finding>, Sequences) {
                 is_called: is_called == Some(1),
             },
             Fed::default(),
+            (i64::MIN, i64::MAX),
         ));
+        let bounds = next::type_bounds(&c.type_name);
+        entry.2 = (entry.2.0.max(bounds.0), entry.2.1.min(bounds.1));
         entry.1.max = entry.1.max.max(max);
         entry.1.min = match (entry.1.min, min) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -398,15 +404,18 @@ fn assess(columns: &[Column], values: &Values) -> (Vec<Finding>, Sequences) {
     for (i, c) in columns.iter().enumerate() {
         let finding =
             |problem, sequence: Option<String>, role: Option<String>, detail: String, fixable| {
-                Finding {
-                    problem,
-                    table: c.display_table(),
-                    column: c.column.clone(),
-                    sequence,
-                    role,
-                    detail,
-                    fixable,
-                }
+                (
+                    i,
+                    Finding {
+                        problem,
+                        table: c.display_table(),
+                        column: c.column.clone(),
+                        sequence,
+                        role,
+                        detail,
+                        fixable,
+                    },
+                )
             };
         let Some(s) = &c.seq else {
             let (max, _) = values.get(&format!("c{i}")).copied().unwrap_or_default();
@@ -441,7 +450,7 @@ fn assess(columns: &[Column], values: &Values) -> (Vec<Finding>, Sequences) {
         if primary.get(&s.oid) != Some(&i) {
             continue;
         }
-        let Some((seq, fed)) = sequences.get(&s.oid).copied() else {
+        let Some((seq, fed, narrowest)) = sequences.get(&s.oid).copied() else {
             continue;
         };
         match seq.verdict(fed) {
@@ -503,11 +512,6 @@ fn assess(columns: &[Column], values: &Values) -> (Vec<Finding>, Sequences) {
                 ));
             }
         }
-        let narrowest = columns
-            .iter()
-            .filter(|o| o.seq.as_ref().is_some_and(|os| os.oid == s.oid))
-            .map(|o| next::type_bounds(&o.type_name))
-            .fold((i64::MIN, i64::MAX), |a, b| (a.0.max(b.0), a.1.min(b.1)));
         let used = seq.used(narrowest);
         if used > 0.8 {
             findings.push(finding(
@@ -531,18 +535,13 @@ fn repairs(
     columns: &[Column],
     values: &Values,
     sequences: &Sequences,
-    findings: &[Finding],
+    findings: &[Located],
     options: &Options,
 ) -> Result<(Vec<Change>, String)> {
     let q = |s: &str| Dialect::Postgres.quote(s);
     let mut ddl: Vec<String> = Vec::new();
     let mut changes = Vec::new();
     let mut restarts: Vec<(i64, i64)> = Vec::new();
-    let column_of = |f: &Finding| {
-        columns
-            .iter()
-            .find(|c| c.display_table() == f.table && c.column == f.column)
-    };
     // owners before links: OWNED BY needs the table's owner
     let order = [
         Problem::OwnerMismatch,
@@ -553,11 +552,11 @@ fn repairs(
     ];
     for problem in order {
         let mut grants: BTreeMap<i64, (String, Vec<String>, Vec<&Finding>)> = BTreeMap::new();
-        for f in findings
+        for (i, f) in findings
             .iter()
-            .filter(|f| f.problem == problem && f.fixable)
+            .filter(|(_, f)| f.problem == problem && f.fixable)
         {
-            let Some(c) = column_of(f) else { continue };
+            let Some(c) = columns.get(*i) else { continue };
             let change = |before: String, after: String, sql: Vec<String>| Change {
                 problem,
                 table: f.table.clone(),
@@ -597,10 +596,6 @@ fn repairs(
                     ddl.push(sql);
                 }
                 (Problem::Missing, None) => {
-                    let i = columns
-                        .iter()
-                        .position(|o| std::ptr::eq(o, c))
-                        .unwrap_or_default();
                     let (max, _) = values.get(&format!("c{i}")).copied().unwrap_or_default();
                     let first = next::first_value(max);
                     let mut sql = Vec::new();
@@ -667,7 +662,7 @@ fn repairs(
                     entry.2.push(f);
                 }
                 (Problem::Behind, Some(s)) => {
-                    let Some((seq, fed)) = sequences.get(&s.oid) else {
+                    let Some((seq, fed, _)) = sequences.get(&s.oid) else {
                         continue;
                     };
                     let Verdict::Restart(v) = seq.verdict(*fed) else {
