@@ -265,3 +265,43 @@ fn text_output_names_each_problem_and_the_fix_shows_before_and_after() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("next value 1 -> next value 6"), "{text}");
 }
+
+#[test]
+fn a_repair_that_fails_part_way_changes_nothing() {
+    // keel runs as `fixer`, which owns table a and its sequence but may only
+    // UPDATE b's sequence: moving b fails, and a must not stay moved.
+    let fixer = PgRole::new("fixer");
+    let db = TestDb::new(Engine::Postgres, "seq_all_or_nothing");
+    db.query(&format!(
+        "CREATE TABLE a (id serial PRIMARY KEY); INSERT INTO a VALUES (10);
+         ALTER TABLE a OWNER TO \"{r}\";
+         CREATE TABLE b (id serial PRIMARY KEY); INSERT INTO b VALUES (20);
+         GRANT SELECT, UPDATE ON SEQUENCE b_id_seq TO \"{r}\";
+         GRANT SELECT ON b TO \"{r}\";",
+        r = fixer.name
+    ));
+    let url = format!("postgres://{}@127.0.0.1:5432/{}", fixer.name, db.name);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("keel"))
+        .current_dir(db.path())
+        .env_remove("DATABASE_URL")
+        .args(["--database-url", &url, "sequences", "--fix"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rolled back") && err.contains("b_id_seq"),
+        "{err}"
+    );
+    assert_eq!(
+        db.scalar("SELECT last_value || ' ' || is_called FROM a_id_seq"),
+        "1 false",
+        "a's sequence moved although the repair failed"
+    );
+    let (code, doc) = db.keel_json(&["sequences"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        has(&doc, "behind", "public.a") && has(&doc, "behind", "public.b"),
+        "{doc}"
+    );
+}
