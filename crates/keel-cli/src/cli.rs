@@ -70,6 +70,67 @@ pub enum Command {
     /// usable by the roles that insert, or near exhaustion; --fix repairs
     /// them in one transaction
     Sequences(SequencesArgs),
+    /// Copy a SQLite database into PostgreSQL: faithful types, data, keys,
+    /// indexes, foreign keys, working identity columns, grants; then
+    /// validate every table
+    Copy(CopyArgs),
+    /// Compare row counts and content checksums of every table, SQLite
+    /// against PostgreSQL
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The SQLite database: sqlite:path/to/app.db or a path
+    pub from: String,
+    /// The PostgreSQL database: postgres://user@host:5432/db
+    pub to: String,
+    /// Connections loading tables in parallel [default: 2]
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    /// Copy only these tables (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub tables: Vec<String>,
+    /// Leave these tables out (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub exclude: Vec<String>,
+    /// Load into tables that already exist (made by the application's
+    /// migrations), then repair their sequences
+    #[arg(long, conflicts_with = "schema_only")]
+    pub data_only: bool,
+    /// Create the tables, keys and indexes, without rows
+    #[arg(long)]
+    pub schema_only: bool,
+    /// What to do with target tables that exist already
+    #[arg(long, value_enum, default_value_t = IfExistsArg::Fail)]
+    pub if_exists: IfExistsArg,
+    /// Grant SELECT, INSERT, UPDATE, DELETE on the copied tables to ROLE
+    #[arg(long, value_name = "ROLE")]
+    pub grant: Vec<String>,
+    /// Choose a column's PostgreSQL type: TABLE.COLUMN=TYPE
+    #[arg(long, value_name = "TABLE.COLUMN=TYPE")]
+    pub cast: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IfExistsArg {
+    Fail,
+    Truncate,
+    Drop,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The SQLite database: sqlite:path/to/app.db or a path
+    pub from: String,
+    /// The PostgreSQL database: postgres://user@host:5432/db
+    pub to: String,
+    /// Compare only these tables (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub tables: Vec<String>,
+    /// Leave these tables out (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Args)]

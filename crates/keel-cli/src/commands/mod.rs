@@ -1,6 +1,7 @@
 //! One file per command: each parses nothing (clap did), calls the library,
 //! prints through the [`Printer`], and returns an [`ExitStatus`].
 
+mod copy;
 mod down;
 mod history;
 mod init;
@@ -33,6 +34,8 @@ pub fn name(command: &Command) -> &'static str {
         Command::Repair(_) => "repair",
         Command::History => "history",
         Command::Sequences(_) => "sequences",
+        Command::Copy(_) => "copy",
+        Command::Validate(_) => "validate",
     }
 }
 
@@ -47,6 +50,8 @@ pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Repair(args) => repair::run(ctx, &args).await,
         Command::History => history::run(ctx).await,
         Command::Sequences(args) => sequences::run(ctx, &args).await,
+        Command::Copy(args) => copy::run(ctx, &args).await,
+        Command::Validate(args) => copy::validate(ctx, &args).await,
     }
 }
 

@@ -123,6 +123,8 @@ fn incident_2_imported_rows_leave_sequences_behind_and_fix_repairs_every_shape()
     db.query(&format!(
         "CREATE TABLE \"user\" (id serial PRIMARY KEY, v int);
          INSERT INTO \"user\" (id, v) VALUES (1, 1), (2, 1), (77, 1);
+         -- an index on a column depends on it too, and is no sequence
+         CREATE INDEX user_v_idx ON \"user\" (v);
          -- one sequence feeding two tables: pg_get_serial_sequence misses it
          CREATE SEQUENCE shared_seq;
          CREATE TABLE a (id bigint PRIMARY KEY DEFAULT nextval('shared_seq'), v int);

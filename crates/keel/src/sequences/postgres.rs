@@ -44,7 +44,7 @@ WITH tbl AS (
               ELSE n.nspname = ANY($1::text[]) END)
 ), fed AS (
   SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att
-  FROM pg_depend d
+  FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
     AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
   UNION

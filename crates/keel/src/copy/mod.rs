@@ -1,0 +1,796 @@
+//! `keel copy`: SQLite to PostgreSQL, losing nothing, working at once.
+//!
+//! 1. **Inspect** the SQLite file ([`inspect`]): tables, keys, indexes,
+//!    foreign keys, `sqlite_sequence`, and — only where the type depends on
+//!    it — which storage classes each column holds.
+//! 2. **Plan** each column's PostgreSQL type ([`types`]), the identity
+//!    column's first value, and the DDL ([`ddl`]).
+//! 3. **Load** over `--jobs` connections ([`load`]): each connection opens
+//!    one transaction, creates its tables, streams them with binary COPY
+//!    (`FREEZE`), and builds their keys and indexes. Only when every
+//!    connection has finished does any of them commit, so a refused value
+//!    or a failure anywhere — or a kill — leaves nothing written.
+//! 4. **Finish**: foreign keys (orphans reported and the key added
+//!    `NOT VALID`), grants, `ANALYZE`, the sequence check of
+//!    [`crate::sequences`] (its repair in `--data-only` mode).
+//! 5. **Validate**: every table read back from PostgreSQL and checksummed
+//!    in the same canonical form as the rows that left SQLite.
+
+pub mod ddl;
+pub mod encode;
+pub mod inspect;
+pub mod load;
+pub mod types;
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::settings::{DatabaseUrl, Engine};
+use ddl::Plan;
+use encode::Checksum;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+use tokio_postgres::Client;
+use tokio_postgres::types::Type;
+use types::PgType;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfExists {
+    #[default]
+    Fail,
+    Truncate,
+    Drop,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub jobs: usize,
+    pub tables: Vec<String>,
+    pub exclude: Vec<String>,
+    pub data_only: bool,
+    pub schema_only: bool,
+    pub if_exists: IfExists,
+    pub grant: Vec<String>,
+    /// `TABLE.COLUMN=TYPE` overrides.
+    pub casts: Vec<String>,
+}
+
+/// What happened to one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub table: String,
+    pub rows_source: u64,
+    pub rows_target: u64,
+    pub bytes: u64,
+    pub millis: u64,
+    pub checksum_source: String,
+    pub checksum_target: String,
+    pub matches: bool,
+    pub columns: Vec<ColumnReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnReport {
+    pub column: String,
+    pub sqlite_type: String,
+    pub postgres_type: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Orphans {
+    pub table: String,
+    pub constraint: String,
+    pub rows: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Report {
+    pub tables: Vec<TableReport>,
+    /// Things keel chose, translated imperfectly, or did not copy.
+    pub notes: Vec<String>,
+    pub orphans: Vec<Orphans>,
+    pub sequences: Option<crate::sequences::Report>,
+    pub rows: u64,
+    pub bytes: u64,
+    pub millis: u64,
+}
+
+impl Report {
+    /// Every table arrived with the same rows and content.
+    pub fn valid(&self) -> bool {
+        self.tables.iter().all(|t| t.matches)
+    }
+}
+
+/// Progress, for bars on a terminal.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    TableStarted { table: &'a str, rows: u64 },
+    Rows { table: &'a str, done: u64 },
+    TableDone { table: &'a str },
+    Step(&'a str),
+}
+
+pub(crate) fn pg_fail(context: &str, e: &tokio_postgres::Error) -> Error {
+    Error::db(context, crate::backend::postgres::db_error(e))
+}
+
+fn q(s: &str) -> String {
+    Dialect::Postgres.quote(s)
+}
+
+/// The SQLite file a `FROM` argument names (`sqlite:path` or a path).
+pub fn sqlite_source(from: &str) -> Result<PathBuf> {
+    if from.starts_with("sqlite:") {
+        let url = DatabaseUrl::parse(from)?;
+        return Ok(PathBuf::from(url.sqlite_path().unwrap_or_default()));
+    }
+    if from.contains("://") {
+        return Err(Error::invalid(
+            format!(
+                "keel copy reads SQLite; `{}` is not a SQLite file",
+                crate::settings::redact(from)
+            ),
+            Some("give sqlite:path/to/app.db (or the path) as FROM and a postgres:// URL as TO"),
+        ));
+    }
+    Ok(PathBuf::from(from))
+}
+
+fn postgres_target(to: &str) -> Result<DatabaseUrl> {
+    let url = DatabaseUrl::parse(to)?;
+    if url.engine() != Engine::Postgres {
+        return Err(Error::invalid(
+            format!(
+                "keel copy writes to PostgreSQL; `{}` is not a PostgreSQL URL",
+                url.redacted()
+            ),
+            Some("give a postgres://user@host:5432/db URL as TO"),
+        ));
+    }
+    Ok(url)
+}
+
+/// Inspects and plans every selected table: the part of a copy that reads
+/// only SQLite.
+fn plan(path: &PathBuf, options: &Options) -> Result<(Vec<Plan>, Vec<String>)> {
+    let conn = inspect::open(path)?;
+    let (mut tables, others) = inspect::tables(&conn, path)?;
+    let mut notes: Vec<String> = others
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {} is not copied (SQLite SQL does not run on PostgreSQL): recreate it by hand",
+                o.kind, o.name
+            )
+        })
+        .collect();
+    for name in options.tables.iter().chain(&options.exclude) {
+        if !tables.iter().any(|t| &t.name == name) {
+            return Err(Error::invalid(
+                format!(
+                    "table {name} (named in --tables or --exclude) is not in {}",
+                    path.display()
+                ),
+                Some("list the tables with: sqlite3 FILE .tables"),
+            ));
+        }
+    }
+    tables.retain(|t| {
+        (options.tables.is_empty() || options.tables.contains(&t.name))
+            && !options.exclude.contains(&t.name)
+    });
+    let mut casts = Vec::new();
+    for c in &options.casts {
+        let parsed = c.split_once('=').and_then(|(tc, ty)| {
+            let (t, col) = tc.rsplit_once('.')?;
+            Some((t.to_string(), col.to_string(), ty.to_string()))
+        });
+        let Some((t, col, ty)) = parsed else {
+            return Err(Error::invalid(
+                format!("--cast `{c}` is not TABLE.COLUMN=TYPE"),
+                Some("e.g. --cast event.payload=text"),
+            ));
+        };
+        let Some(pg) = PgType::parse(&ty) else {
+            return Err(Error::invalid(
+                format!("--cast {c}: keel cannot write type `{ty}`"),
+                Some(
+                    "use one of: bigint, integer, smallint, double precision, real, boolean, text, varchar(N), bytea, timestamp, timestamptz, date, time, json, jsonb, numeric(P,S), uuid",
+                ),
+            ));
+        };
+        if !tables
+            .iter()
+            .any(|x| x.name == t && x.columns.iter().any(|k| k.name == col))
+        {
+            return Err(Error::invalid(
+                format!("--cast {c}: no column {col} in table {t}"),
+                None,
+            ));
+        }
+        casts.push((t, col, pg));
+    }
+    let mut plans = Vec::new();
+    for mut t in tables {
+        inspect::profile(&conn, path, &mut t)?;
+        let mut types = Vec::new();
+        let mut plan_notes = Vec::new();
+        for c in &t.columns {
+            let cast = casts
+                .iter()
+                .find(|(ct, cc, _)| *ct == t.name && *cc == c.name);
+            let (ty, note) = match cast {
+                Some((_, _, ty)) => (*ty, None),
+                None => types::choose(&c.declared, c.classes),
+            };
+            if let Some(n) = note {
+                plan_notes.push(format!("{}.{}: {n}", t.name, c.name));
+            }
+            types.push(ty);
+        }
+        let identity_start = t.rowid_alias.map(|_| {
+            let top = t.max_rowid.unwrap_or(0).max(t.sequence.unwrap_or(0)).max(0);
+            top + 1
+        });
+        if t.without_rowid {
+            plan_notes.push(format!(
+                "{}: WITHOUT ROWID table, copied with its primary key",
+                t.name
+            ));
+        }
+        notes.extend(plan_notes.iter().cloned());
+        plans.push(Plan {
+            table: t,
+            types,
+            notes: plan_notes,
+            identity_start,
+        });
+    }
+    Ok((plans, notes))
+}
+
+/// Copies `from` (SQLite) into `to` (PostgreSQL). See the module docs.
+pub async fn run(
+    from: &str,
+    to: &str,
+    options: &Options,
+    progress: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<Report> {
+    let started = Instant::now();
+    let path = sqlite_source(from)?;
+    let url = postgres_target(to)?;
+    if options.data_only && options.schema_only {
+        return Err(Error::invalid(
+            "--data-only and --schema-only exclude each other",
+            None,
+        ));
+    }
+    if options.data_only && options.if_exists == IfExists::Drop {
+        return Err(Error::invalid(
+            "--if-exists drop would drop the tables --data-only loads into",
+            Some("use --if-exists truncate"),
+        ));
+    }
+    progress(Event::Step("reading the SQLite schema"));
+    let (mut plans, mut notes) = plan(&path, options)?;
+    let main = crate::backend::postgres::connect_client(&url).await?;
+    check_roles(&main, &options.grant).await?;
+
+    // which tables exist already, and which hold rows
+    let names: Vec<String> = plans.iter().map(|p| p.table.name.clone()).collect();
+    let existing = existing_tables(&main, &names).await?;
+    let mut load_into_existing = std::collections::HashSet::new();
+    let mut non_empty = Vec::new();
+    for (name, has_rows) in &existing {
+        if *has_rows {
+            non_empty.push(name.clone());
+        }
+    }
+    if options.data_only {
+        let missing: Vec<&String> = names
+            .iter()
+            .filter(|n| !existing.iter().any(|(e, _)| e == *n))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::invalid(
+                format!(
+                    "--data-only: table(s) missing in the target: {}; nothing was written",
+                    join(&missing)
+                ),
+                Some(
+                    "run the application's migrations first (keel up), or copy without --data-only",
+                ),
+            ));
+        }
+    } else if options.if_exists == IfExists::Fail && !existing.is_empty() {
+        let list: Vec<&String> = existing.iter().map(|(n, _)| n).collect();
+        return Err(Error::invalid(
+            format!(
+                "table(s) already exist in the target: {}; nothing was written",
+                join(&list)
+            ),
+            Some(
+                "use --if-exists drop to replace them, --if-exists truncate to empty and reload them, or --data-only to load into them",
+            ),
+        ));
+    }
+    if !non_empty.is_empty() && options.if_exists == IfExists::Fail {
+        return Err(Error::invalid(
+            format!(
+                "target table(s) already hold rows: {}; nothing was written",
+                join(&non_empty)
+            ),
+            Some("keel never overwrites rows without --if-exists truncate"),
+        ));
+    }
+    for (name, _) in &existing {
+        if options.data_only || options.if_exists == IfExists::Truncate {
+            load_into_existing.insert(name.clone());
+        }
+    }
+    // tables loaded into an existing definition take its column types
+    for p in plans
+        .iter_mut()
+        .filter(|p| load_into_existing.contains(&p.table.name))
+    {
+        p.types = target_types(&main, &p.table).await?;
+    }
+
+    if options.schema_only {
+        for p in &mut plans {
+            p.table.rows = 0;
+        }
+    }
+    let jobs = options.jobs.max(1).min(plans.len().max(1));
+    let mut order: Vec<usize> = (0..plans.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(plans[*i].table.rows));
+    let mut lanes: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); jobs];
+    for i in order {
+        if let Some(lane) = lanes.iter_mut().min_by_key(|l| l.0) {
+            lane.0 += plans[i].table.rows.max(0) as u64 + 1;
+            lane.1.push(i);
+        }
+    }
+    progress(Event::Step("loading"));
+    let plans_ref = &plans;
+    let path_ref = &path;
+    let existing_ref = &load_into_existing;
+    let url_ref = &url;
+    let lane_futures = lanes.iter().map(|(_, tables)| async move {
+        let client = crate::backend::postgres::connect_client(url_ref).await?;
+        client
+            .batch_execute("BEGIN; SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL synchronous_commit = off")
+            .await
+            .map_err(|e| pg_fail("starting the load transaction", &e))?;
+        let mut done = Vec::new();
+        for i in tables {
+            let p = &plans_ref[*i];
+            let r = load_one(&client, p, path_ref, existing_ref.contains(&p.table.name), options, progress).await?;
+            done.push((*i, r));
+        }
+        Ok::<_, Error>((client, done))
+    });
+    let loaded = futures_util::future::try_join_all(lane_futures).await?;
+    // every lane succeeded: commit them all
+    let mut streamed: Vec<Option<(load::Streamed, u64, Vec<String>)>> = vec![None; plans.len()];
+    let mut clients = Vec::new();
+    for (client, done) in loaded {
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| pg_fail("committing the load", &e))?;
+        for (i, r) in done {
+            streamed[i] = Some(r);
+        }
+        clients.push(client);
+    }
+    for s in streamed.iter().flatten() {
+        notes.extend(s.2.iter().cloned());
+    }
+
+    let mut report = Report::default();
+    if !options.data_only {
+        progress(Event::Step("adding foreign keys"));
+        let fresh: Vec<Plan> = plans
+            .iter()
+            .filter(|p| !load_into_existing.contains(&p.table.name))
+            .cloned()
+            .collect();
+        for fk in ddl::foreign_keys(&fresh) {
+            add_foreign_key(&main, &fk, &mut report, &mut notes).await?;
+        }
+    }
+    if !options.grant.is_empty() && !names.is_empty() {
+        let tables: Vec<String> = names.iter().map(|n| q(n)).collect();
+        let roles: Vec<String> = options.grant.iter().map(|r| q(r)).collect();
+        main.batch_execute(&format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {} TO {}",
+            tables.join(", "),
+            roles.join(", ")
+        ))
+        .await
+        .map_err(|e| pg_fail("granting the --grant roles access to the copied tables", &e))?;
+    }
+
+    // ANALYZE and read back, spread over the lanes' connections
+    progress(Event::Step("validating"));
+    let per_lane: Vec<Vec<usize>> = lanes.iter().map(|l| l.1.clone()).collect();
+    let checks = clients.iter().zip(per_lane).map(|(client, tables)| {
+        let plans = &plans;
+        async move {
+            let mut out = Vec::new();
+            for i in tables {
+                let p = &plans[i];
+                client
+                    .batch_execute(&format!("ANALYZE {}", q(&p.table.name)))
+                    .await
+                    .map_err(|e| pg_fail(&format!("analyzing {}", p.table.name), &e))?;
+                let names: Vec<String> = p.table.columns.iter().map(|c| c.name.clone()).collect();
+                let sum = load::checksum_target(client, &p.table.name, &names, &p.types).await?;
+                out.push((i, sum));
+            }
+            Ok::<_, Error>(out)
+        }
+    });
+    let target_sums = futures_util::future::try_join_all(checks).await?;
+    let mut sums: Vec<Checksum> = vec![Checksum::default(); plans.len()];
+    for (i, s) in target_sums.into_iter().flatten() {
+        sums[i] = s;
+    }
+    for (i, p) in plans.iter().enumerate() {
+        let (s, millis, _) = streamed[i].clone().unwrap_or_default();
+        let target = sums[i];
+        report.rows += s.rows;
+        report.bytes += s.bytes;
+        report.tables.push(TableReport {
+            table: p.table.name.clone(),
+            rows_source: s.rows,
+            rows_target: target.rows,
+            bytes: s.bytes,
+            millis,
+            checksum_source: s.checksum.hex(),
+            checksum_target: target.hex(),
+            matches: s.checksum == target,
+            columns: p
+                .table
+                .columns
+                .iter()
+                .zip(&p.types)
+                .map(|(c, t)| ColumnReport {
+                    column: c.name.clone(),
+                    sqlite_type: c.declared.clone(),
+                    postgres_type: t.to_string(),
+                })
+                .collect(),
+        });
+    }
+    drop(clients);
+
+    // sequences: repaired in data-only mode (the schema is the app's),
+    // checked otherwise
+    progress(Event::Step("checking sequences"));
+    let mut db = crate::Database::connect(&url).await?;
+    if load_into_existing.is_empty() {
+        let seq = crate::sequences::run(
+            &mut db,
+            &crate::sequences::Options {
+                grant: options.grant.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        report.sequences = Some(seq?);
+    } else {
+        promise_autoincrement(&main, &plans, &load_into_existing).await?;
+        let seq = crate::sequences::run(
+            &mut db,
+            &crate::sequences::Options {
+                fix: true,
+                grant: options.grant.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        report.sequences = Some(seq?);
+    }
+    db.close().await?;
+    report.notes = notes;
+    report.millis = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+fn join(names: &[impl AsRef<str>]) -> String {
+    names
+        .iter()
+        .map(|n| n.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn load_one(
+    client: &Client,
+    p: &Plan,
+    path: &PathBuf,
+    existing: bool,
+    options: &Options,
+    progress: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<(load::Streamed, u64, Vec<String>)> {
+    let started = Instant::now();
+    let name = &p.table.name;
+    let mut notes = Vec::new();
+    let mut batch = Vec::new();
+    if existing {
+        batch.push(format!("TRUNCATE {}", q(name)));
+    } else {
+        if options.if_exists == IfExists::Drop {
+            batch.push(format!("DROP TABLE IF EXISTS {} CASCADE", q(name)));
+        }
+        let (create, n) = ddl::create_table(p);
+        notes.extend(n);
+        batch.push(create);
+    }
+    client
+        .batch_execute(&batch.join(";\n"))
+        .await
+        .map_err(|e| pg_fail(&format!("creating table {name}"), &e))?;
+    progress(Event::TableStarted {
+        table: name,
+        rows: p.table.rows.max(0) as u64,
+    });
+    let streamed = if options.schema_only {
+        load::Streamed::default()
+    } else {
+        let copy_sql = format!(
+            "COPY {} ({}) FROM STDIN (FORMAT binary{})",
+            q(name),
+            p.column_list(),
+            if existing { "" } else { ", FREEZE" }
+        );
+        let source = load::Source {
+            path: path.clone(),
+            table: name.clone(),
+            columns: p.table.columns.iter().map(|c| c.name.clone()).collect(),
+            types: p.types.clone(),
+            has_rowid: !p.table.without_rowid,
+        };
+        let report_rows = |done: u64| progress(Event::Rows { table: name, done });
+        load::copy_table(client, source, &copy_sql, &report_rows).await?
+    };
+    if !existing {
+        let (keys, n) = ddl::keys(p);
+        notes.extend(n);
+        for sql in keys {
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| pg_fail(&format!("adding keys and indexes to {name}"), &e))?;
+        }
+    }
+    progress(Event::TableDone { table: name });
+    Ok((streamed, started.elapsed().as_millis() as u64, notes))
+}
+
+async fn check_roles(client: &Client, roles: &[String]) -> Result<()> {
+    if roles.is_empty() {
+        return Ok(());
+    }
+    let rows = client
+        .query_typed(
+            "SELECT r FROM unnest($1::text[]) r WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r)",
+            &[(&roles, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| pg_fail("looking up the --grant roles", &e))?;
+    let missing: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        format!(
+            "--grant names role(s) that do not exist: {}; nothing was written",
+            missing.join(", ")
+        ),
+        Some("create the role first, or fix the name"),
+    ))
+}
+
+/// (name, holds rows) for each of `names` that exists in the current schema.
+async fn existing_tables(client: &Client, names: &[String]) -> Result<Vec<(String, bool)>> {
+    let rows = client
+        .query_typed(
+            "SELECT c.relname::text FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])",
+            &[(&names, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| pg_fail("looking for existing tables", &e))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let name: String = r.get(0);
+        let has = client
+            .query_one(&format!("SELECT EXISTS (SELECT FROM {})", q(&name)), &[])
+            .await
+            .map_err(|e| pg_fail(&format!("looking into {name}"), &e))?;
+        out.push((name, has.get(0)));
+    }
+    Ok(out)
+}
+
+/// The column types of an existing target table, in the SQLite column order.
+async fn target_types(client: &Client, table: &inspect::Table) -> Result<Vec<PgType>> {
+    let rows = client
+        .query_typed(
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+            &[(&q(&table.name), Type::TEXT)],
+        )
+        .await
+        .map_err(|e| pg_fail(&format!("reading the columns of {}", table.name), &e))?;
+    let mut types = Vec::new();
+    for c in &table.columns {
+        let Some(r) = rows.iter().find(|r| r.get::<_, String>(0) == c.name) else {
+            return Err(Error::invalid(
+                format!(
+                    "target table {} has no column {}; nothing was written",
+                    table.name, c.name
+                ),
+                Some("add the column with a migration, or leave the table out with --exclude"),
+            ));
+        };
+        let ty: String = r.get(1);
+        let Some(pg) = PgType::parse(&ty) else {
+            return Err(Error::invalid(
+                format!(
+                    "target column {}.{} has type {ty}, which keel cannot write yet",
+                    table.name, c.name
+                ),
+                None,
+            ));
+        };
+        types.push(pg);
+    }
+    Ok(types)
+}
+
+async fn add_foreign_key(
+    client: &Client,
+    fk: &ddl::ForeignKeySql,
+    report: &mut Report,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let Err(e) = client.batch_execute(&fk.add).await else {
+        return Ok(());
+    };
+    if e.as_db_error().map(|d| d.code().code()) != Some("23503") {
+        notes.push(format!(
+            "{}: foreign key {} not added: {}",
+            fk.table,
+            fk.name,
+            crate::backend::postgres::db_error(&e)
+        ));
+        return Ok(());
+    }
+    let orphans: i64 = client
+        .query_one(&fk.orphans, &[])
+        .await
+        .map_err(|e| {
+            pg_fail(
+                &format!("counting rows of {} without a parent", fk.table),
+                &e,
+            )
+        })?
+        .get(0);
+    client
+        .batch_execute(&format!("{} NOT VALID", fk.add))
+        .await
+        .map_err(|e| pg_fail(&format!("adding foreign key {} NOT VALID", fk.name), &e))?;
+    notes.push(format!(
+        "{}: {orphans} row(s) reference a missing parent; foreign key {} added NOT VALID (new rows are checked; fix the old ones, then VALIDATE CONSTRAINT)",
+        fk.table, fk.name
+    ));
+    report.orphans.push(Orphans {
+        table: fk.table.clone(),
+        constraint: fk.name.clone(),
+        rows: orphans,
+    });
+    Ok(())
+}
+
+/// In an existing schema, AUTOINCREMENT's promise (ids never reused)
+/// moves each serial or identity sequence above `sqlite_sequence`.
+async fn promise_autoincrement(
+    client: &Client,
+    plans: &[Plan],
+    existing: &std::collections::HashSet<String>,
+) -> Result<()> {
+    for p in plans.iter().filter(|p| existing.contains(&p.table.name)) {
+        let (Some(seq), Some(i)) = (p.table.sequence, p.table.rowid_alias) else {
+            continue;
+        };
+        let col = &p.table.columns[i].name;
+        client
+            .query_typed(
+                "SELECT setval(s, $3::int8 + 1, false) FROM pg_get_serial_sequence($1, $2) s WHERE s IS NOT NULL AND (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename)::regclass = s::regclass) <= $3::int8",
+                &[(&q(&p.table.name), Type::TEXT), (col, Type::TEXT), (&seq, Type::INT8)],
+            )
+            .await
+            .map_err(|e| pg_fail(&format!("moving the sequence of {} above sqlite_sequence", p.table.name), &e))?;
+    }
+    Ok(())
+}
+
+/// `keel validate FROM TO`: row counts and content checksums of every
+/// table, SQLite against PostgreSQL, without changing either.
+pub async fn validate(
+    from: &str,
+    to: &str,
+    options: &Options,
+    progress: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<Report> {
+    let started = Instant::now();
+    let path = sqlite_source(from)?;
+    let url = postgres_target(to)?;
+    progress(Event::Step("reading the SQLite schema"));
+    let (mut plans, notes) = plan(&path, options)?;
+    let client = crate::backend::postgres::connect_client(&url).await?;
+    let names: Vec<String> = plans.iter().map(|p| p.table.name.clone()).collect();
+    let existing = existing_tables(&client, &names).await?;
+    let mut report = Report {
+        notes,
+        ..Report::default()
+    };
+    for p in &mut plans {
+        let found = existing.iter().any(|(n, _)| *n == p.table.name);
+        let columns: Vec<String> = p.table.columns.iter().map(|c| c.name.clone()).collect();
+        let (target, ok) = if found {
+            p.types = target_types(&client, &p.table).await?;
+            (
+                load::checksum_target(&client, &p.table.name, &columns, &p.types).await?,
+                true,
+            )
+        } else {
+            report
+                .notes
+                .push(format!("{}: missing in the target", p.table.name));
+            (Checksum::default(), false)
+        };
+        progress(Event::TableStarted {
+            table: &p.table.name,
+            rows: p.table.rows.max(0) as u64,
+        });
+        let source = load::Source {
+            path: path.clone(),
+            table: p.table.name.clone(),
+            columns,
+            types: p.types.clone(),
+            has_rowid: !p.table.without_rowid,
+        };
+        let s = load::checksum_source(&source)?;
+        progress(Event::TableDone {
+            table: &p.table.name,
+        });
+        report.rows += s.rows;
+        report.tables.push(TableReport {
+            table: p.table.name.clone(),
+            rows_source: s.rows,
+            rows_target: target.rows,
+            bytes: s.bytes,
+            millis: 0,
+            checksum_source: s.checksum.hex(),
+            checksum_target: target.hex(),
+            matches: ok && s.checksum == target,
+            columns: p
+                .table
+                .columns
+                .iter()
+                .zip(&p.types)
+                .map(|(c, t)| ColumnReport {
+                    column: c.name.clone(),
+                    sqlite_type: c.declared.clone(),
+                    postgres_type: t.to_string(),
+                })
+                .collect(),
+        });
+    }
+    report.millis = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
