@@ -153,7 +153,7 @@ fn postgres_target(to: &str) -> Result<DatabaseUrl> {
 
 /// Inspects and plans every selected table: the part of a copy that reads
 /// only SQLite.
-fn plan(path: &PathBuf, options: &Options) -> Result<(Vec<Plan>, Vec<String>)> {
+fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<String>)> {
     let conn = inspect::open(path)?;
     let (mut tables, others) = inspect::tables(&conn, path)?;
     let mut notes: Vec<String> = others
@@ -511,7 +511,7 @@ fn join(names: &[impl AsRef<str>]) -> String {
 async fn load_one(
     client: &Client,
     p: &Plan,
-    path: &PathBuf,
+    path: &std::path::Path,
     existing: bool,
     options: &Options,
     progress: &(dyn Fn(Event<'_>) + Sync),
@@ -548,7 +548,7 @@ async fn load_one(
             if existing { "" } else { ", FREEZE" }
         );
         let source = load::Source {
-            path: path.clone(),
+            path: path.to_path_buf(),
             table: name.clone(),
             columns: p.table.columns.iter().map(|c| c.name.clone()).collect(),
             types: p.types.clone(),
@@ -707,13 +707,44 @@ async fn promise_autoincrement(
             continue;
         };
         let col = &p.table.columns[i].name;
-        client
+        let fail = |e: tokio_postgres::Error| {
+            pg_fail(
+                &format!(
+                    "moving the sequence of {} above sqlite_sequence",
+                    p.table.name
+                ),
+                &e,
+            )
+        };
+        let row = client
             .query_typed(
-                "SELECT setval(s, $3::int8 + 1, false) FROM pg_get_serial_sequence($1, $2) s WHERE s IS NOT NULL AND (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename)::regclass = s::regclass) <= $3::int8",
-                &[(&q(&p.table.name), Type::TEXT), (col, Type::TEXT), (&seq, Type::INT8)],
+                "SELECT pg_get_serial_sequence($1, $2)",
+                &[(&q(&p.table.name), Type::TEXT), (col, Type::TEXT)],
             )
             .await
-            .map_err(|e| pg_fail(&format!("moving the sequence of {} above sqlite_sequence", p.table.name), &e))?;
+            .map_err(fail)?;
+        // pg_get_serial_sequence returns the name already quoted
+        let Some(sequence) = row.first().and_then(|r| r.get::<_, Option<String>>(0)) else {
+            continue;
+        };
+        let state = client
+            .query_one(
+                &format!("SELECT last_value, is_called FROM {sequence}"),
+                &[],
+            )
+            .await
+            .map_err(fail)?;
+        let (last, called): (i64, bool) = (state.get(0), state.get(1));
+        let next = if called { last + 1 } else { last };
+        if next <= seq {
+            client
+                .query_typed(
+                    "SELECT setval($1::text::regclass, $2::int8 + 1, false)",
+                    &[(&sequence, Type::TEXT), (&seq, Type::INT8)],
+                )
+                .await
+                .map_err(fail)?;
+        }
     }
     Ok(())
 }
