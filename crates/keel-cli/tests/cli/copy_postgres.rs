@@ -339,3 +339,36 @@ fn non_empty_targets_are_refused_without_if_exists_and_data_only_repairs_sequenc
         "above sqlite_sequence (40), not just MAX(id)"
     );
 }
+
+#[test]
+fn orphan_rows_are_counted_and_their_foreign_key_added_not_valid() {
+    let db = TestDb::new(Engine::Postgres, "copy_orphans");
+    let src = sqlite(
+        &db,
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE parent (id INTEGER PRIMARY KEY);
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE);
+         INSERT INTO parent VALUES (1);
+         INSERT INTO child VALUES (1, 1), (2, 99), (3, 98), (4, NULL);",
+    );
+    let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
+    assert_eq!(code, Some(0), "the rows are all there: {doc}");
+    assert_eq!(doc["orphans"][0]["table"], "child", "{doc}");
+    assert_eq!(doc["orphans"][0]["rows"], 2, "{doc}");
+    assert_eq!(
+        db.scalar("SELECT count(*)::text FROM child"),
+        "4",
+        "orphans are kept, not lost"
+    );
+    assert_eq!(
+        db.scalar("SELECT convalidated::text || ' ' || confdeltype::text FROM pg_constraint WHERE conname = 'child_parent_id_fkey'"),
+        "false c",
+        "added NOT VALID, ON DELETE CASCADE kept"
+    );
+    let err = db.keel().args(["copy", &src, &db.url]).output().unwrap();
+    assert_eq!(err.status.code(), Some(2), "tables exist now");
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("--if-exists"),
+        "{err:?}"
+    );
+}

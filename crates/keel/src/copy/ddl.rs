@@ -147,24 +147,42 @@ fn default(expr: &str, ty: PgType) -> Option<String> {
     None
 }
 
+/// A table's keys and indexes: `builds` are independent `CREATE INDEX`
+/// statements (run in parallel over the connections); `attach` turns the
+/// primary-key and unique indexes into constraints, in an instant.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub builds: Vec<String>,
+    pub attach: Vec<String>,
+    pub notes: Vec<String>,
+}
+
 /// Primary key, unique constraints and indexes, built after the load;
 /// partial and expression indexes are reported, not guessed at.
-pub fn keys(plan: &Plan) -> (Vec<String>, Vec<String>) {
+pub fn keys(plan: &Plan) -> Keys {
     let t = &plan.table;
-    let mut sql = Vec::new();
-    let mut notes = Vec::new();
+    let mut keys = Keys::default();
+    let constraint = |kind: &str, name: String, cols: &[String], keys: &mut Keys| {
+        keys.builds.push(format!(
+            "CREATE UNIQUE INDEX {} ON {} ({})",
+            q(&name),
+            q(&t.name),
+            cols.join(", ")
+        ));
+        keys.attach.push(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {kind} USING INDEX {}",
+            q(&t.name),
+            q(&name),
+            q(&name)
+        ));
+    };
     if !t.primary_key.is_empty() {
         let cols: Vec<String> = t
             .primary_key
             .iter()
             .map(|i| q(&t.columns[*i].name))
             .collect();
-        sql.push(format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})",
-            q(&t.name),
-            q(&format!("{}_pkey", t.name)),
-            cols.join(", ")
-        ));
+        constraint("PRIMARY KEY", format!("{}_pkey", t.name), &cols, &mut keys);
     }
     for index in &t.indexes {
         if index.origin == "pk" {
@@ -172,20 +190,16 @@ pub fn keys(plan: &Plan) -> (Vec<String>, Vec<String>) {
         }
         match plain_columns(index) {
             Some(cols) if !index.partial => {
-                let list: Vec<String> = cols
-                    .iter()
-                    .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
-                    .collect();
                 if index.origin == "u" {
                     let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
-                    sql.push(format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
-                        q(&t.name),
-                        q(&format!("{}_{}_key", t.name, names.join("_"))),
-                        list.join(", ")
-                    ));
+                    let quoted: Vec<String> = cols.iter().map(|(c, _)| q(c)).collect();
+                    constraint("UNIQUE", format!("{}_{}_key", t.name, names.join("_")), &quoted, &mut keys);
                 } else {
-                    sql.push(format!(
+                    let list: Vec<String> = cols
+                        .iter()
+                        .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
+                        .collect();
+                    keys.builds.push(format!(
                         "CREATE {}INDEX {} ON {} ({})",
                         if index.unique { "UNIQUE " } else { "" },
                         q(&index.name),
@@ -194,7 +208,7 @@ pub fn keys(plan: &Plan) -> (Vec<String>, Vec<String>) {
                     ));
                 }
             }
-            _ => notes.push(format!(
+            _ => keys.notes.push(format!(
                 "{}: index {} is partial or on an expression and was not created; SQLite's definition: {}",
                 t.name,
                 index.name,
@@ -202,7 +216,7 @@ pub fn keys(plan: &Plan) -> (Vec<String>, Vec<String>) {
             )),
         }
     }
-    (sql, notes)
+    keys
 }
 
 fn plain_columns(index: &Index) -> Option<Vec<(String, bool)>> {
@@ -215,7 +229,10 @@ fn plain_columns(index: &Index) -> Option<Vec<(String, bool)>> {
 pub struct ForeignKeySql {
     pub table: String,
     pub name: String,
+    /// Adds it `NOT VALID` (instant); [`Self::validate`] then checks the
+    /// rows, and several validations run in parallel.
     pub add: String,
+    pub validate: String,
     pub orphans: String,
 }
 
@@ -248,8 +265,13 @@ pub fn foreign_keys(plans: &[Plan]) -> Vec<ForeignKeySql> {
                 "RESTRICT" => "RESTRICT",
                 _ => "NO ACTION",
             };
+            let validate = format!(
+                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                q(&t.name),
+                q(&name)
+            );
             let add = format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {}",
+                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {} NOT VALID",
                 q(&t.name),
                 q(&name),
                 from.join(", "),
@@ -275,6 +297,7 @@ pub fn foreign_keys(plans: &[Plan]) -> Vec<ForeignKeySql> {
                 table: t.name.clone(),
                 name,
                 add,
+                validate,
                 orphans,
             });
         }

@@ -390,6 +390,29 @@ pub async fn run(
     }
 
     let mut report = Report::default();
+    // Keys, indexes, ANALYZE and the read-back checksums: independent
+    // tasks pulled by every connection, biggest tables first.
+    progress(Event::Step("building keys and indexes, validating"));
+    let mut tasks = Vec::new();
+    let mut attach = Vec::new();
+    let mut by_size: Vec<usize> = (0..plans.len()).collect();
+    by_size.sort_by_key(|i| std::cmp::Reverse(plans[*i].table.rows));
+    for &i in &by_size {
+        tasks.push(Task::Checksum(i));
+        tasks.push(Task::Sql(format!("ANALYZE {}", q(&plans[i].table.name)), i));
+        if !load_into_existing.contains(&plans[i].table.name) {
+            let keys = ddl::keys(&plans[i]);
+            notes.extend(keys.notes);
+            attach.extend(keys.attach);
+            tasks.extend(keys.builds.into_iter().map(|b| Task::Sql(b, i)));
+        }
+    }
+    let sums = run_tasks(&clients, tasks, &plans).await?;
+    if !attach.is_empty() {
+        main.batch_execute(&attach.join(";\n"))
+            .await
+            .map_err(|e| pg_fail("adding primary keys and unique constraints", &e))?;
+    }
     if !options.data_only {
         progress(Event::Step("adding foreign keys"));
         let fresh: Vec<Plan> = plans
@@ -397,8 +420,13 @@ pub async fn run(
             .filter(|p| !load_into_existing.contains(&p.table.name))
             .cloned()
             .collect();
-        for fk in ddl::foreign_keys(&fresh) {
-            add_foreign_key(&main, &fk, &mut report, &mut notes).await?;
+        let fks = ddl::foreign_keys(&fresh);
+        if !fks.is_empty() {
+            let adds: Vec<&str> = fks.iter().map(|f| f.add.as_str()).collect();
+            main.batch_execute(&adds.join(";\n"))
+                .await
+                .map_err(|e| pg_fail("adding foreign keys", &e))?;
+            validate_foreign_keys(&clients, &fks, &mut report, &mut notes).await?;
         }
     }
     if !options.grant.is_empty() && !names.is_empty() {
@@ -411,32 +439,6 @@ pub async fn run(
         ))
         .await
         .map_err(|e| pg_fail("granting the --grant roles access to the copied tables", &e))?;
-    }
-
-    // ANALYZE and read back, spread over the lanes' connections
-    progress(Event::Step("validating"));
-    let per_lane: Vec<Vec<usize>> = lanes.iter().map(|l| l.1.clone()).collect();
-    let checks = clients.iter().zip(per_lane).map(|(client, tables)| {
-        let plans = &plans;
-        async move {
-            let mut out = Vec::new();
-            for i in tables {
-                let p = &plans[i];
-                client
-                    .batch_execute(&format!("ANALYZE {}", q(&p.table.name)))
-                    .await
-                    .map_err(|e| pg_fail(&format!("analyzing {}", p.table.name), &e))?;
-                let names: Vec<String> = p.table.columns.iter().map(|c| c.name.clone()).collect();
-                let sum = load::checksum_target(client, &p.table.name, &names, &p.types).await?;
-                out.push((i, sum));
-            }
-            Ok::<_, Error>(out)
-        }
-    });
-    let target_sums = futures_util::future::try_join_all(checks).await?;
-    let mut sums: Vec<Checksum> = vec![Checksum::default(); plans.len()];
-    for (i, s) in target_sums.into_iter().flatten() {
-        sums[i] = s;
     }
     for (i, p) in plans.iter().enumerate() {
         let (s, millis, _) = streamed[i].clone().unwrap_or_default();
@@ -557,16 +559,6 @@ async fn load_one(
         let report_rows = |done: u64| progress(Event::Rows { table: name, done });
         load::copy_table(client, source, &copy_sql, &report_rows).await?
     };
-    if !existing {
-        let (keys, n) = ddl::keys(p);
-        notes.extend(n);
-        for sql in keys {
-            client
-                .batch_execute(&sql)
-                .await
-                .map_err(|e| pg_fail(&format!("adding keys and indexes to {name}"), &e))?;
-        }
-    }
     progress(Event::TableDone { table: name });
     Ok((streamed, started.elapsed().as_millis() as u64, notes))
 }
@@ -651,47 +643,109 @@ async fn target_types(client: &Client, table: &inspect::Table) -> Result<Vec<PgT
     Ok(types)
 }
 
-async fn add_foreign_key(
-    client: &Client,
-    fk: &ddl::ForeignKeySql,
+enum Task {
+    /// A statement about table `usize` (an index build, ANALYZE).
+    Sql(String, usize),
+    /// Read table `usize` back and checksum it.
+    Checksum(usize),
+}
+
+/// Runs `tasks` over every connection, each taking the next when free;
+/// returns each table's read-back checksum.
+async fn run_tasks(clients: &[Client], tasks: Vec<Task>, plans: &[Plan]) -> Result<Vec<Checksum>> {
+    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(tasks));
+    let next = || queue.lock().ok().and_then(|mut q| q.pop_front());
+    let workers = clients.iter().map(|client| {
+        let next = &next;
+        async move {
+            let mut sums = Vec::new();
+            while let Some(task) = next() {
+                match task {
+                    Task::Sql(sql, i) => client
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(|e| pg_fail(&format!("on table {}", plans[i].table.name), &e))?,
+                    Task::Checksum(i) => {
+                        let p = &plans[i];
+                        let names: Vec<String> =
+                            p.table.columns.iter().map(|c| c.name.clone()).collect();
+                        sums.push((
+                            i,
+                            load::checksum_target(client, &p.table.name, &names, &p.types).await?,
+                        ));
+                    }
+                }
+            }
+            Ok::<_, Error>(sums)
+        }
+    });
+    let mut sums = vec![Checksum::default(); plans.len()];
+    for (i, s) in futures_util::future::try_join_all(workers)
+        .await?
+        .into_iter()
+        .flatten()
+    {
+        sums[i] = s;
+    }
+    Ok(sums)
+}
+
+/// Validates the `NOT VALID` foreign keys in parallel; a key with orphan
+/// rows stays `NOT VALID` (new rows are checked) and the orphans are counted.
+async fn validate_foreign_keys(
+    clients: &[Client],
+    fks: &[ddl::ForeignKeySql],
     report: &mut Report,
     notes: &mut Vec<String>,
 ) -> Result<()> {
-    let Err(e) = client.batch_execute(&fk.add).await else {
-        return Ok(());
-    };
-    if e.as_db_error().map(|d| d.code().code()) != Some("23503") {
-        notes.push(format!(
-            "{}: foreign key {} not added: {}",
-            fk.table,
-            fk.name,
-            crate::backend::postgres::db_error(&e)
-        ));
-        return Ok(());
-    }
-    let orphans: i64 = client
-        .query_one(&fk.orphans, &[])
-        .await
-        .map_err(|e| {
-            pg_fail(
-                &format!("counting rows of {} without a parent", fk.table),
-                &e,
-            )
-        })?
-        .get(0);
-    client
-        .batch_execute(&format!("{} NOT VALID", fk.add))
-        .await
-        .map_err(|e| pg_fail(&format!("adding foreign key {} NOT VALID", fk.name), &e))?;
-    notes.push(format!(
-        "{}: {orphans} row(s) reference a missing parent; foreign key {} added NOT VALID (new rows are checked; fix the old ones, then VALIDATE CONSTRAINT)",
-        fk.table, fk.name
-    ));
-    report.orphans.push(Orphans {
-        table: fk.table.clone(),
-        constraint: fk.name.clone(),
-        rows: orphans,
+    let queue =
+        std::sync::Mutex::new((0..fks.len()).collect::<std::collections::VecDeque<usize>>());
+    let next = || queue.lock().ok().and_then(|mut q| q.pop_front());
+    let workers = clients.iter().map(|client| {
+        let next = &next;
+        async move {
+            let mut out = Vec::new();
+            while let Some(i) = next() {
+                let fk = &fks[i];
+                let Err(e) = client.batch_execute(&fk.validate).await else {
+                    continue;
+                };
+                if e.as_db_error().map(|d| d.code().code()) != Some("23503") {
+                    return Err(pg_fail(
+                        &format!("validating foreign key {} of {}", fk.name, fk.table),
+                        &e,
+                    ));
+                }
+                let orphans: i64 = client
+                    .query_one(&fk.orphans, &[])
+                    .await
+                    .map_err(|e| {
+                        pg_fail(
+                            &format!("counting rows of {} without a parent", fk.table),
+                            &e,
+                        )
+                    })?
+                    .get(0);
+                out.push(Orphans {
+                    table: fk.table.clone(),
+                    constraint: fk.name.clone(),
+                    rows: orphans,
+                });
+            }
+            Ok::<_, Error>(out)
+        }
     });
+    for o in futures_util::future::try_join_all(workers)
+        .await?
+        .into_iter()
+        .flatten()
+    {
+        notes.push(format!(
+            "{}: {} row(s) reference a missing parent; foreign key {} kept NOT VALID (new rows are checked; fix the old ones, then VALIDATE CONSTRAINT)",
+            o.table, o.rows, o.constraint
+        ));
+        report.orphans.push(o);
+    }
     Ok(())
 }
 
