@@ -34,6 +34,7 @@ pub mod dialect;
 pub mod error;
 pub mod plan;
 pub mod runner;
+pub mod schema;
 pub mod sequences;
 pub mod settings;
 pub mod source;

@@ -1,6 +1,8 @@
 //! One file per command: each parses nothing (clap did), calls the library,
 //! prints through the [`Printer`], and returns an [`ExitStatus`].
 
+mod check;
+mod diff;
 mod down;
 mod history;
 mod init;
@@ -33,6 +35,8 @@ pub fn name(command: &Command) -> &'static str {
         Command::Repair(_) => "repair",
         Command::History => "history",
         Command::Sequences(_) => "sequences",
+        Command::Diff(_) => "diff",
+        Command::Check => "check",
     }
 }
 
@@ -47,6 +51,8 @@ pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Repair(args) => repair::run(ctx, &args).await,
         Command::History => history::run(ctx).await,
         Command::Sequences(args) => sequences::run(ctx, &args).await,
+        Command::Diff(args) => diff::run(ctx, &args).await,
+        Command::Check => check::run(ctx).await,
     }
 }
 
