@@ -8,6 +8,7 @@ use super::diff::{Difference, diff};
 use super::model::Schema;
 use super::render::{self, Plan};
 use super::scratch::Scratch;
+use super::subset::Subset;
 use crate::database::{ConnectOptions, Database};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -180,6 +181,10 @@ async fn verify(
     server: &DatabaseUrl,
     table: &str,
 ) -> Result<()> {
+    // only what the plan can touch is rebuilt and compared
+    let differences = diff(expected, actual);
+    let subset = Subset::of(&differences, [expected, actual]);
+    let (expected, actual) = (&subset.restrict(expected), &subset.restrict(actual));
     let empty = Schema::empty(actual.dialect);
     let seed_diffs = diff(actual, &empty);
     let seed = render::plan(actual, &empty, &seed_diffs, true)?;

@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod model;
 pub mod render;
 pub(crate) mod scratch;
+mod subset;
 pub mod types;
 
 pub use compare::{Comparison, Options, Side, compare};
