@@ -6,6 +6,7 @@
 mod support;
 
 mod concurrency;
+mod diff_postgres;
 mod failures;
 mod integrity;
 mod lifecycle;
