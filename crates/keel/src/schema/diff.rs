@@ -507,9 +507,14 @@ impl Differ {
                 describe_fk,
             ) && let (Some(e), Some(a)) = (e, a)
             {
+                // InnoDB and SQLite make RESTRICT and NO ACTION the same
+                let action = |x: Action| match x {
+                    Action::Restrict if cross => Action::NoAction.sql(),
+                    other => other.sql(),
+                };
                 let attrs = [
-                    ("on_delete", e.on_delete.sql(), a.on_delete.sql()),
-                    ("on_update", e.on_update.sql(), a.on_update.sql()),
+                    ("on_delete", action(e.on_delete), action(a.on_delete)),
+                    ("on_update", action(e.on_update), action(a.on_update)),
                     ("deferrable", deferral(e), deferral(a)),
                 ];
                 for (attr, ev, av) in attrs {
