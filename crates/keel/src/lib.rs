@@ -29,6 +29,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod backend;
+pub mod check;
 pub mod database;
 pub mod dialect;
 pub mod error;

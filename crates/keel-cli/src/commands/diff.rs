@@ -6,7 +6,7 @@
 use super::{Context, with_header};
 use crate::cli::DiffArgs;
 use crate::exit::ExitStatus;
-use keel::schema::{Change, Comparison, Options, Side};
+use keel::schema::{Change, Comparison, Difference, Options, Side};
 use keel::{DatabaseUrl, Migrations, Result};
 use serde_json::json;
 
@@ -89,11 +89,17 @@ pub fn report(ctx: &Context, c: &Comparison, to_stderr: bool) {
         out("no differences: the schemas match".into());
         return;
     }
+    differences(&c.differences, "", &out);
+    summary(c, &out);
+}
+
+/// One line per difference, under a line per table.
+pub fn differences(diffs: &[Difference], indent: &str, out: &dyn Fn(String)) {
     let mut group = String::new();
-    for d in &c.differences {
+    for d in diffs {
         if d.group() != group {
             group = d.group();
-            out(group.clone());
+            out(format!("{indent}{group}"));
         }
         let what = match (&d.table, d.kind) {
             (None, keel::schema::Kind::Table) => "table".to_string(),
@@ -116,8 +122,11 @@ pub fn report(ctx: &Context, c: &Comparison, to_stderr: bool) {
                 d.actual.as_deref().unwrap_or("none")
             ),
         };
-        out(line);
+        out(format!("{indent}{line}"));
     }
+}
+
+fn summary(c: &Comparison, out: &dyn Fn(String)) {
     let count = |ch: Change| c.differences.iter().filter(|d| d.change == ch).count();
     out(format!(
         "\n{} difference(s): {} missing from {}, {} only in {}, {} changed",

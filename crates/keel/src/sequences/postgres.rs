@@ -40,7 +40,7 @@ WITH tbl AS (
   SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att
   FROM pg_depend d
   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-    AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+    AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S'
   UNION
   SELECT d.refobjid, ad.adrelid, ad.adnum
   FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
