@@ -40,7 +40,7 @@ trap 'exit 130' INT TERM
 for n in "${NS[@]}"; do
   D="$WORK/$n"
   python3 "$SHARED/gen_schema_diff.py" "$D" --tables "$n"
-  for x in a b; do drop_db "kb_sd_${n}_$x"; $PSQL -d postgres -c "CREATE DATABASE kb_sd_${n}_$x"; $PSQL -d "kb_sd_${n}_$x" -1 -f "$D/$x.sql"; done
+  for x in a b; do drop_db "kb_sd_${n}_$x"; $PSQL -d postgres -c "CREATE DATABASE kb_sd_${n}_$x"; $PSQL -d "kb_sd_${n}_$x" -f "$D/$x.sql"; done
   A="postgresql://$PGUSER@$PGHOST:$PGPORT/kb_sd_${n}_a"; B="postgresql://$PGUSER@$PGHOST:$PGPORT/kb_sd_${n}_b"
   MA="postgresql+psycopg2://$PGUSER@$PGHOST:$PGPORT/kb_sd_${n}_a"; MB="postgresql+psycopg2://$PGUSER@$PGHOST:$PGPORT/kb_sd_${n}_b"
   echo "== $n tables"

@@ -237,6 +237,8 @@ impl Differ {
         }
     }
 
+    // one call per attribute reads best with every field spelled out
+    #[allow(clippy::too_many_arguments)]
     fn changed(
         &mut self,
         kind: Kind,
