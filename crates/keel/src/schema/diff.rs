@@ -954,8 +954,8 @@ mod tests {
         assert_eq!(
             changes,
             [
-                (Change::Missing, "name".into()),
-                (Change::Extra, "full_name".into())
+                (Change::Extra, "full_name".into()),
+                (Change::Missing, "name".into())
             ]
         );
     }

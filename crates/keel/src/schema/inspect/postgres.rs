@@ -55,7 +55,7 @@ pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Sch
     let mut requests: Vec<Request<'_>> = Vec::with_capacity(QUERY_COUNT + 2);
     requests.push(Box::pin(async {
         client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off")
             .await
             .map(|_| Vec::new())
     }));
