@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the peers keel's benchmarks measure against, under $BENCH_DATA/tools
 # (default /tmp/bench-data/tools), never in the repository. Idempotent.
-#   sqlx-cli 0.9.0 (crates.io, ~10 min on 2 cores), dbmate 2.36.0 (npm).
+#   sqlx-cli 0.9.0 (crates.io, ~10 min on 2 cores), dbmate 2.36.0 (npm),
+#   migra (PyPI, in a venv).
 set -euo pipefail
 BENCH_DATA="${BENCH_DATA:-/tmp/bench-data}"
 TOOLS="$BENCH_DATA/tools"
@@ -14,5 +15,10 @@ if [ ! -x "$TOOLS/cargo/bin/sqlx" ]; then
   nice -n 10 cargo install sqlx-cli --version 0.9.0 --locked --no-default-features \
     --features postgres,rustls --root "$TOOLS/cargo" > "$BENCH_DATA/logs/sqlx-install.log" 2>&1 \
     || { tail -20 "$BENCH_DATA/logs/sqlx-install.log"; exit 1; }
+fi
+if [ ! -x "$TOOLS/migra-venv/bin/migra" ]; then
+  python3 -m venv "$TOOLS/migra-venv"
+  "$TOOLS/migra-venv/bin/pip" install -q migra psycopg2-binary > "$BENCH_DATA/logs/migra-install.log" 2>&1 \
+    || { tail -20 "$BENCH_DATA/logs/migra-install.log"; exit 1; }
 fi
 echo "peers ready under $TOOLS"

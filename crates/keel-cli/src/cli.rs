@@ -77,6 +77,12 @@ pub enum Command {
     /// Compare row counts and content checksums of every table, SQLite
     /// against PostgreSQL
     Validate(ValidateArgs),
+    /// Compare two schemas (database URLs, or `migrations`: what the
+    /// migration folder produces); --sql prints the plan that turns TO into FROM
+    Diff(DiffArgs),
+    /// The CI gate: pending, modified, missing and failed migrations, drift
+    /// against the migrations, and sequence trouble
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +137,22 @@ pub struct ValidateArgs {
     /// Leave these tables out (comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The expected schema: a database URL, or `migrations`
+    pub from: String,
+    /// The actual schema: a database URL, or `migrations` [default: the
+    /// database URL from --database-url, DATABASE_URL, .env or keel.toml]
+    pub to: Option<String>,
+    /// Print the SQL that turns TO into FROM (checked on a scratch copy of
+    /// TO's schema before it is printed)
+    #[arg(long)]
+    pub sql: bool,
+    /// Include statements that delete data (DROP TABLE, DROP COLUMN) in the plan
+    #[arg(long)]
+    pub allow_destructive: bool,
 }
 
 #[derive(Debug, Args)]

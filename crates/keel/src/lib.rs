@@ -29,12 +29,14 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod backend;
+pub mod check;
 pub mod copy;
 pub mod database;
 pub mod dialect;
 pub mod error;
 pub mod plan;
 pub mod runner;
+pub mod schema;
 pub mod sequences;
 pub mod settings;
 pub mod source;

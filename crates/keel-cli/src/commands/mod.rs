@@ -1,7 +1,9 @@
 //! One file per command: each parses nothing (clap did), calls the library,
 //! prints through the [`Printer`], and returns an [`ExitStatus`].
 
+mod check;
 mod copy;
+mod diff;
 mod down;
 mod history;
 mod init;
@@ -36,6 +38,8 @@ pub fn name(command: &Command) -> &'static str {
         Command::Sequences(_) => "sequences",
         Command::Copy(_) => "copy",
         Command::Validate(_) => "validate",
+        Command::Diff(_) => "diff",
+        Command::Check => "check",
     }
 }
 
@@ -52,6 +56,8 @@ pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Sequences(args) => sequences::run(ctx, &args).await,
         Command::Copy(args) => copy::run(ctx, &args).await,
         Command::Validate(args) => copy::validate(ctx, &args).await,
+        Command::Diff(args) => diff::run(ctx, &args).await,
+        Command::Check => check::run(ctx).await,
     }
 }
 

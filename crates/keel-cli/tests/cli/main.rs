@@ -5,8 +5,11 @@
 
 mod support;
 
+mod check_every_engine;
 mod concurrency;
 mod copy_postgres;
+mod diff_postgres;
+mod diff_sqlite_mysql;
 mod failures;
 mod integrity;
 mod lifecycle;

@@ -1,0 +1,13 @@
+-- Primary keys, unique, check, foreign-key and exclusion constraints, with
+-- their columns in key order and the referenced table and columns.
+SELECT c.conrelid::int8, c.conname::text, c.contype::text, pg_get_constraintdef(c.oid, true),
+       ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
+       fn.nspname::text, fc.relname::text,
+       ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i),
+       c.confupdtype::text, c.confdeltype::text, c.condeferrable, c.condeferred, c.conindid::int8
+FROM pg_constraint c JOIN rel r ON r.oid = c.conrelid
+LEFT JOIN pg_class fc ON fc.oid = c.confrelid
+LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+WHERE c.contype IN ('p', 'u', 'c', 'f', 'x')

@@ -1,0 +1,25 @@
+//! Schema drift: read two schemas, compare them, and plan the change that
+//! turns one into the other.
+//!
+//! Data flows one way: [`inspect`] (one file per engine, a fixed number of
+//! whole-database queries) → [`model`] (one neutral [`Schema`]) → [`diff`]
+//! (pure: a list of [`Difference`]s with stable ids) → [`render`] (one file
+//! per dialect: an idempotent, transactional plan). [`compare`] runs the
+//! pipeline for `keel diff` and `keel check`: it builds the `migrations`
+//! side in a [`scratch`] database and proves a plan converges before it
+//! hands it out.
+
+pub mod compare;
+pub mod diff;
+pub mod inspect;
+pub mod model;
+pub mod render;
+pub(crate) mod scratch;
+mod subset;
+pub mod types;
+
+pub use compare::{Comparison, Options, Side, compare};
+pub use diff::{Change, Difference, Kind, diff};
+pub use inspect::inspect;
+pub use model::Schema;
+pub use render::Plan;
