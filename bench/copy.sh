@@ -14,7 +14,7 @@
 # peak memory (max RSS) of keel and pgloader, and keel's ratios; then checks
 # keel's copy with ../shared/bench/check_pg_copy.py --data (cell by cell).
 # Usage: bench/copy.sh [SCALE...]    RUNS=3 by default. Needs pgloader,
-# sqlite3 and python3 with psycopg2 (bench/setup-peers.sh installs them).
+# sqlite3 and psycopg2 (bench/setup-peers.sh installs them).
 # Uses only databases kb_copy_*, dropped at the end; data under $BENCH_DATA.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,6 +31,8 @@ for tool in pgloader sqlite3; do
   command -v "$tool" >/dev/null || { echo "error: $tool not found: run bench/setup-peers.sh" >&2; exit 2; }
 done
 mkdir -p "$RESULTS"
+CHECK_PY="$BENCH_DATA/tools/migra-venv/bin/python"   # has psycopg2 (bench/setup-peers.sh)
+[ -x "$CHECK_PY" ] || CHECK_PY=python3
 . "$ROOT/scripts/services.sh"
 ensure_postgres
 export PGHOST=127.0.0.1 PGPORT=5432 PGUSER="${PGUSER:-postgres}" PGSSLMODE=disable PGGSSENCMODE=disable
@@ -84,9 +86,9 @@ for S in "${SCALES[@]}"; do
       "$PSQL -d kb_copy_pipe_s$S -f $W/ddl/pg_tables.sql && bash -o pipefail -e $W/pipe.sh && $PSQL -d kb_copy_pipe_s$S -f $W/finish.sql" \
     > "$OUT.txt"
   echo "checking keel's copy cell by cell (check_pg_copy.py --data)…" >&2
-  python3 "$SHARED/check_pg_copy.py" "$SRC" "host=$PGHOST port=$PGPORT user=$PGUSER dbname=kb_copy_keel_s$S sslmode=disable" \
+  "$CHECK_PY" "$SHARED/check_pg_copy.py" "$SRC" "host=$PGHOST port=$PGPORT user=$PGUSER dbname=kb_copy_keel_s$S sslmode=disable" \
     --data --json "$OUT-check.json" > "$OUT-check.txt" 2>&1 || true
-  python3 "$SHARED/check_pg_copy.py" "$SRC" "host=$PGHOST port=$PGPORT user=$PGUSER dbname=kb_copy_pgl_s$S sslmode=disable" \
+  "$CHECK_PY" "$SHARED/check_pg_copy.py" "$SRC" "host=$PGHOST port=$PGPORT user=$PGUSER dbname=kb_copy_pgl_s$S sslmode=disable" \
     --json "$OUT-pgloader-check.json" > "$OUT-pgloader-check.txt" 2>&1 || true
   python3 - "$OUT" "$S" "$ROWS" "$RUNS" <<'PY'
 import json, sys

@@ -55,11 +55,16 @@ fn main() -> std::process::ExitCode {
             return ExitStatus::Error.into();
         }
     };
+    // the database an error is about: copy and validate name their own
+    let db = match &cli.command {
+        cli::Command::Copy(a) => keel::settings::redact(&a.to),
+        cli::Command::Validate(a) => keel::settings::redact(&a.to),
+        _ => settings.database_url.redacted(),
+    };
     let ctx = commands::Context { settings, printer };
     match runtime.block_on(commands::run(cli.command, &ctx)) {
         Ok(status) => status.into(),
         Err(e) => {
-            let db = ctx.settings.database_url.redacted();
             ctx.printer.error(command, Some(&db), &e);
             ExitStatus::Error.into()
         }

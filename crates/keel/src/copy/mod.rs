@@ -397,9 +397,14 @@ pub async fn run(
     let mut attach = Vec::new();
     let mut by_size: Vec<usize> = (0..plans.len()).collect();
     by_size.sort_by_key(|i| std::cmp::Reverse(plans[*i].table.rows));
+    // ANALYZE waits for an index build on the same table (their locks
+    // conflict), so every ANALYZE comes after every build
+    let analyze: Vec<Task> = by_size
+        .iter()
+        .map(|&i| Task::Sql(format!("ANALYZE {}", q(&plans[i].table.name)), i))
+        .collect();
     for &i in &by_size {
         tasks.push(Task::Checksum(i));
-        tasks.push(Task::Sql(format!("ANALYZE {}", q(&plans[i].table.name)), i));
         if !load_into_existing.contains(&plans[i].table.name) {
             let keys = ddl::keys(&plans[i]);
             notes.extend(keys.notes);
@@ -407,6 +412,7 @@ pub async fn run(
             tasks.extend(keys.builds.into_iter().map(|b| Task::Sql(b, i)));
         }
     }
+    tasks.extend(analyze);
     let sums = run_tasks(&clients, tasks, &plans).await?;
     if !attach.is_empty() {
         main.batch_execute(&attach.join(";\n"))
