@@ -360,13 +360,23 @@ pub async fn run(
     let lane_futures = lanes.iter().map(|(_, tables)| async move {
         let client = crate::backend::postgres::connect_client(url_ref).await?;
         client
-            .batch_execute("BEGIN; SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL synchronous_commit = off")
+            .batch_execute(
+                "SET maintenance_work_mem = '256MB'; BEGIN; SET LOCAL synchronous_commit = off",
+            )
             .await
             .map_err(|e| pg_fail("starting the load transaction", &e))?;
         let mut done = Vec::new();
         for i in tables {
             let p = &plans_ref[*i];
-            let r = load_one(&client, p, path_ref, existing_ref.contains(&p.table.name), options, progress).await?;
+            let r = load_one(
+                &client,
+                p,
+                path_ref,
+                existing_ref.contains(&p.table.name),
+                options,
+                progress,
+            )
+            .await?;
             done.push((*i, r));
         }
         Ok::<_, Error>((client, done))
@@ -403,8 +413,19 @@ pub async fn run(
         .iter()
         .map(|&i| Task::Sql(format!("ANALYZE {}", q(&plans[i].table.name)), i))
         .collect();
+    let pages = table_pages(&main, &names).await?;
     for &i in &by_size {
-        tasks.push(Task::Checksum(i));
+        // large tables are read back in slices, one per connection
+        let n = pages.get(&plans[i].table.name).copied().unwrap_or(0);
+        if n >= SPLIT_PAGES && clients.len() > 1 {
+            let k = clients.len() as u64;
+            for part in 0..k {
+                let to = (part + 1 < k).then_some(n * (part + 1) / k);
+                tasks.push(Task::Checksum(i, Some((n * part / k, to))));
+            }
+        } else {
+            tasks.push(Task::Checksum(i, None));
+        }
         if !load_into_existing.contains(&plans[i].table.name) {
             let keys = ddl::keys(&plans[i]);
             notes.extend(keys.notes);
@@ -649,11 +670,32 @@ async fn target_types(client: &Client, table: &inspect::Table) -> Result<Vec<PgT
     Ok(types)
 }
 
+/// Tables of at least this many 8 kB pages (64 MB) are read back in slices.
+const SPLIT_PAGES: u64 = 8192;
+
+/// Each copied table's size in pages.
+async fn table_pages(
+    client: &Client,
+    names: &[String],
+) -> Result<std::collections::HashMap<String, u64>> {
+    let rows = client
+        .query_typed(
+            "SELECT relname::text, (pg_relation_size(oid) / 8192)::int8 FROM pg_class WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace AND relname = ANY($1::text[])",
+            &[(&names, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| pg_fail("reading table sizes", &e))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
+        .collect())
+}
+
 enum Task {
     /// A statement about table `usize` (an index build, ANALYZE).
     Sql(String, usize),
-    /// Read table `usize` back and checksum it.
-    Checksum(usize),
+    /// Read table `usize` (or a slice of its pages) back and checksum it.
+    Checksum(usize, Option<(u64, Option<u64>)>),
 }
 
 /// Runs `tasks` over every connection, each taking the next when free;
@@ -671,13 +713,14 @@ async fn run_tasks(clients: &[Client], tasks: Vec<Task>, plans: &[Plan]) -> Resu
                         .batch_execute(&sql)
                         .await
                         .map_err(|e| pg_fail(&format!("on table {}", plans[i].table.name), &e))?,
-                    Task::Checksum(i) => {
+                    Task::Checksum(i, pages) => {
                         let p = &plans[i];
                         let names: Vec<String> =
                             p.table.columns.iter().map(|c| c.name.clone()).collect();
                         sums.push((
                             i,
-                            load::checksum_target(client, &p.table.name, &names, &p.types).await?,
+                            load::checksum_target(client, &p.table.name, &names, &p.types, pages)
+                                .await?,
                         ));
                     }
                 }
@@ -691,7 +734,7 @@ async fn run_tasks(clients: &[Client], tasks: Vec<Task>, plans: &[Plan]) -> Resu
         .into_iter()
         .flatten()
     {
-        sums[i] = s;
+        sums[i].merge(s);
     }
     Ok(sums)
 }
@@ -835,7 +878,7 @@ pub async fn validate(
         let (target, ok) = if found {
             p.types = target_types(&client, &p.table).await?;
             (
-                load::checksum_target(&client, &p.table.name, &columns, &p.types).await?,
+                load::checksum_target(&client, &p.table.name, &columns, &p.types, None).await?,
                 true,
             )
         } else {
