@@ -45,7 +45,6 @@ type Request<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, tokio_postgres::
 
 /// Reads the whole schema of the connected database.
 pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Schema> {
-    // columns.sql continues the `WITH rel AS (…)` list with its own CTE.
     let with_rel = |q: &str| format!("{REL}{q}");
     let per_table = [COLUMNS, CONSTRAINTS, INDEXES, TRIGGERS].map(with_rel);
     let table_param = [(
@@ -281,7 +280,8 @@ fn column(r: &Row) -> (i64, i32, Column) {
 fn constraint(t: &mut Table, r: &Row) {
     let name: String = r.get(1);
     let kind: String = r.get(2);
-    let definition: String = r.get(3);
+    // NULL but for checks and exclusions (constraints.sql)
+    let definition: String = r.get::<_, Option<String>>(3).unwrap_or_default();
     let columns: Vec<String> = r.get(4);
     match kind.as_str() {
         "p" => t.primary_key = Some(PrimaryKey { name, columns }),

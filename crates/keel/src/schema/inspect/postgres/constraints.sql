@@ -1,6 +1,8 @@
 -- Primary keys, unique, check, foreign-key and exclusion constraints, with
--- their columns in key order and the referenced table and columns.
-SELECT c.conrelid::int8, c.conname::text, c.contype::text, pg_get_constraintdef(c.oid, true),
+-- their columns in key order and the referenced table and columns; the
+-- definition only for checks and exclusions (the only ones that use it).
+SELECT c.conrelid::int8, c.conname::text, c.contype::text,
+       CASE WHEN c.contype IN ('c', 'x') THEN pg_get_constraintdef(c.oid, true) END,
        ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
        fn.nspname::text, fc.relname::text,

@@ -1,8 +1,15 @@
 -- Indexes that back no constraint: key columns or expressions with their
 -- sort options, INCLUDE columns, partial predicate, method and validity.
+-- A plain column is its quoted name (what pg_get_indexdef(oid, k, true)
+-- prints for it); pg_get_indexdef, which decodes the whole index each
+-- call, only runs for expressions.
 SELECT i.indrelid::int8, ic.relname::text, i.indisunique, am.amname::text, i.indisvalid,
        i.indnkeyatts::int4,
-       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnatts) k ORDER BY k),
+       ARRAY(SELECT CASE WHEN k.n = 0 THEN pg_get_indexdef(i.indexrelid, k.i::int4, true)
+                         ELSE quote_ident(a.attname) END
+             FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, i)
+             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
+             ORDER BY k.i),
        i.indoption::int2[], pg_get_expr(i.indpred, i.indrelid, true)
 FROM pg_index i JOIN rel r ON r.oid = i.indrelid
 JOIN pg_class ic ON ic.oid = i.indexrelid
