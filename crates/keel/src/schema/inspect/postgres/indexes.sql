@@ -6,10 +6,9 @@
 SELECT i.indrelid::int8, ic.relname::text, i.indisunique, am.amname::text, i.indisvalid,
        i.indnkeyatts::int4,
        ARRAY(SELECT CASE WHEN k.n = 0 THEN pg_get_indexdef(i.indexrelid, k.i::int4, true)
-                         ELSE quote_ident(a.attname) END
-             FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, i)
-             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
-             ORDER BY k.i),
+                         ELSE (SELECT quote_ident(a.attname) FROM pg_attribute a
+                               WHERE a.attrelid = i.indrelid AND a.attnum = k.n) END
+             FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, i) ORDER BY k.i),
        i.indoption::int2[], pg_get_expr(i.indpred, i.indrelid, true)
 FROM pg_index i JOIN rel r ON r.oid = i.indrelid
 JOIN pg_class ic ON ic.oid = i.indexrelid
