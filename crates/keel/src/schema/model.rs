@@ -99,7 +99,7 @@ pub struct Extension {
     pub schema: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Table {
     pub key: Key,
     /// In table order.
