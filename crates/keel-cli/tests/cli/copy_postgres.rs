@@ -372,3 +372,96 @@ fn orphan_rows_are_counted_and_their_foreign_key_added_not_valid() {
         "{err:?}"
     );
 }
+
+#[test]
+fn without_rowid_tables_generated_columns_views_and_triggers_are_handled_or_reported() {
+    let db = TestDb::new(Engine::Postgres, "copy_shapes");
+    let src = sqlite(
+        &db,
+        "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;
+         INSERT INTO kv VALUES ('a', 1), ('b', 2);
+         CREATE TABLE item (id INTEGER PRIMARY KEY, price REAL, qty INTEGER, total REAL GENERATED ALWAYS AS (price * qty) STORED);
+         INSERT INTO item (id, price, qty) VALUES (1, 2.5, 4);
+         CREATE VIEW cheap AS SELECT * FROM item WHERE price < 10;
+         CREATE TRIGGER kv_touch AFTER UPDATE ON kv BEGIN SELECT 1; END;",
+    );
+    let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(
+        db.scalar("SELECT string_agg(k || '=' || v, ',' ORDER BY k) FROM kv"),
+        "a=1,b=2"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*)::text FROM pg_constraint WHERE conname = 'kv_pkey'"),
+        "1"
+    );
+    assert_eq!(
+        db.scalar("SELECT total::text FROM item"),
+        "10",
+        "generated values copied"
+    );
+    let notes = doc["notes"].to_string();
+    for expected in [
+        "view cheap",
+        "trigger kv_touch",
+        "item.total",
+        "WITHOUT ROWID",
+    ] {
+        assert!(
+            notes.contains(expected),
+            "no note about {expected}: {notes}"
+        );
+    }
+}
+
+#[test]
+fn a_copy_killed_in_the_middle_leaves_no_table_behind() {
+    let db = TestDb::new(Engine::Postgres, "copy_killed");
+    let src = sqlite(
+        &db,
+        "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO small VALUES (1, 'x');
+         CREATE TABLE big (id INTEGER PRIMARY KEY, payload BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
+         INSERT INTO big SELECT i, randomblob(2000) FROM n;",
+    );
+    let mut child = db
+        .keel_process(&["--quiet", "copy", &src, &db.url, "--jobs", "2"])
+        .spawn()
+        .unwrap();
+    // wait until rows are streaming into PostgreSQL, then kill keel outright
+    let copying = format!(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND query LIKE 'COPY \"big\"%'",
+        db.name
+    );
+    let mut seen = false;
+    for _ in 0..600 {
+        if db.scalar(&copying) != "0" {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(seen, "keel finished before it could be killed mid-copy");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // the server rolls back the dropped connections' transactions
+    let backends = format!(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        db.name
+    );
+    for _ in 0..500 {
+        if db.scalar(&backends) == "0" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        db.scalar("SELECT count(*)::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"),
+        "0",
+        "a killed copy left a table behind"
+    );
+}
