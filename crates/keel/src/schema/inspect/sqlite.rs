@@ -189,7 +189,31 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
     }
     foreign_keys(&mut schema, &fks);
     indexes(&mut schema, &index_columns, &index_sql);
+    view_dependencies(&mut schema);
     Ok(schema)
+}
+
+/// The tables and views a view's query names (SQLite records no
+/// dependencies: a whole-word match of the name in the query, which errs
+/// on the side of a dependency, for ordering and for the part of a schema
+/// a plan touches).
+fn view_dependencies(schema: &mut Schema) {
+    let names: Vec<Key> = schema
+        .tables
+        .keys()
+        .chain(schema.views.keys())
+        .cloned()
+        .collect();
+    for v in schema.views.values_mut() {
+        let query = find_keyword(&v.definition.to_ascii_uppercase(), "AS")
+            .map(|i| v.definition[i..].to_string())
+            .unwrap_or_default();
+        v.depends_on = names
+            .iter()
+            .filter(|k| **k != v.key && crate::schema::render::sqlite::mentions(&query, &k.name))
+            .cloned()
+            .collect();
+    }
 }
 
 fn foreign_keys(schema: &mut Schema, fks: &Rows) {

@@ -9,6 +9,7 @@
 //! cannot plan is listed instead of guessed.
 
 pub(crate) mod postgres;
+pub(crate) mod sqlite;
 
 use super::diff::Difference;
 use super::model::Schema;
@@ -27,6 +28,13 @@ pub struct Plan {
     pub omitted: Vec<Omitted>,
     /// Differences keel cannot turn into SQL; a plan with any is refused.
     pub unplannable: Vec<Omitted>,
+    /// Statements (and comments) that must run before the transaction,
+    /// e.g. SQLite's `PRAGMA foreign_keys = OFF` around a table rebuild.
+    #[serde(skip)]
+    pub preamble: String,
+    /// Comments (or statements) after the transaction.
+    #[serde(skip)]
+    pub epilogue: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -62,6 +70,10 @@ impl Plan {
             self.dialect,
             self.steps.len()
         ));
+        out.push_str(&self.preamble);
+        if self.dialect == Dialect::Sqlite {
+            out.push_str("-- SQLite DDL is transactional: the whole plan applies or nothing does\n");
+        }
         if self.transactional {
             out.push_str("BEGIN;\n");
         }
@@ -80,6 +92,7 @@ impl Plan {
         if self.transactional {
             out.push_str("\nCOMMIT;\n");
         }
+        out.push_str(&self.epilogue);
         for o in &self.omitted {
             out.push_str(&format!("\n-- omitted {}: {}\n", o.id, o.reason));
             if let Some(sql) = &o.sql {
@@ -101,10 +114,11 @@ pub fn plan(
 ) -> Result<Plan> {
     match actual.dialect {
         Dialect::Postgres => Ok(postgres::plan(expected, actual, differences, allow_destructive)),
+        Dialect::Sqlite => Ok(sqlite::plan(expected, actual, differences, allow_destructive)),
         other => Err(Error::InvalidInput {
             message: format!("keel cannot yet write a plan for {other}"),
             hint: Some(
-                "run `keel diff` without --sql for the list of differences; plans are written for PostgreSQL targets"
+                "run `keel diff` without --sql for the list of differences; plans are written for PostgreSQL and SQLite targets"
                     .into(),
             ),
         }),

@@ -93,6 +93,8 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
         steps,
         omitted: p.omitted,
         unplannable: p.unplannable,
+        preamble: String::new(),
+        epilogue: String::new(),
     }
 }
 

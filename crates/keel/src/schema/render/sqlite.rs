@@ -1,0 +1,723 @@
+//! SQLite plans. SQLite DDL is transactional, so the plan runs in one
+//! transaction. What `ALTER TABLE` can do in place is done in place
+//! (`ADD COLUMN` of a column SQLite accepts there, `CREATE INDEX IF NOT
+//! EXISTS`, triggers and views dropped and re-created); everything else
+//! (a changed type, default, nullability or collation, a key, unique,
+//! check or foreign key added to or dropped from an existing table) goes
+//! through SQLite's documented table rebuild
+//! (<https://sqlite.org/lang_altertable.html#otheralter>): create
+//! `<t>_keel_new`, copy the rows with `INSERT … SELECT`, drop the old table,
+//! rename the new one, re-create its indexes and triggers, with the views
+//! that read it dropped before and re-created after.
+//!
+//! Phases, in execution order: drops of triggers, views and indexes; new
+//! tables; added columns; rebuilds; dropped columns; indexes; views;
+//! triggers; destructive drops last.
+
+use super::{Omitted, Plan, Step};
+use crate::dialect::Dialect;
+use crate::schema::diff::{Change, Difference, Kind};
+use crate::schema::model::*;
+use crate::schema::types::{self, Logical};
+use std::collections::{BTreeMap, BTreeSet};
+
+const LITE: Dialect = Dialect::Sqlite;
+
+const DROP_TRIGGER: u16 = 50;
+const DROP_VIEW: u16 = 51;
+const DROP_INDEX: u16 = 53;
+const CREATE_TABLE: u16 = 60;
+const COLUMN: u16 = 70;
+const REBUILD: u16 = 75;
+const DROP_COLUMN: u16 = 80;
+const ADD_INDEX: u16 = 103;
+const CREATE_VIEW: u16 = 110;
+const CREATE_TRIGGER: u16 = 120;
+const DROP_LAST: u16 = 130;
+
+/// The suffix of the table a rebuild fills before it takes the old name.
+pub(crate) const REBUILD_SUFFIX: &str = "_keel_new";
+
+fn q(ident: &str) -> String {
+    LITE.quote(ident)
+}
+
+/// SQLite has one schema per file: `public` (keel's name for `main`) is
+/// left out, any other is kept as the attached database's name.
+fn qk(k: &Key) -> String {
+    if k.schema == DEFAULT_SCHEMA {
+        q(&k.name)
+    } else {
+        k.quoted(LITE)
+    }
+}
+
+struct Planner<'a> {
+    e: &'a Schema,
+    a: &'a Schema,
+    allow_destructive: bool,
+    steps: Vec<(u16, Step)>,
+    omitted: Vec<Omitted>,
+    unplannable: Vec<Omitted>,
+    create_views: BTreeSet<Key>,
+    drop_views: BTreeSet<Key>,
+    /// Tables rebuilt, with the differences the rebuild resolves.
+    rebuilds: BTreeMap<Key, Vec<String>>,
+}
+
+pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructive: bool) -> Plan {
+    let mut p = Planner {
+        e,
+        a,
+        allow_destructive,
+        steps: Vec::new(),
+        omitted: Vec::new(),
+        unplannable: Vec::new(),
+        create_views: BTreeSet::new(),
+        drop_views: BTreeSet::new(),
+        rebuilds: BTreeMap::new(),
+    };
+    // first the tables only a rebuild can change: their other differences
+    // are resolved by the rebuild too
+    for d in diffs {
+        if let Some(t) = p.needs_rebuild(d) {
+            p.rebuilds.entry(t).or_default();
+        }
+    }
+    for d in diffs {
+        p.difference(d);
+    }
+    let rebuilds = std::mem::take(&mut p.rebuilds);
+    for (k, ids) in &rebuilds {
+        p.rebuild(k, ids);
+    }
+    p.views();
+    p.steps.sort_by_key(|(phase, _)| *phase);
+    let mut steps: Vec<Step> = Vec::new();
+    for (_, s) in p.steps {
+        if let Some(existing) = steps.iter_mut().find(|x| x.sql == s.sql) {
+            for r in s.resolves {
+                if !existing.resolves.contains(&r) {
+                    existing.resolves.push(r);
+                }
+            }
+        } else {
+            steps.push(s);
+        }
+    }
+    let rebuilt = !rebuilds.is_empty();
+    Plan {
+        dialect: LITE,
+        transactional: true,
+        preamble: if rebuilt {
+            "-- the table rebuilds below drop and re-create tables other tables may\n\
+             -- reference: foreign key enforcement is switched off for them, as SQLite's\n\
+             -- documented procedure says (PRAGMA foreign_keys is a no-op inside a\n\
+             -- transaction, so it comes before BEGIN)\n\
+             PRAGMA foreign_keys = OFF;\n"
+                .into()
+        } else {
+            String::new()
+        },
+        epilogue: if rebuilt {
+            "\n-- check the rebuilt tables' foreign keys (must return no rows), then switch\n\
+             -- enforcement back on if your connections use it:\n\
+             --   PRAGMA foreign_key_check;\n\
+             --   PRAGMA foreign_keys = ON;\n"
+                .into()
+        } else {
+            String::new()
+        },
+        steps,
+        omitted: p.omitted,
+        unplannable: p.unplannable,
+    }
+}
+
+/// Whether SQLite can add `c` with `ALTER TABLE … ADD COLUMN`: no key, no
+/// stored generated value, a constant default, and a default when NOT NULL.
+fn addable(c: &Column, t: &Table) -> bool {
+    let in_key = t.primary_key.as_ref().is_some_and(|p| p.columns.contains(&c.name))
+        || t.uniques.values().any(|u| u.columns.contains(&c.name))
+        || t.foreign_keys.values().any(|f| f.columns.contains(&c.name));
+    let constant_default = c.default.as_deref().is_none_or(|d| {
+        let d = d.trim();
+        !d.starts_with('(')
+            && !d.to_ascii_uppercase().starts_with("CURRENT_")
+            && !d.contains('(')
+    });
+    let null_ok = c.nullable || c.default.as_deref().is_some_and(|d| !d.eq_ignore_ascii_case("null"));
+    !in_key && c.generator.is_none() && c.generated.is_none() && constant_default && null_ok
+}
+
+impl<'a> Planner<'a> {
+    fn add(&mut self, phase: u16, id: &str, sql: String, hazards: Vec<String>) {
+        self.steps.push((
+            phase,
+            Step {
+                sql,
+                hazards,
+                resolves: vec![id.to_string()],
+            },
+        ));
+    }
+
+    fn destructive(&mut self, phase: u16, id: &str, sql: String, what: &str) {
+        if self.allow_destructive {
+            self.add(phase, id, sql, vec![format!("deletes data: {what}")]);
+        } else {
+            self.omitted.push(Omitted {
+                id: id.to_string(),
+                reason: format!("deletes data ({what}); pass --allow-destructive to include it"),
+                sql: Some(sql),
+            });
+        }
+    }
+
+    fn cannot(&mut self, id: &str, reason: String) {
+        self.unplannable.push(Omitted {
+            id: id.to_string(),
+            reason,
+            sql: None,
+        });
+    }
+
+    fn same_dialect(&self) -> bool {
+        self.e.dialect == LITE
+    }
+
+    fn table_key(d: &Difference) -> Key {
+        Key::new(d.schema.clone(), d.table.clone().unwrap_or_else(|| d.name.clone()))
+    }
+
+    /// The table a difference can only be resolved by rebuilding, if any.
+    fn needs_rebuild(&self, d: &Difference) -> Option<Key> {
+        d.table.as_ref()?;
+        let key = Self::table_key(d);
+        let (e_t, a_t) = (self.e.tables.get(&key)?, self.a.tables.get(&key)?);
+        let rebuild = match (d.kind, d.change) {
+            (Kind::Column, Change::Missing) => e_t.column(&d.name).is_some_and(|c| !addable(c, e_t)),
+            (Kind::Column, Change::Extra) => {
+                // DROP COLUMN refuses a column in a key, index or check
+                self.allow_destructive
+                    && (a_t.primary_key.as_ref().is_some_and(|p| p.columns.contains(&d.name))
+                        || a_t.uniques.values().any(|u| u.columns.contains(&d.name))
+                        || a_t.foreign_keys.values().any(|f| f.columns.contains(&d.name))
+                        || a_t.indexes.values().any(|i| i.columns.iter().any(|c| mentions(c, &d.name)))
+                        || a_t.checks.values().any(|c| mentions(&c.expression, &d.name)))
+            }
+            (Kind::Column, Change::Changed) => true,
+            (Kind::Check, _) => d.attribute.as_deref() != Some("count"),
+            (Kind::PrimaryKey | Kind::Unique | Kind::ForeignKey, _) => true,
+            _ => false,
+        };
+        rebuild.then_some(key)
+    }
+
+    fn difference(&mut self, d: &Difference) {
+        let id = d.id.as_str();
+        let key = Key::new(d.schema.clone(), d.name.clone());
+        if d.table.is_some() {
+            let tkey = Self::table_key(d);
+            if let Some(ids) = self.rebuilds.get_mut(&tkey) {
+                let keep_extra = d.kind == Kind::Column && d.change == Change::Extra;
+                if !(keep_extra && !self.allow_destructive) {
+                    ids.push(id.to_string());
+                    return;
+                }
+            }
+        }
+        match (d.kind, d.change) {
+            (Kind::Table, Change::Missing) => {
+                if let Some(t) = self.e.tables.get(&key) {
+                    self.create_table(t, id);
+                }
+            }
+            (Kind::Table, Change::Extra) => self.destructive(
+                DROP_LAST + 1,
+                id,
+                format!("DROP TABLE IF EXISTS {}", qk(&key)),
+                "every row of the table",
+            ),
+            (Kind::View, Change::Missing) => {
+                self.create_views.insert(key);
+            }
+            (Kind::View, Change::Extra) => {
+                self.drop_views.insert(key);
+            }
+            (Kind::View, Change::Changed) => {
+                self.drop_views.insert(key.clone());
+                self.create_views.insert(key);
+            }
+            (Kind::Column, _) => self.column(d),
+            (Kind::Index, _) => self.index(d),
+            (Kind::Trigger, _) => self.trigger(d),
+            (Kind::Check, _) if d.attribute.as_deref() == Some("count") => {
+                self.omitted.push(Omitted {
+                    id: id.into(),
+                    reason: "check constraints cannot be compared across engines; compare them by hand".into(),
+                    sql: None,
+                })
+            }
+            (kind, _) => self.cannot(
+                id,
+                format!("keel does not plan {} changes on SQLite", kind.words()),
+            ),
+        }
+    }
+
+    fn column(&mut self, d: &Difference) {
+        let id = d.id.as_str();
+        let tkey = Self::table_key(d);
+        let e_col = self.e.tables.get(&tkey).and_then(|t| t.column(&d.name));
+        match (d.change, e_col) {
+            (Change::Missing, Some(c)) => {
+                let mut hazards = Vec::new();
+                if !c.nullable {
+                    hazards.push(format!(
+                        "every existing row of {tkey} gets the default in {}",
+                        c.name
+                    ));
+                }
+                let sql = format!(
+                    "-- SQLite has no ADD COLUMN IF NOT EXISTS: this statement fails if the column exists\n\
+                     ALTER TABLE {} ADD COLUMN {} {}",
+                    qk(&tkey),
+                    q(&c.name),
+                    self.column_definition(c, false)
+                );
+                self.add(COLUMN, id, sql, hazards);
+            }
+            (Change::Extra, _) => self.destructive(
+                DROP_COLUMN,
+                id,
+                format!("ALTER TABLE {} DROP COLUMN {}", qk(&tkey), q(&d.name)),
+                &format!("every value of {tkey}.{}", d.name),
+            ),
+            _ => {}
+        }
+    }
+
+    fn index(&mut self, d: &Difference) {
+        let id = d.id.as_str();
+        let tkey = Self::table_key(d);
+        if d.change != Change::Missing {
+            self.add(
+                DROP_INDEX,
+                id,
+                format!("DROP INDEX IF EXISTS {}", q(&d.name)),
+                vec![],
+            );
+        }
+        if d.change != Change::Extra
+            && let Some(t) = self.e.tables.get(&tkey)
+            && let Some(i) = t.indexes.get(&d.name)
+        {
+            let sql = self.create_index(i, t);
+            self.add(
+                ADD_INDEX,
+                id,
+                sql,
+                vec![format!("blocks writes to the database while it builds on {tkey}")],
+            );
+        }
+    }
+
+    fn trigger(&mut self, d: &Difference) {
+        let id = d.id.as_str();
+        let tkey = Self::table_key(d);
+        if d.change != Change::Missing {
+            self.add(
+                DROP_TRIGGER,
+                id,
+                format!("DROP TRIGGER IF EXISTS {}", q(&d.name)),
+                vec![],
+            );
+        }
+        if d.change != Change::Extra
+            && let Some(tr) = self.e.tables.get(&tkey).and_then(|t| t.triggers.get(&d.name))
+        {
+            self.create_trigger(tr, &tkey, id, CREATE_TRIGGER);
+        }
+    }
+
+    fn create_trigger(&mut self, tr: &Trigger, table: &Key, id: &str, phase: u16) {
+        if !self.same_dialect() {
+            self.cannot(
+                id,
+                format!(
+                    "trigger {} on {table} is written for {}; write it for SQLite by hand",
+                    tr.name, self.e.dialect
+                ),
+            );
+            return;
+        }
+        let sql = format!(
+            "DROP TRIGGER IF EXISTS {};\n{}",
+            q(&tr.name),
+            tr.definition.trim().trim_end_matches(';')
+        );
+        self.add(phase, id, sql, vec![]);
+    }
+
+    fn create_table(&mut self, t: &Table, id: &str) {
+        let sql = self.table_sql(t, &t.key.name, &[], true);
+        self.add(CREATE_TABLE, id, sql, vec![]);
+        for i in t.indexes.values() {
+            let sql = self.create_index(i, t);
+            self.add(ADD_INDEX, id, sql, vec![]);
+        }
+        for tr in t.triggers.values() {
+            self.create_trigger(tr, &t.key, id, CREATE_TRIGGER);
+        }
+    }
+
+    /// `CREATE TABLE` for `t` under the name `name`, with `extra` columns
+    /// (kept from the actual table) after its own.
+    fn table_sql(&self, t: &Table, name: &str, extra: &[&Column], if_not_exists: bool) -> String {
+        let autoincrement = t.columns.iter().any(|c| c.generator == Some(Generator::AutoIncrement));
+        let mut parts: Vec<String> = t
+            .columns
+            .iter()
+            .chain(extra.iter().copied())
+            .map(|c| format!("{} {}", q(&c.name), self.column_definition(c, true)))
+            .collect();
+        if let Some(pk) = &t.primary_key
+            && !autoincrement
+        {
+            parts.push(format!("PRIMARY KEY ({})", idents(&pk.columns)));
+        }
+        for u in t.uniques.values() {
+            parts.push(format!("UNIQUE ({})", idents(&u.columns)));
+        }
+        for (name, c) in self.checks_in_order(t) {
+            match name {
+                Some(n) => parts.push(format!("CONSTRAINT {} CHECK ({})", q(&n), c.expression)),
+                None => parts.push(format!("CHECK ({})", c.expression)),
+            }
+        }
+        for f in t.foreign_keys.values() {
+            parts.push(format!(
+                "FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {}",
+                idents(&f.columns),
+                q(&f.references.name),
+                idents(&f.referenced_columns),
+                f.on_update.sql(),
+                f.on_delete.sql()
+            ));
+        }
+        let key = Key::new(t.key.schema.clone(), name);
+        format!(
+            "CREATE TABLE {}{} (\n  {}\n)",
+            if if_not_exists { "IF NOT EXISTS " } else { "" },
+            qk(&key),
+            parts.join(",\n  ")
+        )
+    }
+
+    /// Checks in the order that makes SQLite's introspection give the
+    /// unnamed ones back their `<table>_check<n>` names: (name to write,
+    /// check), `None` for an unnamed one.
+    fn checks_in_order<'t>(&self, t: &'t Table) -> Vec<(Option<String>, &'t Check)> {
+        let n = t.checks.len();
+        let mut slots: Vec<Option<(Option<String>, &Check)>> = vec![None; n];
+        let mut named = Vec::new();
+        for c in t.checks.values() {
+            let auto = c
+                .name
+                .strip_prefix(&format!("{}_check", t.key.name))
+                .and_then(|i| i.parse::<usize>().ok())
+                .filter(|i| (1..=n).contains(i) && self.same_dialect());
+            match auto {
+                Some(i) if slots[i - 1].is_none() => slots[i - 1] = Some((None, c)),
+                _ => named.push((Some(c.name.clone()), c)),
+            }
+        }
+        let mut named = named.into_iter();
+        slots
+            .into_iter()
+            .filter_map(|s| s.or_else(|| named.next()))
+            .collect()
+    }
+
+    /// `type [COLLATE …] [PRIMARY KEY AUTOINCREMENT] [GENERATED …]
+    /// [DEFAULT …] [NOT NULL]`.
+    fn column_definition(&self, c: &Column, in_create: bool) -> String {
+        let mut s = self.lite_type(c);
+        if let Some(coll) = &c.collation {
+            s.push_str(&format!(" COLLATE {coll}"));
+        }
+        if in_create && c.generator == Some(Generator::AutoIncrement) {
+            s.push_str(" PRIMARY KEY AUTOINCREMENT");
+        }
+        if let Some(g) = &c.generated {
+            s.push_str(&format!(" GENERATED ALWAYS AS ({g})"));
+        }
+        if let Some(d) = &c.default {
+            s.push_str(&format!(" DEFAULT {}", self.default_expr(c, d)));
+        }
+        if !c.nullable {
+            s.push_str(" NOT NULL");
+        }
+        s
+    }
+
+    fn lite_type(&self, c: &Column) -> String {
+        if self.same_dialect() {
+            return c.data_type.clone();
+        }
+        if matches!(
+            c.generator,
+            Some(Generator::Rowid | Generator::AutoIncrement | Generator::Identity { .. })
+        ) {
+            return "integer".into();
+        }
+        let lower = c.data_type.trim().to_ascii_lowercase();
+        let params = lower.find('(').map(|i| &lower[i..]).unwrap_or("");
+        match types::logical(self.e.dialect, &lower) {
+            Logical::Bool => "boolean".into(),
+            Logical::Integer(_) => "integer".into(),
+            Logical::Decimal => format!("decimal{params}"),
+            Logical::Float => "real".into(),
+            Logical::Text if !params.is_empty() => format!("varchar{params}"),
+            Logical::Text => "text".into(),
+            Logical::Uuid => "uuid".into(),
+            Logical::Timestamp => "datetime".into(),
+            Logical::Date => "date".into(),
+            Logical::Time => "time".into(),
+            Logical::Json => "json".into(),
+            Logical::Bytes => "blob".into(),
+            Logical::Other(o) => o,
+        }
+    }
+
+    /// A default in SQLite spelling (other engines' casts and `now()` left
+    /// behind).
+    fn default_expr(&self, c: &Column, d: &str) -> String {
+        if self.same_dialect() {
+            return d.to_string();
+        }
+        let n = types::neutral_default(d);
+        if types::logical(self.e.dialect, &c.data_type) == Logical::Bool {
+            return n;
+        }
+        if n.eq_ignore_ascii_case("current_timestamp") || n.eq_ignore_ascii_case("null") {
+            return n.to_ascii_uppercase();
+        }
+        if n.parse::<f64>().is_ok() || n.starts_with('\'') {
+            n
+        } else {
+            format!("({n})")
+        }
+    }
+
+    fn create_index(&self, i: &Index, t: &Table) -> String {
+        let mut s = format!(
+            "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+            if i.unique { "UNIQUE " } else { "" },
+            q(&i.name),
+            qk(&t.key),
+            i.columns.join(", ")
+        );
+        if let Some(p) = &i.predicate {
+            s.push_str(&format!(" WHERE {p}"));
+        }
+        s
+    }
+
+    /// SQLite's documented 12-step rebuild of `key` into its expected shape.
+    fn rebuild(&mut self, key: &Key, ids: &[String]) {
+        let (Some(t), Some(old)) = (self.e.tables.get(key), self.a.tables.get(key)) else {
+            return;
+        };
+        let id = ids.first().cloned().unwrap_or_else(|| format!("table/{key}"));
+        if !self.same_dialect() && !t.triggers.is_empty() {
+            for tr in t.triggers.values() {
+                self.create_trigger(tr, key, &id, REBUILD);
+            }
+            return;
+        }
+        // extra columns stay unless dropping them is allowed
+        let extra: Vec<&Column> = if self.allow_destructive {
+            Vec::new()
+        } else {
+            old.columns.iter().filter(|c| t.column(&c.name).is_none()).collect()
+        };
+        let stored = |c: &Column| c.generated.is_none();
+        let copied: Vec<&Column> = t
+            .columns
+            .iter()
+            .chain(extra.iter().copied())
+            .filter(|c| stored(c))
+            .filter(|c| old.column(&c.name).is_some_and(stored))
+            .collect();
+        let new_name = format!("{}{REBUILD_SUFFIX}", key.name);
+        let new_key = Key::new(key.schema.clone(), new_name.clone());
+        let cols = copied.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
+        let mut sql = vec![
+            format!("DROP TABLE IF EXISTS {}", qk(&new_key)),
+            self.table_sql(t, &new_name, &extra, false),
+            format!(
+                "INSERT INTO {} ({cols}) SELECT {cols} FROM {}",
+                qk(&new_key),
+                qk(key)
+            ),
+            format!("DROP TABLE {}", qk(key)),
+            format!("ALTER TABLE {} RENAME TO {}", qk(&new_key), q(&key.name)),
+        ];
+        for i in t.indexes.values() {
+            sql.push(self.create_index(i, t));
+        }
+        for tr in t.triggers.values() {
+            sql.push(tr.definition.trim().trim_end_matches(';').to_string());
+        }
+        let mut hazards = vec![format!(
+            "rebuilds {key}: copies every row into a new table and drops the old one, holding the database's write lock throughout"
+        )];
+        let changed: Vec<&str> = ids
+            .iter()
+            .filter(|i| i.starts_with("column/") || i.starts_with("check/") || i.starts_with("unique/") || i.starts_with("primary_key/") || i.starts_with("foreign_key/"))
+            .map(String::as_str)
+            .collect();
+        if !changed.is_empty() {
+            hazards.push(format!(
+                "fails if an existing row violates the new definition (NOT NULL, UNIQUE, CHECK), and values keep their stored type under the new column type affinity: {}",
+                changed.join(", ")
+            ));
+        }
+        if !extra.is_empty() {
+            hazards.push(format!(
+                "keeps the columns FROM does not have ({}); pass --allow-destructive to drop them",
+                extra.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let step_sql = format!(
+            "-- SQLite's ALTER TABLE cannot make these changes: 12-step rebuild of {key}\n{}",
+            sql.join(";\n")
+        );
+        self.steps.push((
+            REBUILD,
+            Step {
+                sql: step_sql,
+                hazards,
+                resolves: if ids.is_empty() { vec![id.clone()] } else { ids.to_vec() },
+            },
+        ));
+        // views that read the table stop the rename: drop them first,
+        // re-create them after
+        for side in [self.a, self.e] {
+            for v in side.views.values().filter(|v| v.depends_on.contains(key)) {
+                if std::ptr::eq(side, self.a) {
+                    self.drop_views.insert(v.key.clone());
+                }
+                if self.e.views.contains_key(&v.key) {
+                    self.create_views.insert(v.key.clone());
+                }
+            }
+        }
+        // a view FROM does not have is kept as it was
+        let kept: Vec<Key> = self
+            .drop_views
+            .iter()
+            .filter(|k| !self.e.views.contains_key(*k) && self.a.views.get(*k).is_some_and(|v| v.depends_on.contains(key)))
+            .cloned()
+            .collect();
+        for k in kept {
+            if let Some(v) = self.a.views.get(&k) {
+                let sql = format!("DROP VIEW IF EXISTS {};\n{}", qk(&k), v.definition.trim().trim_end_matches(';'));
+                self.add(CREATE_VIEW, &id, sql, vec![]);
+            }
+        }
+    }
+
+    fn views(&mut self) {
+        for k in self.drop_views.clone() {
+            let id = format!("view/{}/{}", k.schema, k.name);
+            self.add(DROP_VIEW, &id, format!("DROP VIEW IF EXISTS {}", qk(&k)), vec![]);
+        }
+        let creates = order(&self.create_views, |k| {
+            self.e.views.get(k).map(|v| v.depends_on.clone())
+        });
+        for k in creates {
+            let Some(v) = self.e.views.get(&k) else {
+                continue;
+            };
+            let id = format!("view/{}/{}", k.schema, k.name);
+            if !self.same_dialect() {
+                self.cannot(
+                    &id,
+                    format!(
+                        "view {k} is written for {}; write it for SQLite by hand",
+                        self.e.dialect
+                    ),
+                );
+                continue;
+            }
+            let sql = format!(
+                "DROP VIEW IF EXISTS {};\n{}",
+                qk(&k),
+                v.definition.trim().trim_end_matches(';')
+            );
+            self.add(CREATE_VIEW, &id, sql, vec![]);
+        }
+    }
+}
+
+/// Orders `keys` so each comes after the keys (in the set) it depends on.
+fn order(keys: &BTreeSet<Key>, deps: impl Fn(&Key) -> Option<Vec<Key>>) -> Vec<Key> {
+    let mut done: Vec<Key> = Vec::new();
+    let mut left: Vec<Key> = keys.iter().cloned().collect();
+    while !left.is_empty() {
+        let before = left.len();
+        left.retain(|k| {
+            let ready = deps(k)
+                .unwrap_or_default()
+                .iter()
+                .all(|d| !keys.contains(d) || done.contains(d) || d == k);
+            if ready {
+                done.push(k.clone());
+            }
+            !ready
+        });
+        if left.len() == before {
+            done.append(&mut left);
+        }
+    }
+    done
+}
+
+fn idents(cols: &[String]) -> String {
+    cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether `text` names `ident` as a whole word (case-insensitive; quotes
+/// around it allowed). Errs on the side of yes.
+pub(crate) fn mentions(text: &str, ident: &str) -> bool {
+    let (text, ident) = (text.to_ascii_lowercase(), ident.to_ascii_lowercase());
+    if ident.is_empty() {
+        return false;
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(&ident) {
+        let at = from + pos;
+        let end = at + ident.len();
+        if !word(text[..at].chars().next_back()) && !word(text[end..].chars().next()) {
+            return true;
+        }
+        from = at + ident.len().max(1);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_finds_whole_words_only() {
+        assert!(mentions("SELECT * FROM \"order\" o", "order"));
+        assert!(!mentions("SELECT * FROM orders", "order"));
+        assert!(mentions("lower(email)", "email"));
+    }
+}
