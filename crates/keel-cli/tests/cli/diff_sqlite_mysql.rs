@@ -61,25 +61,125 @@ on_every_engine!(diff_against_migrations_finds_hand_made_drift, |db| {
     assert_eq!(code, Some(0), "{doc}");
 });
 
+/// Applies a plan the way a user would: the whole script at once.
+fn apply_sqlite(db: &TestDb, sql: &str) {
+    let path = db.url.trim_start_matches("sqlite:");
+    let conn = rusqlite::Connection::open(path).expect("open sqlite");
+    conn.execute_batch(sql)
+        .unwrap_or_else(|e| panic!("applying the plan failed: {e}\n{sql}"));
+}
+
 #[test]
-fn plans_for_sqlite_targets_are_refused_with_a_hint() {
+fn plans_for_sqlite_targets_converge_when_applied() {
     let db = TestDb::new(Engine::Sqlite, "diff_sqlite_plan");
-    db.query("CREATE TABLE t (id integer PRIMARY KEY)");
+    // TO, built by hand: no status/created/note columns, a score stored as
+    // text, no index, no audit table; and rows to keep
+    exec_each(
+        &db,
+        "CREATE TABLE \"user\" (id integer PRIMARY KEY, email varchar(200) NOT NULL, score text);
+         CREATE TABLE \"order\" (id integer PRIMARY KEY, user_id integer NOT NULL REFERENCES \"user\" (id));
+         CREATE VIEW big_spenders AS SELECT u.email FROM \"user\" u JOIN \"order\" o ON o.user_id = u.id;
+         INSERT INTO \"user\" (id, email, score) VALUES (1, 'a@example.com', '42');
+         INSERT INTO \"order\" (id, user_id) VALUES (7, 1);",
+    );
+    db.write(
+        "0001_init.sql",
+        "CREATE TABLE \"user\" (id integer PRIMARY KEY, email varchar(200) NOT NULL, score integer,
+           status varchar(20) NOT NULL DEFAULT 'new', note text,
+           created datetime NOT NULL DEFAULT CURRENT_TIMESTAMP);
+         CREATE TABLE \"order\" (id integer PRIMARY KEY, user_id integer NOT NULL REFERENCES \"user\" (id));
+         CREATE INDEX user_email ON \"user\" (email);
+         CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, what text NOT NULL UNIQUE);
+         CREATE VIEW big_spenders AS SELECT u.email FROM \"user\" u JOIN \"order\" o ON o.user_id = u.id;",
+    );
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(
+        ids(&doc),
+        [
+            "column/public/user/created",
+            "column/public/user/note",
+            "column/public/user/score/type",
+            "column/public/user/status",
+            "index/public/user/user_email",
+            "table/public/audit",
+        ],
+        "{doc}"
+    );
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url, "--sql"]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(doc["plan"]["verified"], true, "{doc}");
+    let sql = doc["plan"]["sql"].as_str().unwrap_or_default().to_string();
+    for expected in [
+        "BEGIN;",
+        "COMMIT;",
+        "CREATE TABLE IF NOT EXISTS \"audit\"",
+        "CREATE INDEX IF NOT EXISTS \"user_email\"",
+        "CREATE TABLE \"user_keel_new\"",
+        "ALTER TABLE \"user_keel_new\" RENAME TO \"user\"",
+        "PRAGMA foreign_keys = OFF;",
+        "SQLite DDL is transactional",
+        "-- hazard: rebuilds public.user",
+    ] {
+        assert!(sql.contains(expected), "{expected} missing from\n{sql}");
+    }
+    apply_sqlite(&db, &sql);
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url]);
+    assert_eq!(code, Some(0), "the applied plan converges:\n{doc}\n{sql}");
+    // the rebuild kept the rows (and the order still points at its user)
+    assert_eq!(
+        db.scalar("SELECT email || ' ' || score || ' ' || status FROM \"user\""),
+        "a@example.com 42 new"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM big_spenders"), "1");
+    assert!(db.query("PRAGMA foreign_key_check").is_empty());
+}
+
+#[test]
+fn sqlite_plans_add_columns_in_place_and_leave_drops_out_unless_allowed() {
+    let db = TestDb::new(Engine::Sqlite, "diff_sqlite_in_place");
+    exec_each(
+        &db,
+        "CREATE TABLE t (id integer PRIMARY KEY, legacy text);
+         CREATE TABLE old_stuff (id integer PRIMARY KEY);
+         INSERT INTO t (id, legacy) VALUES (1, 'x');",
+    );
     db.write(
         "0001_t.sql",
-        "CREATE TABLE t (id integer PRIMARY KEY, n integer);",
+        "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0, label text);
+         CREATE INDEX t_n ON t (n) WHERE n > 0;",
     );
-    let out = db
-        .keel()
-        .args(["diff", "migrations", &db.url, "--sql"])
-        .output()
-        .expect("run keel");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url, "--sql"]);
+    assert_eq!(code, Some(1), "{doc}");
+    let sql = doc["plan"]["sql"].as_str().unwrap_or_default().to_string();
     assert!(
-        err.contains("cannot yet write a plan for SQLite") && err.contains("hint:"),
-        "{err}"
+        sql.contains("ALTER TABLE \"t\" ADD COLUMN \"n\" integer DEFAULT 0 NOT NULL"),
+        "{sql}"
     );
+    assert!(sql.contains("no ADD COLUMN IF NOT EXISTS"), "{sql}");
+    assert!(!sql.contains("_keel_new"), "no rebuild needed:\n{sql}");
+    assert!(sql.contains("-- omitted column/public/t/legacy"), "{sql}");
+    assert!(sql.contains("-- omitted table/public/old_stuff"), "{sql}");
+    apply_sqlite(&db, &sql);
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(
+        ids(&doc),
+        ["column/public/t/legacy", "table/public/old_stuff"],
+        "{doc}"
+    );
+    let (code, doc) = db.keel_json(&[
+        "diff",
+        "migrations",
+        &db.url,
+        "--sql",
+        "--allow-destructive",
+    ]);
+    assert_eq!(code, Some(1), "{doc}");
+    apply_sqlite(&db, doc["plan"]["sql"].as_str().unwrap_or_default());
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(db.scalar("SELECT n FROM t WHERE id = 1"), "0");
 }
 
 #[test]

@@ -72,7 +72,9 @@ impl Plan {
         ));
         out.push_str(&self.preamble);
         if self.dialect == Dialect::Sqlite {
-            out.push_str("-- SQLite DDL is transactional: the whole plan applies or nothing does\n");
+            out.push_str(
+                "-- SQLite DDL is transactional: the whole plan applies or nothing does\n",
+            );
         }
         if self.transactional {
             out.push_str("BEGIN;\n");

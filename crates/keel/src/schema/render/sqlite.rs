@@ -137,16 +137,20 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
 /// Whether SQLite can add `c` with `ALTER TABLE … ADD COLUMN`: no key, no
 /// stored generated value, a constant default, and a default when NOT NULL.
 fn addable(c: &Column, t: &Table) -> bool {
-    let in_key = t.primary_key.as_ref().is_some_and(|p| p.columns.contains(&c.name))
+    let in_key = t
+        .primary_key
+        .as_ref()
+        .is_some_and(|p| p.columns.contains(&c.name))
         || t.uniques.values().any(|u| u.columns.contains(&c.name))
         || t.foreign_keys.values().any(|f| f.columns.contains(&c.name));
     let constant_default = c.default.as_deref().is_none_or(|d| {
         let d = d.trim();
-        !d.starts_with('(')
-            && !d.to_ascii_uppercase().starts_with("CURRENT_")
-            && !d.contains('(')
+        !d.starts_with('(') && !d.to_ascii_uppercase().starts_with("CURRENT_") && !d.contains('(')
     });
-    let null_ok = c.nullable || c.default.as_deref().is_some_and(|d| !d.eq_ignore_ascii_case("null"));
+    let null_ok = c.nullable
+        || c.default
+            .as_deref()
+            .is_some_and(|d| !d.eq_ignore_ascii_case("null"));
     !in_key && c.generator.is_none() && c.generated.is_none() && constant_default && null_ok
 }
 
@@ -187,7 +191,10 @@ impl<'a> Planner<'a> {
     }
 
     fn table_key(d: &Difference) -> Key {
-        Key::new(d.schema.clone(), d.table.clone().unwrap_or_else(|| d.name.clone()))
+        Key::new(
+            d.schema.clone(),
+            d.table.clone().unwrap_or_else(|| d.name.clone()),
+        )
     }
 
     /// The table a difference can only be resolved by rebuilding, if any.
@@ -196,15 +203,29 @@ impl<'a> Planner<'a> {
         let key = Self::table_key(d);
         let (e_t, a_t) = (self.e.tables.get(&key)?, self.a.tables.get(&key)?);
         let rebuild = match (d.kind, d.change) {
-            (Kind::Column, Change::Missing) => e_t.column(&d.name).is_some_and(|c| !addable(c, e_t)),
+            (Kind::Column, Change::Missing) => {
+                e_t.column(&d.name).is_some_and(|c| !addable(c, e_t))
+            }
             (Kind::Column, Change::Extra) => {
                 // DROP COLUMN refuses a column in a key, index or check
                 self.allow_destructive
-                    && (a_t.primary_key.as_ref().is_some_and(|p| p.columns.contains(&d.name))
+                    && (a_t
+                        .primary_key
+                        .as_ref()
+                        .is_some_and(|p| p.columns.contains(&d.name))
                         || a_t.uniques.values().any(|u| u.columns.contains(&d.name))
-                        || a_t.foreign_keys.values().any(|f| f.columns.contains(&d.name))
-                        || a_t.indexes.values().any(|i| i.columns.iter().any(|c| mentions(c, &d.name)))
-                        || a_t.checks.values().any(|c| mentions(&c.expression, &d.name)))
+                        || a_t
+                            .foreign_keys
+                            .values()
+                            .any(|f| f.columns.contains(&d.name))
+                        || a_t
+                            .indexes
+                            .values()
+                            .any(|i| i.columns.iter().any(|c| mentions(c, &d.name)))
+                        || a_t
+                            .checks
+                            .values()
+                            .any(|c| mentions(&c.expression, &d.name)))
             }
             (Kind::Column, Change::Changed) => true,
             (Kind::Check, _) => d.attribute.as_deref() != Some("count"),
@@ -255,7 +276,9 @@ impl<'a> Planner<'a> {
             (Kind::Check, _) if d.attribute.as_deref() == Some("count") => {
                 self.omitted.push(Omitted {
                     id: id.into(),
-                    reason: "check constraints cannot be compared across engines; compare them by hand".into(),
+                    reason:
+                        "check constraints cannot be compared across engines; compare them by hand"
+                            .into(),
                     sql: None,
                 })
             }
@@ -318,7 +341,9 @@ impl<'a> Planner<'a> {
                 ADD_INDEX,
                 id,
                 sql,
-                vec![format!("blocks writes to the database while it builds on {tkey}")],
+                vec![format!(
+                    "blocks writes to the database while it builds on {tkey}"
+                )],
             );
         }
     }
@@ -335,7 +360,11 @@ impl<'a> Planner<'a> {
             );
         }
         if d.change != Change::Extra
-            && let Some(tr) = self.e.tables.get(&tkey).and_then(|t| t.triggers.get(&d.name))
+            && let Some(tr) = self
+                .e
+                .tables
+                .get(&tkey)
+                .and_then(|t| t.triggers.get(&d.name))
         {
             self.create_trigger(tr, &tkey, id, CREATE_TRIGGER);
         }
@@ -375,7 +404,10 @@ impl<'a> Planner<'a> {
     /// `CREATE TABLE` for `t` under the name `name`, with `extra` columns
     /// (kept from the actual table) after its own.
     fn table_sql(&self, t: &Table, name: &str, extra: &[&Column], if_not_exists: bool) -> String {
-        let autoincrement = t.columns.iter().any(|c| c.generator == Some(Generator::AutoIncrement));
+        let autoincrement = t
+            .columns
+            .iter()
+            .any(|c| c.generator == Some(Generator::AutoIncrement));
         let mut parts: Vec<String> = t
             .columns
             .iter()
@@ -530,7 +562,10 @@ impl<'a> Planner<'a> {
         let (Some(t), Some(old)) = (self.e.tables.get(key), self.a.tables.get(key)) else {
             return;
         };
-        let id = ids.first().cloned().unwrap_or_else(|| format!("table/{key}"));
+        let id = ids
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("table/{key}"));
         if !self.same_dialect() && !t.triggers.is_empty() {
             for tr in t.triggers.values() {
                 self.create_trigger(tr, key, &id, REBUILD);
@@ -541,7 +576,10 @@ impl<'a> Planner<'a> {
         let extra: Vec<&Column> = if self.allow_destructive {
             Vec::new()
         } else {
-            old.columns.iter().filter(|c| t.column(&c.name).is_none()).collect()
+            old.columns
+                .iter()
+                .filter(|c| t.column(&c.name).is_none())
+                .collect()
         };
         let stored = |c: &Column| c.generated.is_none();
         let copied: Vec<&Column> = t
@@ -553,7 +591,11 @@ impl<'a> Planner<'a> {
             .collect();
         let new_name = format!("{}{REBUILD_SUFFIX}", key.name);
         let new_key = Key::new(key.schema.clone(), new_name.clone());
-        let cols = copied.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
+        let cols = copied
+            .iter()
+            .map(|c| q(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut sql = vec![
             format!("DROP TABLE IF EXISTS {}", qk(&new_key)),
             self.table_sql(t, &new_name, &extra, false),
@@ -576,7 +618,13 @@ impl<'a> Planner<'a> {
         )];
         let changed: Vec<&str> = ids
             .iter()
-            .filter(|i| i.starts_with("column/") || i.starts_with("check/") || i.starts_with("unique/") || i.starts_with("primary_key/") || i.starts_with("foreign_key/"))
+            .filter(|i| {
+                i.starts_with("column/")
+                    || i.starts_with("check/")
+                    || i.starts_with("unique/")
+                    || i.starts_with("primary_key/")
+                    || i.starts_with("foreign_key/")
+            })
             .map(String::as_str)
             .collect();
         if !changed.is_empty() {
@@ -588,7 +636,11 @@ impl<'a> Planner<'a> {
         if !extra.is_empty() {
             hazards.push(format!(
                 "keeps the columns FROM does not have ({}); pass --allow-destructive to drop them",
-                extra.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                extra
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let step_sql = format!(
@@ -600,7 +652,11 @@ impl<'a> Planner<'a> {
             Step {
                 sql: step_sql,
                 hazards,
-                resolves: if ids.is_empty() { vec![id.clone()] } else { ids.to_vec() },
+                resolves: if ids.is_empty() {
+                    vec![id.clone()]
+                } else {
+                    ids.to_vec()
+                },
             },
         ));
         // views that read the table stop the rename: drop them first,
@@ -619,12 +675,23 @@ impl<'a> Planner<'a> {
         let kept: Vec<Key> = self
             .drop_views
             .iter()
-            .filter(|k| !self.e.views.contains_key(*k) && self.a.views.get(*k).is_some_and(|v| v.depends_on.contains(key)))
+            .filter(|k| {
+                !self.e.views.contains_key(*k)
+                    && self
+                        .a
+                        .views
+                        .get(*k)
+                        .is_some_and(|v| v.depends_on.contains(key))
+            })
             .cloned()
             .collect();
         for k in kept {
             if let Some(v) = self.a.views.get(&k) {
-                let sql = format!("DROP VIEW IF EXISTS {};\n{}", qk(&k), v.definition.trim().trim_end_matches(';'));
+                let sql = format!(
+                    "DROP VIEW IF EXISTS {};\n{}",
+                    qk(&k),
+                    v.definition.trim().trim_end_matches(';')
+                );
                 self.add(CREATE_VIEW, &id, sql, vec![]);
             }
         }
@@ -633,7 +700,12 @@ impl<'a> Planner<'a> {
     fn views(&mut self) {
         for k in self.drop_views.clone() {
             let id = format!("view/{}/{}", k.schema, k.name);
-            self.add(DROP_VIEW, &id, format!("DROP VIEW IF EXISTS {}", qk(&k)), vec![]);
+            self.add(
+                DROP_VIEW,
+                &id,
+                format!("DROP VIEW IF EXISTS {}", qk(&k)),
+                vec![],
+            );
         }
         let creates = order(&self.create_views, |k| {
             self.e.views.get(k).map(|v| v.depends_on.clone())
