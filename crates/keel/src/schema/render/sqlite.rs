@@ -242,7 +242,7 @@ impl<'a> Planner<'a> {
             let tkey = Self::table_key(d);
             if let Some(ids) = self.rebuilds.get_mut(&tkey) {
                 let keep_extra = d.kind == Kind::Column && d.change == Change::Extra;
-                if !(keep_extra && !self.allow_destructive) {
+                if !keep_extra || self.allow_destructive {
                     ids.push(id.to_string());
                     return;
                 }
@@ -660,39 +660,30 @@ impl<'a> Planner<'a> {
             },
         ));
         // views that read the table stop the rename: drop them first,
-        // re-create them after
-        for side in [self.a, self.e] {
-            for v in side.views.values().filter(|v| v.depends_on.contains(key)) {
-                if std::ptr::eq(side, self.a) {
-                    self.drop_views.insert(v.key.clone());
-                }
-                if self.e.views.contains_key(&v.key) {
-                    self.create_views.insert(v.key.clone());
-                }
-            }
-        }
-        // a view FROM does not have is kept as it was
-        let kept: Vec<Key> = self
-            .drop_views
-            .iter()
-            .filter(|k| {
-                !self.e.views.contains_key(*k)
-                    && self
-                        .a
-                        .views
-                        .get(*k)
-                        .is_some_and(|v| v.depends_on.contains(key))
-            })
-            .cloned()
+        // re-create them after (a view FROM does not have, and that no
+        // difference drops, is re-created as it was)
+        let readers: Vec<&View> = self
+            .a
+            .views
+            .values()
+            .filter(|v| v.depends_on.contains(key))
             .collect();
-        for k in kept {
-            if let Some(v) = self.a.views.get(&k) {
+        for v in readers {
+            if self.e.views.contains_key(&v.key) {
+                self.create_views.insert(v.key.clone());
+            } else if !self.drop_views.contains(&v.key) {
                 let sql = format!(
                     "DROP VIEW IF EXISTS {};\n{}",
-                    qk(&k),
+                    qk(&v.key),
                     v.definition.trim().trim_end_matches(';')
                 );
                 self.add(CREATE_VIEW, &id, sql, vec![]);
+            }
+            self.drop_views.insert(v.key.clone());
+        }
+        for v in self.e.views.values().filter(|v| v.depends_on.contains(key)) {
+            if self.a.views.contains_key(&v.key) {
+                self.create_views.insert(v.key.clone());
             }
         }
     }
