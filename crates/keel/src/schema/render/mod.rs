@@ -8,13 +8,14 @@
 //! table or column) are left out unless explicitly allowed, and what keel
 //! cannot plan is listed instead of guessed.
 
+pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use super::diff::Difference;
 use super::model::Schema;
 use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde::Serialize;
 
 /// The plan for one diff.
@@ -115,15 +116,24 @@ pub fn plan(
     allow_destructive: bool,
 ) -> Result<Plan> {
     match actual.dialect {
-        Dialect::Postgres => Ok(postgres::plan(expected, actual, differences, allow_destructive)),
-        Dialect::Sqlite => Ok(sqlite::plan(expected, actual, differences, allow_destructive)),
-        other => Err(Error::InvalidInput {
-            message: format!("keel cannot yet write a plan for {other}"),
-            hint: Some(
-                "run `keel diff` without --sql for the list of differences; plans are written for PostgreSQL and SQLite targets"
-                    .into(),
-            ),
-        }),
+        Dialect::Postgres => Ok(postgres::plan(
+            expected,
+            actual,
+            differences,
+            allow_destructive,
+        )),
+        Dialect::Sqlite => Ok(sqlite::plan(
+            expected,
+            actual,
+            differences,
+            allow_destructive,
+        )),
+        Dialect::Mysql => Ok(mysql::plan(
+            expected,
+            actual,
+            differences,
+            allow_destructive,
+        )),
     }
 }
 
