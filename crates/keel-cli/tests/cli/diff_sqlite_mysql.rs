@@ -183,6 +183,49 @@ fn sqlite_plans_add_columns_in_place_and_leave_drops_out_unless_allowed() {
 }
 
 #[test]
+fn plans_for_mysql_targets_converge_when_applied() {
+    let db = TestDb::new(Engine::Mysql, "diff_mysql_plan");
+    exec_each(
+        &db,
+        "CREATE TABLE `user` (id int PRIMARY KEY AUTO_INCREMENT, email varchar(100) NOT NULL, score varchar(10));
+         CREATE TABLE `order` (id int PRIMARY KEY, user_id int NOT NULL);
+         INSERT INTO `user` (email, score) VALUES ('a@example.com', '42');",
+    );
+    db.write(
+        "0001_init.sql",
+        "CREATE TABLE `user` (id int PRIMARY KEY AUTO_INCREMENT, email varchar(200) NOT NULL UNIQUE, score int,
+           status varchar(20) NOT NULL DEFAULT 'new');
+         CREATE TABLE `order` (id int PRIMARY KEY, user_id int NOT NULL,
+           CONSTRAINT order_user FOREIGN KEY (user_id) REFERENCES `user` (id) ON DELETE CASCADE);
+         CREATE INDEX user_score ON `user` (score);
+         CREATE TABLE audit (id bigint PRIMARY KEY AUTO_INCREMENT, what text NOT NULL);",
+    );
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url, "--sql"]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(doc["plan"]["verified"], true, "{doc}");
+    let sql = doc["plan"]["sql"].as_str().unwrap_or_default().to_string();
+    assert!(sql.contains("MySQL DDL is not transactional"), "{sql}");
+    assert!(!sql.contains("BEGIN;"), "{sql}");
+    assert!(sql.contains("MODIFY COLUMN `score`"), "{sql}");
+    // the mysql client's way: one statement at a time, comments skipped
+    for statement in sql.split(";\n") {
+        let code: Vec<&str> = statement
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--") && !l.trim().is_empty())
+            .collect();
+        if !code.is_empty() {
+            db.query(&code.join("\n"));
+        }
+    }
+    let (code, doc) = db.keel_json(&["diff", "migrations", &db.url]);
+    assert_eq!(code, Some(0), "the applied plan converges:\n{doc}\n{sql}");
+    assert_eq!(
+        db.scalar("SELECT concat(email, ' ', score, ' ', status) FROM `user`"),
+        "a@example.com 42 new"
+    );
+}
+
+#[test]
 fn incident_4_across_engines_development_sqlite_against_production_postgres() {
     let dev = TestDb::new(Engine::Sqlite, "diff_dev_sqlite");
     let prod = TestDb::new(Engine::Postgres, "diff_prod_pg");
