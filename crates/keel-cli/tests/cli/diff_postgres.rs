@@ -21,11 +21,27 @@ fn ids(doc: &Value) -> Vec<String> {
 
 /// Runs `keel diff` with `args`; exit code, stdout, stderr.
 fn diff(db: &TestDb, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = db.keel().arg("diff").args(args).output().expect("run keel");
+    let (code, out, err, _) = diff_pid(db, args);
+    (code, out, err)
+}
+
+/// Also the keel process's id (scratch databases carry it in their name).
+fn diff_pid(db: &TestDb, args: &[&str]) -> (Option<i32>, String, String, u32) {
+    let mut all = vec!["diff"];
+    all.extend_from_slice(args);
+    let child = db
+        .keel_process(&all)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run keel");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("run keel");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+        pid,
     )
 }
 
@@ -97,7 +113,7 @@ fn incident_4_drift_is_found_exactly_fixed_by_the_plan_and_clean_afterwards() {
         "{text}"
     );
 
-    let (code, plan, stderr) = diff(&db, &["migrations", &db.url, "--sql"]);
+    let (code, plan, stderr, pid) = diff_pid(&db, &["migrations", &db.url, "--sql"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         plan.starts_with("-- keel plan") && plan.contains("BEGIN;") && plan.contains("COMMIT;"),
@@ -116,7 +132,9 @@ fn incident_4_drift_is_found_exactly_fixed_by_the_plan_and_clean_afterwards() {
     assert!(plan.contains("-- hazard: rewrites public.user"), "{plan}");
     assert!(stderr.contains("checked on a scratch copy"), "{stderr}");
     assert_eq!(
-        db.scalar("SELECT count(*) FROM pg_database WHERE datname LIKE 'keel_scratch_%'"),
+        db.scalar(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'keel\\_scratch\\_{pid}\\_%'"
+        )),
         "0",
         "scratch databases are dropped"
     );

@@ -83,6 +83,22 @@ pub(crate) async fn connect_client(url: &DatabaseUrl) -> Result<Client> {
     Ok(client)
 }
 
+/// Which of `roles` do not exist (for `--grant`), checked before anything
+/// is changed.
+pub(crate) async fn missing_roles(client: &Client, roles: &[String]) -> Result<Vec<String>> {
+    if roles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query_typed(
+            "SELECT r FROM unnest($1::text[]) r WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r)",
+            &[(&roles, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| fail("looking up the --grant roles", &e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 fn fail(context: &str, e: impl std::borrow::Borrow<tokio_postgres::Error>) -> Error {
     Error::db(context, db_error(e.borrow()))
 }

@@ -16,22 +16,31 @@
 //! 5. **Validate**: every table read back from PostgreSQL and checksummed
 //!    in the same canonical form as the rows that left SQLite.
 
+mod checksum;
 pub mod ddl;
 pub mod encode;
+mod finish;
 pub mod inspect;
 pub mod load;
+mod target;
 pub mod types;
+mod validate;
+
+pub use validate::validate;
+
+use finish::{
+    SPLIT_PAGES, Task, promise_autoincrement, run_tasks, table_pages, validate_foreign_keys,
+};
+use target::{check_roles, existing_tables, target_types};
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::settings::{DatabaseUrl, Engine};
 use ddl::Plan;
-use encode::Checksum;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 use tokio_postgres::Client;
-use tokio_postgres::types::Type;
 use types::PgType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -481,17 +490,7 @@ pub async fn run(
             checksum_source: s.checksum.hex(),
             checksum_target: target.hex(),
             matches: s.checksum == target,
-            columns: p
-                .table
-                .columns
-                .iter()
-                .zip(&p.types)
-                .map(|(c, t)| ColumnReport {
-                    column: c.name.clone(),
-                    sqlite_type: c.declared.clone(),
-                    postgres_type: t.to_string(),
-                })
-                .collect(),
+            columns: column_reports(p),
         });
     }
     drop(clients);
@@ -527,6 +526,20 @@ pub async fn run(
     report.notes = notes;
     report.millis = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Each column's SQLite and PostgreSQL type, for the report.
+fn column_reports(p: &Plan) -> Vec<ColumnReport> {
+    p.table
+        .columns
+        .iter()
+        .zip(&p.types)
+        .map(|(c, t)| ColumnReport {
+            column: c.name.clone(),
+            sqlite_type: c.declared.clone(),
+            postgres_type: t.to_string(),
+        })
+        .collect()
 }
 
 fn join(names: &[impl AsRef<str>]) -> String {
@@ -588,343 +601,4 @@ async fn load_one(
     };
     progress(Event::TableDone { table: name });
     Ok((streamed, started.elapsed().as_millis() as u64, notes))
-}
-
-async fn check_roles(client: &Client, roles: &[String]) -> Result<()> {
-    if roles.is_empty() {
-        return Ok(());
-    }
-    let rows = client
-        .query_typed(
-            "SELECT r FROM unnest($1::text[]) r WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r)",
-            &[(&roles, Type::TEXT_ARRAY)],
-        )
-        .await
-        .map_err(|e| pg_fail("looking up the --grant roles", &e))?;
-    let missing: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(Error::invalid(
-        format!(
-            "--grant names role(s) that do not exist: {}; nothing was written",
-            missing.join(", ")
-        ),
-        Some("create the role first, or fix the name"),
-    ))
-}
-
-/// (name, holds rows) for each of `names` that exists in the current schema.
-async fn existing_tables(client: &Client, names: &[String]) -> Result<Vec<(String, bool)>> {
-    let rows = client
-        .query_typed(
-            "SELECT c.relname::text FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
-        .await
-        .map_err(|e| pg_fail("looking for existing tables", &e))?;
-    let mut out = Vec::new();
-    for r in rows {
-        let name: String = r.get(0);
-        let has = client
-            .query_one(&format!("SELECT EXISTS (SELECT FROM {})", q(&name)), &[])
-            .await
-            .map_err(|e| pg_fail(&format!("looking into {name}"), &e))?;
-        out.push((name, has.get(0)));
-    }
-    Ok(out)
-}
-
-/// The column types of an existing target table, in the SQLite column order.
-async fn target_types(client: &Client, table: &inspect::Table) -> Result<Vec<PgType>> {
-    let rows = client
-        .query_typed(
-            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
-            &[(&q(&table.name), Type::TEXT)],
-        )
-        .await
-        .map_err(|e| pg_fail(&format!("reading the columns of {}", table.name), &e))?;
-    let mut types = Vec::new();
-    for c in &table.columns {
-        let Some(r) = rows.iter().find(|r| r.get::<_, String>(0) == c.name) else {
-            return Err(Error::invalid(
-                format!(
-                    "target table {} has no column {}; nothing was written",
-                    table.name, c.name
-                ),
-                Some("add the column with a migration, or leave the table out with --exclude"),
-            ));
-        };
-        let ty: String = r.get(1);
-        let Some(pg) = PgType::parse(&ty) else {
-            return Err(Error::invalid(
-                format!(
-                    "target column {}.{} has type {ty}, which keel cannot write yet",
-                    table.name, c.name
-                ),
-                None,
-            ));
-        };
-        types.push(pg);
-    }
-    Ok(types)
-}
-
-/// Tables of at least this many 8 kB pages (64 MB) are read back in slices.
-const SPLIT_PAGES: u64 = 8192;
-
-/// Each copied table's size in pages.
-async fn table_pages(
-    client: &Client,
-    names: &[String],
-) -> Result<std::collections::HashMap<String, u64>> {
-    let rows = client
-        .query_typed(
-            "SELECT relname::text, (pg_relation_size(oid) / 8192)::int8 FROM pg_class WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace AND relname = ANY($1::text[])",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
-        .await
-        .map_err(|e| pg_fail("reading table sizes", &e))?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
-        .collect())
-}
-
-enum Task {
-    /// A statement about table `usize` (an index build, ANALYZE).
-    Sql(String, usize),
-    /// Read table `usize` (or a slice of its pages) back and checksum it.
-    Checksum(usize, Option<(u64, Option<u64>)>),
-}
-
-/// Runs `tasks` over every connection, each taking the next when free;
-/// returns each table's read-back checksum.
-async fn run_tasks(clients: &[Client], tasks: Vec<Task>, plans: &[Plan]) -> Result<Vec<Checksum>> {
-    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(tasks));
-    let next = || queue.lock().ok().and_then(|mut q| q.pop_front());
-    let workers = clients.iter().map(|client| {
-        let next = &next;
-        async move {
-            let mut sums = Vec::new();
-            while let Some(task) = next() {
-                match task {
-                    Task::Sql(sql, i) => client
-                        .batch_execute(&sql)
-                        .await
-                        .map_err(|e| pg_fail(&format!("on table {}", plans[i].table.name), &e))?,
-                    Task::Checksum(i, pages) => {
-                        let p = &plans[i];
-                        let names: Vec<String> =
-                            p.table.columns.iter().map(|c| c.name.clone()).collect();
-                        sums.push((
-                            i,
-                            load::checksum_target(client, &p.table.name, &names, &p.types, pages)
-                                .await?,
-                        ));
-                    }
-                }
-            }
-            Ok::<_, Error>(sums)
-        }
-    });
-    let mut sums = vec![Checksum::default(); plans.len()];
-    for (i, s) in futures_util::future::try_join_all(workers)
-        .await?
-        .into_iter()
-        .flatten()
-    {
-        sums[i].merge(s);
-    }
-    Ok(sums)
-}
-
-/// Validates the `NOT VALID` foreign keys in parallel; a key with orphan
-/// rows stays `NOT VALID` (new rows are checked) and the orphans are counted.
-async fn validate_foreign_keys(
-    clients: &[Client],
-    fks: &[ddl::ForeignKeySql],
-    report: &mut Report,
-    notes: &mut Vec<String>,
-) -> Result<()> {
-    let queue =
-        std::sync::Mutex::new((0..fks.len()).collect::<std::collections::VecDeque<usize>>());
-    let next = || queue.lock().ok().and_then(|mut q| q.pop_front());
-    let workers = clients.iter().map(|client| {
-        let next = &next;
-        async move {
-            let mut out = Vec::new();
-            while let Some(i) = next() {
-                let fk = &fks[i];
-                let Err(e) = client.batch_execute(&fk.validate).await else {
-                    continue;
-                };
-                if e.as_db_error().map(|d| d.code().code()) != Some("23503") {
-                    return Err(pg_fail(
-                        &format!("validating foreign key {} of {}", fk.name, fk.table),
-                        &e,
-                    ));
-                }
-                let orphans: i64 = client
-                    .query_one(&fk.orphans, &[])
-                    .await
-                    .map_err(|e| {
-                        pg_fail(
-                            &format!("counting rows of {} without a parent", fk.table),
-                            &e,
-                        )
-                    })?
-                    .get(0);
-                out.push(Orphans {
-                    table: fk.table.clone(),
-                    constraint: fk.name.clone(),
-                    rows: orphans,
-                });
-            }
-            Ok::<_, Error>(out)
-        }
-    });
-    for o in futures_util::future::try_join_all(workers)
-        .await?
-        .into_iter()
-        .flatten()
-    {
-        notes.push(format!(
-            "{}: {} row(s) reference a missing parent; foreign key {} kept NOT VALID (new rows are checked; fix the old ones, then VALIDATE CONSTRAINT)",
-            o.table, o.rows, o.constraint
-        ));
-        report.orphans.push(o);
-    }
-    Ok(())
-}
-
-/// In an existing schema, AUTOINCREMENT's promise (ids never reused)
-/// moves each serial or identity sequence above `sqlite_sequence`.
-async fn promise_autoincrement(
-    client: &Client,
-    plans: &[Plan],
-    existing: &std::collections::HashSet<String>,
-) -> Result<()> {
-    for p in plans.iter().filter(|p| existing.contains(&p.table.name)) {
-        let (Some(seq), Some(i)) = (p.table.sequence, p.table.rowid_alias) else {
-            continue;
-        };
-        let col = &p.table.columns[i].name;
-        let fail = |e: tokio_postgres::Error| {
-            pg_fail(
-                &format!(
-                    "moving the sequence of {} above sqlite_sequence",
-                    p.table.name
-                ),
-                &e,
-            )
-        };
-        let row = client
-            .query_typed(
-                "SELECT pg_get_serial_sequence($1, $2)",
-                &[(&q(&p.table.name), Type::TEXT), (col, Type::TEXT)],
-            )
-            .await
-            .map_err(fail)?;
-        // pg_get_serial_sequence returns the name already quoted
-        let Some(sequence) = row.first().and_then(|r| r.get::<_, Option<String>>(0)) else {
-            continue;
-        };
-        let state = client
-            .query_one(
-                &format!("SELECT last_value, is_called FROM {sequence}"),
-                &[],
-            )
-            .await
-            .map_err(fail)?;
-        let (last, called): (i64, bool) = (state.get(0), state.get(1));
-        let next = if called { last + 1 } else { last };
-        if next <= seq {
-            client
-                .query_typed(
-                    "SELECT setval($1::text::regclass, $2::int8 + 1, false)",
-                    &[(&sequence, Type::TEXT), (&seq, Type::INT8)],
-                )
-                .await
-                .map_err(fail)?;
-        }
-    }
-    Ok(())
-}
-
-/// `keel validate FROM TO`: row counts and content checksums of every
-/// table, SQLite against PostgreSQL, without changing either.
-pub async fn validate(
-    from: &str,
-    to: &str,
-    options: &Options,
-    progress: &(dyn Fn(Event<'_>) + Sync),
-) -> Result<Report> {
-    let started = Instant::now();
-    let path = sqlite_source(from)?;
-    let url = postgres_target(to)?;
-    progress(Event::Step("reading the SQLite schema"));
-    let (mut plans, notes) = plan(&path, options)?;
-    let client = crate::backend::postgres::connect_client(&url).await?;
-    let names: Vec<String> = plans.iter().map(|p| p.table.name.clone()).collect();
-    let existing = existing_tables(&client, &names).await?;
-    let mut report = Report {
-        notes,
-        ..Report::default()
-    };
-    for p in &mut plans {
-        let found = existing.iter().any(|(n, _)| *n == p.table.name);
-        let columns: Vec<String> = p.table.columns.iter().map(|c| c.name.clone()).collect();
-        let (target, ok) = if found {
-            p.types = target_types(&client, &p.table).await?;
-            (
-                load::checksum_target(&client, &p.table.name, &columns, &p.types, None).await?,
-                true,
-            )
-        } else {
-            report
-                .notes
-                .push(format!("{}: missing in the target", p.table.name));
-            (Checksum::default(), false)
-        };
-        progress(Event::TableStarted {
-            table: &p.table.name,
-            rows: p.table.rows.max(0) as u64,
-        });
-        let source = load::Source {
-            path: path.clone(),
-            table: p.table.name.clone(),
-            columns,
-            types: p.types.clone(),
-            has_rowid: !p.table.without_rowid,
-        };
-        let s = load::checksum_source(&source)?;
-        progress(Event::TableDone {
-            table: &p.table.name,
-        });
-        report.rows += s.rows;
-        report.tables.push(TableReport {
-            table: p.table.name.clone(),
-            rows_source: s.rows,
-            rows_target: target.rows,
-            bytes: s.bytes,
-            millis: 0,
-            checksum_source: s.checksum.hex(),
-            checksum_target: target.hex(),
-            matches: ok && s.checksum == target,
-            columns: p
-                .table
-                .columns
-                .iter()
-                .zip(&p.types)
-                .map(|(c, t)| ColumnReport {
-                    column: c.name.clone(),
-                    sqlite_type: c.declared.clone(),
-                    postgres_type: t.to_string(),
-                })
-                .collect(),
-        });
-    }
-    report.millis = started.elapsed().as_millis() as u64;
-    Ok(report)
 }

@@ -229,17 +229,7 @@ async fn check(
 }
 
 async fn check_roles(client: &Client, roles: &[String]) -> Result<()> {
-    if roles.is_empty() {
-        return Ok(());
-    }
-    let rows = client
-        .query_typed(
-            "SELECT r FROM unnest($1::text[]) r WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r)",
-            &[(&roles, Type::TEXT_ARRAY)],
-        )
-        .await
-        .map_err(|e| fail("looking up the --grant roles", &e))?;
-    let missing: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    let missing = crate::backend::postgres::missing_roles(client, roles).await?;
     if missing.is_empty() {
         return Ok(());
     }
