@@ -13,10 +13,11 @@ pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use super::diff::Difference;
-use super::model::Schema;
+use super::model::{ForeignKey, Key, Schema, Table};
 use crate::dialect::Dialect;
 use crate::error::Result;
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
 
 /// The plan for one diff.
 #[derive(Clone, Debug, Serialize)]
@@ -140,4 +141,135 @@ pub fn plan(
 /// A SQL string literal.
 pub(crate) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// What every dialect's planner collects: steps by phase, and what it
+/// leaves out (destructive) or cannot plan.
+pub(super) struct Steps {
+    pub(super) allow_destructive: bool,
+    steps: Vec<(u16, Step)>,
+    pub(super) omitted: Vec<Omitted>,
+    pub(super) unplannable: Vec<Omitted>,
+}
+
+impl Steps {
+    pub(super) fn new(allow_destructive: bool) -> Steps {
+        Steps {
+            allow_destructive,
+            steps: Vec::new(),
+            omitted: Vec::new(),
+            unplannable: Vec::new(),
+        }
+    }
+
+    pub(super) fn add(&mut self, phase: u16, id: &str, sql: String, hazards: Vec<String>) {
+        self.push(
+            phase,
+            Step {
+                sql,
+                hazards,
+                resolves: vec![id.to_string()],
+            },
+        );
+    }
+
+    pub(super) fn push(&mut self, phase: u16, step: Step) {
+        self.steps.push((phase, step));
+    }
+
+    /// A statement that deletes data: planned only when allowed.
+    pub(super) fn destructive(&mut self, phase: u16, id: &str, sql: String, what: &str) {
+        if self.allow_destructive {
+            self.add(phase, id, sql, vec![format!("deletes data: {what}")]);
+        } else {
+            self.omitted.push(Omitted {
+                id: id.to_string(),
+                reason: format!("deletes data ({what}); pass --allow-destructive to include it"),
+                sql: Some(sql),
+            });
+        }
+    }
+
+    pub(super) fn cannot(&mut self, id: &str, reason: String) {
+        self.unplannable.push(Omitted {
+            id: id.to_string(),
+            reason,
+            sql: None,
+        });
+    }
+
+    /// The steps in phase order (stable: within a phase, the order of the
+    /// differences), each statement once, resolving every difference that
+    /// asked for it.
+    pub(super) fn ordered(&mut self) -> Vec<Step> {
+        let mut all = std::mem::take(&mut self.steps);
+        all.sort_by_key(|(phase, _)| *phase);
+        let mut at: HashMap<String, usize> = HashMap::new();
+        let mut steps: Vec<Step> = Vec::new();
+        for (_, s) in all {
+            match at.get(&s.sql) {
+                Some(&i) => {
+                    for r in s.resolves {
+                        if !steps[i].resolves.contains(&r) {
+                            steps[i].resolves.push(r);
+                        }
+                    }
+                }
+                None => {
+                    at.insert(s.sql.clone(), steps.len());
+                    steps.push(s);
+                }
+            }
+        }
+        steps
+    }
+}
+
+/// Orders `keys` so each comes after the keys (in the set) it depends on;
+/// a cycle keeps the rest in name order.
+pub(super) fn order(keys: &BTreeSet<Key>, deps: impl Fn(&Key) -> Option<Vec<Key>>) -> Vec<Key> {
+    let mut done: Vec<Key> = Vec::new();
+    let mut left: Vec<Key> = keys.iter().cloned().collect();
+    while !left.is_empty() {
+        let before = left.len();
+        left.retain(|k| {
+            let ready = deps(k)
+                .unwrap_or_default()
+                .iter()
+                .all(|d| !keys.contains(d) || done.contains(d) || d == k);
+            if ready {
+                done.push(k.clone());
+            }
+            !ready
+        });
+        if left.len() == before {
+            done.append(&mut left);
+        }
+    }
+    done
+}
+
+/// The foreign key a difference names, on each side: by name, else by
+/// what it links (the diff pairs foreign keys by columns and target).
+pub(super) fn fk_pair<'t>(
+    e: Option<&'t Table>,
+    a: Option<&'t Table>,
+    name: &str,
+) -> (Option<&'t ForeignKey>, Option<&'t ForeignKey>) {
+    let sig = |f: &ForeignKey| {
+        (
+            f.columns.clone(),
+            f.references.clone(),
+            f.referenced_columns.clone(),
+        )
+    };
+    let find = |t: Option<&'t Table>, other: Option<&'t ForeignKey>| {
+        let other = other?;
+        t?.foreign_keys.values().find(|f| sig(f) == sig(other))
+    };
+    let ef = e.and_then(|t| t.foreign_keys.get(name));
+    let af = a.and_then(|t| t.foreign_keys.get(name));
+    let ef = ef.or_else(|| find(e, af));
+    let af = af.or_else(|| find(a, ef));
+    (ef, af)
 }

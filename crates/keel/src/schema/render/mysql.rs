@@ -10,7 +10,7 @@
 //! constraints and indexes; new tables; columns; keys, indexes and foreign
 //! keys; triggers; destructive drops last.
 
-use super::{Omitted, Plan, Step};
+use super::{Omitted, Plan, Steps, fk_pair};
 use crate::dialect::Dialect;
 use crate::schema::diff::{Change, Difference, Kind};
 use crate::schema::model::*;
@@ -47,37 +47,19 @@ fn qk(k: &Key) -> String {
 struct Planner<'a> {
     e: &'a Schema,
     a: &'a Schema,
-    allow_destructive: bool,
-    steps: Vec<(u16, Step)>,
-    omitted: Vec<Omitted>,
-    unplannable: Vec<Omitted>,
+    out: Steps,
 }
 
 pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructive: bool) -> Plan {
     let mut p = Planner {
         e,
         a,
-        allow_destructive,
-        steps: Vec::new(),
-        omitted: Vec::new(),
-        unplannable: Vec::new(),
+        out: Steps::new(allow_destructive),
     };
     for d in diffs {
         p.difference(d);
     }
-    p.steps.sort_by_key(|(phase, _)| *phase);
-    let mut steps: Vec<Step> = Vec::new();
-    for (_, s) in p.steps {
-        if let Some(existing) = steps.iter_mut().find(|x| x.sql == s.sql) {
-            for r in s.resolves {
-                if !existing.resolves.contains(&r) {
-                    existing.resolves.push(r);
-                }
-            }
-        } else {
-            steps.push(s);
-        }
-    }
+    let steps = p.out.ordered();
     Plan {
         dialect: MY,
         transactional: false,
@@ -86,43 +68,12 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
             .into(),
         epilogue: String::new(),
         steps,
-        omitted: p.omitted,
-        unplannable: p.unplannable,
+        omitted: p.out.omitted,
+        unplannable: p.out.unplannable,
     }
 }
 
 impl<'a> Planner<'a> {
-    fn add(&mut self, phase: u16, id: &str, sql: String, hazards: Vec<String>) {
-        self.steps.push((
-            phase,
-            Step {
-                sql,
-                hazards,
-                resolves: vec![id.to_string()],
-            },
-        ));
-    }
-
-    fn destructive(&mut self, phase: u16, id: &str, sql: String, what: &str) {
-        if self.allow_destructive {
-            self.add(phase, id, sql, vec![format!("deletes data: {what}")]);
-        } else {
-            self.omitted.push(Omitted {
-                id: id.to_string(),
-                reason: format!("deletes data ({what}); pass --allow-destructive to include it"),
-                sql: Some(sql),
-            });
-        }
-    }
-
-    fn cannot(&mut self, id: &str, reason: String) {
-        self.unplannable.push(Omitted {
-            id: id.to_string(),
-            reason,
-            sql: None,
-        });
-    }
-
     fn same_dialect(&self) -> bool {
         self.e.dialect == MY
     }
@@ -142,7 +93,7 @@ impl<'a> Planner<'a> {
         match d.kind {
             Kind::Table => match (d.change, e_t) {
                 (Change::Missing, Some(t)) => self.create_table(t, id),
-                (Change::Extra, _) => self.destructive(
+                (Change::Extra, _) => self.out.destructive(
                     DROP_LAST + 1,
                     id,
                     format!("DROP TABLE IF EXISTS {}", qk(&key)),
@@ -150,7 +101,7 @@ impl<'a> Planner<'a> {
                 ),
                 _ => {}
             },
-            Kind::View => self.cannot(
+            Kind::View => self.out.cannot(
                 id,
                 format!(
                     "MySQL stores views with their database's name in them; write view {key} by hand"
@@ -159,7 +110,7 @@ impl<'a> Planner<'a> {
             Kind::Column => self.column(d, &tkey, e_t, a_t),
             Kind::PrimaryKey => {
                 if drop_old && a_t.is_some_and(|t| t.primary_key.is_some()) {
-                    self.add(
+                    self.out.add(
                         DROP_CONSTRAINT,
                         id,
                         format!("ALTER TABLE {} DROP PRIMARY KEY", qk(&tkey)),
@@ -167,7 +118,7 @@ impl<'a> Planner<'a> {
                     );
                 }
                 if let (true, Some(pk)) = (add_new, e_t.and_then(|t| t.primary_key.as_ref())) {
-                    self.add(
+                    self.out.add(
                         ADD_PK,
                         id,
                         format!(
@@ -183,7 +134,7 @@ impl<'a> Planner<'a> {
             }
             Kind::Unique => {
                 if drop_old {
-                    self.add(
+                    self.out.add(
                         DROP_CONSTRAINT,
                         id,
                         format!("ALTER TABLE {} DROP INDEX {}", qk(&tkey), q(name)),
@@ -203,7 +154,7 @@ impl<'a> Planner<'a> {
                     } else {
                         name.to_string()
                     };
-                    self.add(
+                    self.out.add(
                         ADD_CONSTRAINT,
                         id,
                         format!(
@@ -218,7 +169,7 @@ impl<'a> Planner<'a> {
             }
             Kind::Check => {
                 if d.attribute.as_deref() == Some("count") {
-                    self.omitted.push(Omitted {
+                    self.out.omitted.push(Omitted {
                         id: id.into(),
                         reason: "check constraints cannot be compared across engines; compare them by hand".into(),
                         sql: None,
@@ -226,7 +177,7 @@ impl<'a> Planner<'a> {
                     return;
                 }
                 if drop_old {
-                    self.add(
+                    self.out.add(
                         DROP_CONSTRAINT,
                         id,
                         format!("ALTER TABLE {} DROP CONSTRAINT {}", qk(&tkey), q(name)),
@@ -234,7 +185,7 @@ impl<'a> Planner<'a> {
                     );
                 }
                 if let (true, Some(c)) = (add_new, e_t.and_then(|t| t.checks.get(name))) {
-                    self.add(
+                    self.out.add(
                         ADD_CONSTRAINT,
                         id,
                         format!(
@@ -250,7 +201,7 @@ impl<'a> Planner<'a> {
             Kind::ForeignKey => {
                 let (ef, af) = fk_pair(e_t, a_t, name);
                 if let (true, Some(f)) = (drop_old, af) {
-                    self.add(
+                    self.out.add(
                         DROP_FK,
                         id,
                         format!("ALTER TABLE {} DROP FOREIGN KEY {}", qk(&tkey), q(&f.name)),
@@ -258,12 +209,12 @@ impl<'a> Planner<'a> {
                     );
                 }
                 if let (true, Some(f), Some(t)) = (add_new, ef, e_t) {
-                    self.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
+                    self.out.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
                 }
             }
             Kind::Index => {
                 if drop_old {
-                    self.add(
+                    self.out.add(
                         DROP_CONSTRAINT,
                         id,
                         format!("DROP INDEX {} ON {}", q(name), qk(&tkey)),
@@ -273,7 +224,7 @@ impl<'a> Planner<'a> {
                 if let (true, Some(t)) = (add_new, e_t)
                     && let Some(i) = t.indexes.get(name)
                 {
-                    self.add(
+                    self.out.add(
                         ADD_INDEX,
                         id,
                         self.create_index(i, t),
@@ -283,7 +234,7 @@ impl<'a> Planner<'a> {
             }
             Kind::Trigger => {
                 if drop_old {
-                    self.add(
+                    self.out.add(
                         DROP_TRIGGER,
                         id,
                         format!("DROP TRIGGER IF EXISTS {}", q(name)),
@@ -294,7 +245,7 @@ impl<'a> Planner<'a> {
                     self.create_trigger(tr, &tkey, id);
                 }
             }
-            _ => self.cannot(
+            _ => self.out.cannot(
                 id,
                 format!("keel does not plan {} changes on MySQL", d.kind.words()),
             ),
@@ -322,9 +273,9 @@ impl<'a> Planner<'a> {
                     q(&c.name),
                     self.column_definition(c)
                 );
-                self.add(COLUMN, id, sql, hazards);
+                self.out.add(COLUMN, id, sql, hazards);
             }
-            (Change::Extra, _) if a_col.is_some() => self.destructive(
+            (Change::Extra, _) if a_col.is_some() => self.out.destructive(
                 DROP_COLUMN,
                 id,
                 format!("ALTER TABLE {} DROP COLUMN {}", qk(tkey), q(&d.name)),
@@ -347,7 +298,7 @@ impl<'a> Planner<'a> {
                     q(&c.name),
                     self.column_definition(c)
                 );
-                self.add(COLUMN + 1, id, sql, hazards);
+                self.out.add(COLUMN + 1, id, sql, hazards);
             }
             _ => {}
         }
@@ -396,10 +347,10 @@ impl<'a> Planner<'a> {
             qk(&t.key),
             parts.join(",\n  ")
         );
-        self.add(CREATE_TABLE, id, sql, vec![]);
+        self.out.add(CREATE_TABLE, id, sql, vec![]);
         // foreign keys after every table exists
         for f in t.foreign_keys.values() {
-            self.add(ADD_FK, id, add_fk(f, t), vec![]);
+            self.out.add(ADD_FK, id, add_fk(f, t), vec![]);
         }
         for tr in t.triggers.values() {
             self.create_trigger(tr, &t.key, id);
@@ -408,7 +359,7 @@ impl<'a> Planner<'a> {
 
     fn create_trigger(&mut self, tr: &Trigger, table: &Key, id: &str) {
         if !self.same_dialect() {
-            self.cannot(
+            self.out.cannot(
                 id,
                 format!(
                     "trigger {} on {table} is written for {}; write it for MySQL by hand",
@@ -417,7 +368,7 @@ impl<'a> Planner<'a> {
             );
             return;
         }
-        self.add(
+        self.out.add(
             CREATE_TRIGGER,
             id,
             format!("DROP TRIGGER IF EXISTS {};\n{}", q(&tr.name), tr.definition),
@@ -553,29 +504,4 @@ fn fk_hazards(f: &ForeignKey, t: &Table) -> Vec<String> {
         "checks every row of {} against {} (with foreign_key_checks on); fails on an orphan",
         t.key, f.references
     )]
-}
-
-/// The foreign key a difference names, on each side: by name, else by
-/// what it links.
-fn fk_pair<'t>(
-    e: Option<&'t Table>,
-    a: Option<&'t Table>,
-    name: &str,
-) -> (Option<&'t ForeignKey>, Option<&'t ForeignKey>) {
-    let sig = |f: &ForeignKey| {
-        (
-            f.columns.clone(),
-            f.references.clone(),
-            f.referenced_columns.clone(),
-        )
-    };
-    let find = |t: Option<&'t Table>, other: Option<&'t ForeignKey>| {
-        let other = other?;
-        t?.foreign_keys.values().find(|f| sig(f) == sig(other))
-    };
-    let ef = e.and_then(|t| t.foreign_keys.get(name));
-    let af = a.and_then(|t| t.foreign_keys.get(name));
-    let ef = ef.or_else(|| find(e, af));
-    let af = af.or_else(|| find(a, ef));
-    (ef, af)
 }

@@ -10,7 +10,7 @@
 //! statement uses `CASCADE`: an unexpected dependent makes the plan fail
 //! rather than silently drop something.
 
-use super::{Omitted, Plan, Step, literal};
+use super::{Omitted, Plan, Steps, fk_pair, literal, order};
 use crate::dialect::Dialect;
 use crate::schema::diff::{Change, Difference, Kind};
 use crate::schema::model::*;
@@ -48,10 +48,7 @@ fn q(ident: &str) -> String {
 struct Planner<'a> {
     e: &'a Schema,
     a: &'a Schema,
-    allow_destructive: bool,
-    steps: Vec<(u16, Step)>,
-    omitted: Vec<Omitted>,
-    unplannable: Vec<Omitted>,
+    out: Steps,
     /// Views to (re)create and to drop, by key.
     create_views: BTreeSet<Key>,
     drop_views: BTreeSet<Key>,
@@ -61,10 +58,7 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
     let mut p = Planner {
         e,
         a,
-        allow_destructive,
-        steps: Vec::new(),
-        omitted: Vec::new(),
-        unplannable: Vec::new(),
+        out: Steps::new(allow_destructive),
         create_views: BTreeSet::new(),
         drop_views: BTreeSet::new(),
     };
@@ -72,64 +66,19 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
         p.difference(d);
     }
     p.views();
-    // stable sort: within a phase, the order of the differences
-    p.steps.sort_by_key(|(phase, _)| *phase);
-    let mut seen = BTreeSet::new();
-    let mut steps: Vec<Step> = Vec::new();
-    for (_, s) in p.steps {
-        if seen.insert(s.sql.clone()) {
-            steps.push(s);
-        } else if let Some(existing) = steps.iter_mut().find(|x| x.sql == s.sql) {
-            for r in s.resolves {
-                if !existing.resolves.contains(&r) {
-                    existing.resolves.push(r);
-                }
-            }
-        }
-    }
+    let steps = p.out.ordered();
     Plan {
         dialect: PG,
         transactional: true,
         steps,
-        omitted: p.omitted,
-        unplannable: p.unplannable,
+        omitted: p.out.omitted,
+        unplannable: p.out.unplannable,
         preamble: String::new(),
         epilogue: String::new(),
     }
 }
 
 impl<'a> Planner<'a> {
-    fn add(&mut self, phase: u16, id: &str, sql: String, hazards: Vec<String>) {
-        self.steps.push((
-            phase,
-            Step {
-                sql,
-                hazards,
-                resolves: vec![id.to_string()],
-            },
-        ));
-    }
-
-    fn destructive(&mut self, phase: u16, id: &str, sql: String, what: &str) {
-        if self.allow_destructive {
-            self.add(phase, id, sql, vec![format!("deletes data: {what}")]);
-        } else {
-            self.omitted.push(Omitted {
-                id: id.to_string(),
-                reason: format!("deletes data ({what}); pass --allow-destructive to include it"),
-                sql: Some(sql),
-            });
-        }
-    }
-
-    fn cannot(&mut self, id: &str, reason: String) {
-        self.unplannable.push(Omitted {
-            id: id.to_string(),
-            reason,
-            sql: None,
-        });
-    }
-
     fn table_e(&self, d: &Difference) -> Option<&'a Table> {
         let t = d.table.as_deref().unwrap_or(&d.name);
         self.e.tables.get(&Key::new(d.schema.clone(), t))
@@ -144,13 +93,13 @@ impl<'a> Planner<'a> {
         let key = Key::new(d.schema.clone(), d.name.clone());
         let id = d.id.as_str();
         match (d.kind, d.change) {
-            (Kind::Schema, Change::Missing) => self.add(
+            (Kind::Schema, Change::Missing) => self.out.add(
                 SCHEMA,
                 id,
                 format!("CREATE SCHEMA IF NOT EXISTS {}", q(&d.name)),
                 vec![],
             ),
-            (Kind::Schema, Change::Extra) => self.add(
+            (Kind::Schema, Change::Extra) => self.out.add(
                 DROP_LAST + 9,
                 id,
                 format!("DROP SCHEMA IF EXISTS {}", q(&d.name)),
@@ -163,9 +112,9 @@ impl<'a> Planner<'a> {
                     q(&d.name),
                     q(schema.as_deref().unwrap_or(DEFAULT_SCHEMA))
                 );
-                self.add(EXTENSION, id, sql, vec![]);
+                self.out.add(EXTENSION, id, sql, vec![]);
             }
-            (Kind::Extension, _) => self.omitted.push(Omitted {
+            (Kind::Extension, _) => self.out.omitted.push(Omitted {
                 id: id.into(),
                 reason: "extensions are installed by an administrator; keel does not remove them"
                     .into(),
@@ -186,11 +135,11 @@ impl<'a> Planner<'a> {
                             values.join(", ")
                         ),
                     );
-                    self.add(ENUM, id, sql, vec![]);
+                    self.out.add(ENUM, id, sql, vec![]);
                 }
             }
             (Kind::Enum, Change::Changed) => self.enum_values(&key, id),
-            (Kind::Enum, Change::Extra) => self.add(
+            (Kind::Enum, Change::Extra) => self.out.add(
                 DROP_LAST + 3,
                 id,
                 format!("DROP TYPE IF EXISTS {}", key.quoted(PG)),
@@ -198,7 +147,7 @@ impl<'a> Planner<'a> {
             ),
             (Kind::Sequence, Change::Missing) => {
                 if let Some(s) = self.e.sequences.get(&key) {
-                    self.add(SEQUENCE, id, create_sequence(s), vec![]);
+                    self.out.add(SEQUENCE, id, create_sequence(s), vec![]);
                     if let Some((t, c)) = &s.owned_by {
                         let sql = format!(
                             "ALTER SEQUENCE {} OWNED BY {}.{}",
@@ -206,7 +155,7 @@ impl<'a> Planner<'a> {
                             t.quoted(PG),
                             q(c)
                         );
-                        self.add(OWNED_BY, id, sql, vec![]);
+                        self.out.add(OWNED_BY, id, sql, vec![]);
                     }
                 }
             }
@@ -217,7 +166,7 @@ impl<'a> Planner<'a> {
                             Some((t, c)) => format!("{}.{}", t.quoted(PG), q(c)),
                             None => "NONE".into(),
                         };
-                        self.add(
+                        self.out.add(
                             OWNED_BY,
                             id,
                             format!("ALTER SEQUENCE {} OWNED BY {owner}", key.quoted(PG)),
@@ -234,11 +183,11 @@ impl<'a> Planner<'a> {
                             s.start,
                             if s.cycle { "CYCLE" } else { "NO CYCLE" }
                         );
-                        self.add(SEQUENCE, id, sql, vec![]);
+                        self.out.add(SEQUENCE, id, sql, vec![]);
                     }
                 }
             }
-            (Kind::Sequence, Change::Extra) => self.destructive(
+            (Kind::Sequence, Change::Extra) => self.out.destructive(
                 DROP_LAST + 2,
                 id,
                 format!("DROP SEQUENCE IF EXISTS {}", key.quoted(PG)),
@@ -246,7 +195,7 @@ impl<'a> Planner<'a> {
             ),
             (Kind::Function, Change::Missing | Change::Changed) => {
                 if let Some(f) = self.e.functions.get(&key) {
-                    self.add(FUNCTION, id, f.definition.clone(), vec![]);
+                    self.out.add(FUNCTION, id, f.definition.clone(), vec![]);
                 }
             }
             (Kind::Function, Change::Extra) => {
@@ -258,7 +207,7 @@ impl<'a> Planner<'a> {
                         q(name),
                         f.identity_arguments
                     );
-                    self.add(DROP_LAST, id, sql, vec![]);
+                    self.out.add(DROP_LAST, id, sql, vec![]);
                 }
             }
             (Kind::Table, Change::Missing) => {
@@ -266,7 +215,7 @@ impl<'a> Planner<'a> {
                     self.create_table(t, id);
                 }
             }
-            (Kind::Table, Change::Extra) => self.destructive(
+            (Kind::Table, Change::Extra) => self.out.destructive(
                 DROP_LAST + 1,
                 id,
                 format!("DROP TABLE IF EXISTS {}", key.quoted(PG)),
@@ -294,7 +243,7 @@ impl<'a> Planner<'a> {
         // only additions keep the existing values in order
         let kept: Vec<&String> = x.values.iter().filter(|v| y.values.contains(v)).collect();
         if kept.len() != y.values.len() || kept.iter().zip(&y.values).any(|(a, b)| *a != b) {
-            self.cannot(
+            self.out.cannot(
                 id,
                 format!(
                     "enum {key} loses or reorders values ({} → {}); PostgreSQL cannot remove enum values in place",
@@ -320,7 +269,7 @@ impl<'a> Planner<'a> {
                 key.quoted(PG),
                 literal(v)
             );
-            self.add(
+            self.out.add(
                 ENUM,
                 id,
                 sql,
@@ -358,12 +307,12 @@ impl<'a> Planner<'a> {
             t.key.quoted(PG),
             parts.join(",\n  ")
         );
-        self.add(CREATE_TABLE, id, sql, vec![]);
+        self.out.add(CREATE_TABLE, id, sql, vec![]);
         for i in t.indexes.values() {
-            self.add(ADD_INDEX, id, create_index(i, t), vec![]);
+            self.out.add(ADD_INDEX, id, create_index(i, t), vec![]);
         }
         for f in t.foreign_keys.values() {
-            self.add(ADD_FK, id, add_fk(f, t), vec![]);
+            self.out.add(ADD_FK, id, add_fk(f, t), vec![]);
         }
         for tr in t.triggers.values() {
             self.create_trigger(tr, t, id);
@@ -442,14 +391,14 @@ impl<'a> Planner<'a> {
                         "rewrites {tkey} under an ACCESS EXCLUSIVE lock (every row gets a computed value)"
                     ));
                 }
-                self.add(
+                self.out.add(
                     COLUMN,
                     id,
                     format!("ALTER TABLE {qt} ADD COLUMN IF NOT EXISTS {qc} {def}"),
                     hazards,
                 );
             }
-            (Change::Extra, _, Some(_)) => self.destructive(
+            (Change::Extra, _, Some(_)) => self.out.destructive(
                 DROP_COLUMN,
                 id,
                 format!("ALTER TABLE {qt} DROP COLUMN IF EXISTS {qc}"),
@@ -497,14 +446,14 @@ impl<'a> Planner<'a> {
                         self.default_expr(c, def)
                     ));
                 }
-                self.add(COLUMN, id, sql, hazards);
+                self.out.add(COLUMN, id, sql, hazards);
                 self.type_dependents(tkey, &c.name, id);
             }
             Some("nullable") => {
                 if c.nullable {
-                    self.add(COLUMN + 1, id, format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP NOT NULL"), vec![]);
+                    self.out.add(COLUMN + 1, id, format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP NOT NULL"), vec![]);
                 } else {
-                    self.add(
+                    self.out.add(
                         COLUMN + 1,
                         id,
                         format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL"),
@@ -520,7 +469,7 @@ impl<'a> Planner<'a> {
                     Some(def) => format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {}", self.default_expr(c, def)),
                     None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
                 };
-                self.add(COLUMN + 1, id, sql, vec![]);
+                self.out.add(COLUMN + 1, id, sql, vec![]);
             }
             Some("generator") => {
                 let mut sql = Vec::new();
@@ -553,9 +502,9 @@ impl<'a> Planner<'a> {
                 } else {
                     vec![]
                 };
-                self.add(COLUMN + 2, id, sql.join(";\n"), hazards);
+                self.out.add(COLUMN + 2, id, sql.join(";\n"), hazards);
             }
-            Some("generated") => self.cannot(
+            Some("generated") => self.out.cannot(
                 id,
                 format!(
                     "the generated expression of {tkey}.{} differs; PostgreSQL cannot change it in place (drop and re-add the column)",
@@ -579,9 +528,10 @@ impl<'a> Planner<'a> {
                         continue;
                     }
                     if std::ptr::eq(side, self.a) {
-                        self.add(DROP_FK, id, drop_constraint(&t.key, &f.name), vec![]);
+                        self.out
+                            .add(DROP_FK, id, drop_constraint(&t.key, &f.name), vec![]);
                     } else {
-                        self.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
+                        self.out.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
                     }
                 }
             }
@@ -617,7 +567,7 @@ impl<'a> Planner<'a> {
                     drop_old,
                     a_t.and_then(|t| t.primary_key.as_ref().map(|p| (p, t))),
                 ) {
-                    self.add(
+                    self.out.add(
                         DROP_CONSTRAINT,
                         id,
                         drop_constraint(&tkey, &pk_name(pk.0, pk.1)),
@@ -637,7 +587,7 @@ impl<'a> Planner<'a> {
                         "SELECT FROM pg_constraint WHERE conrelid = {}::regclass AND contype = 'p'",
                         literal(&tkey.quoted(PG))
                     );
-                    self.add(
+                    self.out.add(
                         ADD_PK,
                         id,
                         guard(&cond, &stmt),
@@ -647,9 +597,10 @@ impl<'a> Planner<'a> {
             }
             Kind::Unique => {
                 if drop_old {
-                    self.add(DROP_CONSTRAINT, id, drop_constraint(&tkey, name), vec![]);
+                    self.out
+                        .add(DROP_CONSTRAINT, id, drop_constraint(&tkey, name), vec![]);
                     if self.e.dialect != PG {
-                        self.add(
+                        self.out.add(
                             DROP_CONSTRAINT,
                             id,
                             format!("DROP INDEX IF EXISTS {}.{}", q(&tkey.schema), q(name)),
@@ -667,7 +618,7 @@ impl<'a> Planner<'a> {
                         q(&cname),
                         idents(&columns)
                     );
-                    self.add(
+                    self.out.add(
                         ADD_CONSTRAINT,
                         id,
                         guard(&constraint_exists(&tkey, &cname), &stmt),
@@ -677,7 +628,7 @@ impl<'a> Planner<'a> {
             }
             Kind::Check => {
                 if d.attribute.as_deref() == Some("count") {
-                    self.omitted.push(Omitted {
+                    self.out.omitted.push(Omitted {
                         id: id.into(),
                         reason: "check constraints cannot be compared across engines; compare them by hand".into(),
                         sql: None,
@@ -685,7 +636,8 @@ impl<'a> Planner<'a> {
                     return;
                 }
                 if drop_old {
-                    self.add(DROP_CONSTRAINT, id, drop_constraint(&tkey, name), vec![]);
+                    self.out
+                        .add(DROP_CONSTRAINT, id, drop_constraint(&tkey, name), vec![]);
                 }
                 if let (true, Some(c)) = (add_new, e_t.and_then(|t| t.checks.get(name))) {
                     let stmt = format!(
@@ -694,7 +646,7 @@ impl<'a> Planner<'a> {
                         q(name),
                         c.expression
                     );
-                    self.add(
+                    self.out.add(
                         ADD_CONSTRAINT,
                         id,
                         guard(&constraint_exists(&tkey, name), &stmt),
@@ -705,15 +657,16 @@ impl<'a> Planner<'a> {
             Kind::ForeignKey => {
                 let (ef, af) = fk_pair(e_t, a_t, name);
                 if let (true, Some(f)) = (drop_old, af) {
-                    self.add(DROP_FK, id, drop_constraint(&tkey, &f.name), vec![]);
+                    self.out
+                        .add(DROP_FK, id, drop_constraint(&tkey, &f.name), vec![]);
                 }
                 if let (true, Some(f), Some(t)) = (add_new, ef, e_t) {
-                    self.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
+                    self.out.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
                 }
             }
             Kind::Index => {
                 if drop_old {
-                    self.add(
+                    self.out.add(
                         DROP_CONSTRAINT,
                         id,
                         format!("DROP INDEX IF EXISTS {}.{}", q(&tkey.schema), q(name)),
@@ -723,7 +676,7 @@ impl<'a> Planner<'a> {
                 if let (true, Some(t)) = (add_new, e_t)
                     && let Some(i) = t.indexes.get(name)
                 {
-                    self.add(
+                    self.out.add(
                         ADD_INDEX,
                         id,
                         create_index(i, t),
@@ -735,7 +688,7 @@ impl<'a> Planner<'a> {
                 if d.attribute.as_deref() == Some("enabled") {
                     if let Some(tr) = e_t.and_then(|t| t.triggers.get(name)) {
                         let verb = if tr.enabled { "ENABLE" } else { "DISABLE" };
-                        self.add(
+                        self.out.add(
                             CREATE_TRIGGER + 1,
                             id,
                             format!("ALTER TABLE {} {verb} TRIGGER {}", tkey.quoted(PG), q(name)),
@@ -745,7 +698,7 @@ impl<'a> Planner<'a> {
                     return;
                 }
                 if drop_old {
-                    self.add(
+                    self.out.add(
                         DROP_TRIGGER,
                         id,
                         format!("DROP TRIGGER IF EXISTS {} ON {}", q(name), tkey.quoted(PG)),
@@ -764,7 +717,7 @@ impl<'a> Planner<'a> {
 
     fn create_trigger(&mut self, tr: &Trigger, t: &Table, id: &str) {
         if self.e.dialect != PG {
-            self.cannot(
+            self.out.cannot(
                 id,
                 format!(
                     "trigger {} on {} is written for {}; write it for PostgreSQL by hand",
@@ -779,14 +732,14 @@ impl<'a> Planner<'a> {
             t.key.quoted(PG),
             tr.definition
         );
-        self.add(
+        self.out.add(
             CREATE_TRIGGER,
             id,
             sql,
             vec![format!("takes a SHARE ROW EXCLUSIVE lock on {}", t.key)],
         );
         if !tr.enabled {
-            self.add(
+            self.out.add(
                 CREATE_TRIGGER + 1,
                 id,
                 format!(
@@ -815,7 +768,7 @@ impl<'a> Planner<'a> {
                 "VIEW"
             };
             let id = format!("view/{}/{}", k.schema, k.name);
-            self.add(
+            self.out.add(
                 DROP_VIEW,
                 &id,
                 format!("DROP {kind} IF EXISTS {}", k.quoted(PG)),
@@ -831,7 +784,7 @@ impl<'a> Planner<'a> {
             };
             let id = format!("view/{}/{}", k.schema, k.name);
             if self.e.dialect != PG {
-                self.cannot(
+                self.out.cannot(
                     &id,
                     format!(
                         "view {k} is written for {}; write it for PostgreSQL by hand",
@@ -849,58 +802,9 @@ impl<'a> Planner<'a> {
             } else {
                 format!("CREATE OR REPLACE VIEW {} AS\n{body}", k.quoted(PG))
             };
-            self.add(CREATE_VIEW, &id, sql, vec![]);
+            self.out.add(CREATE_VIEW, &id, sql, vec![]);
         }
     }
-}
-
-/// Orders `keys` so each comes after the keys (in the set) it depends on.
-fn order(keys: &BTreeSet<Key>, deps: impl Fn(&Key) -> Option<Vec<Key>>) -> Vec<Key> {
-    let mut done: Vec<Key> = Vec::new();
-    let mut left: Vec<Key> = keys.iter().cloned().collect();
-    while !left.is_empty() {
-        let before = left.len();
-        left.retain(|k| {
-            let ready = deps(k)
-                .unwrap_or_default()
-                .iter()
-                .all(|d| !keys.contains(d) || done.contains(d) || d == k);
-            if ready {
-                done.push(k.clone());
-            }
-            !ready
-        });
-        if left.len() == before {
-            // a cycle: keep the rest in name order
-            done.append(&mut left);
-        }
-    }
-    done
-}
-
-/// The foreign key a difference names, on each side: by name, else by
-/// what it links (the diff pairs foreign keys by columns and target).
-fn fk_pair<'t>(
-    e: Option<&'t Table>,
-    a: Option<&'t Table>,
-    name: &str,
-) -> (Option<&'t ForeignKey>, Option<&'t ForeignKey>) {
-    let sig = |f: &ForeignKey| {
-        (
-            f.columns.clone(),
-            f.references.clone(),
-            f.referenced_columns.clone(),
-        )
-    };
-    let find = |t: Option<&'t Table>, other: Option<&'t ForeignKey>| {
-        let other = other?;
-        t?.foreign_keys.values().find(|f| sig(f) == sig(other))
-    };
-    let ef = e.and_then(|t| t.foreign_keys.get(name));
-    let af = a.and_then(|t| t.foreign_keys.get(name));
-    let ef = ef.or_else(|| find(e, af));
-    let af = af.or_else(|| find(a, ef));
-    (ef, af)
 }
 
 fn idents(cols: &[String]) -> String {

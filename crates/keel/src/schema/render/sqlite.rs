@@ -14,7 +14,7 @@
 //! tables; added columns; rebuilds; dropped columns; indexes; views;
 //! triggers; destructive drops last.
 
-use super::{Omitted, Plan, Step};
+use super::{Omitted, Plan, Step, Steps, order};
 use crate::dialect::Dialect;
 use crate::schema::diff::{Change, Difference, Kind};
 use crate::schema::model::*;
@@ -55,10 +55,7 @@ fn qk(k: &Key) -> String {
 struct Planner<'a> {
     e: &'a Schema,
     a: &'a Schema,
-    allow_destructive: bool,
-    steps: Vec<(u16, Step)>,
-    omitted: Vec<Omitted>,
-    unplannable: Vec<Omitted>,
+    out: Steps,
     create_views: BTreeSet<Key>,
     drop_views: BTreeSet<Key>,
     /// Tables rebuilt, with the differences the rebuild resolves.
@@ -69,10 +66,7 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
     let mut p = Planner {
         e,
         a,
-        allow_destructive,
-        steps: Vec::new(),
-        omitted: Vec::new(),
-        unplannable: Vec::new(),
+        out: Steps::new(allow_destructive),
         create_views: BTreeSet::new(),
         drop_views: BTreeSet::new(),
         rebuilds: BTreeMap::new(),
@@ -92,19 +86,7 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
         p.rebuild(k, ids);
     }
     p.views();
-    p.steps.sort_by_key(|(phase, _)| *phase);
-    let mut steps: Vec<Step> = Vec::new();
-    for (_, s) in p.steps {
-        if let Some(existing) = steps.iter_mut().find(|x| x.sql == s.sql) {
-            for r in s.resolves {
-                if !existing.resolves.contains(&r) {
-                    existing.resolves.push(r);
-                }
-            }
-        } else {
-            steps.push(s);
-        }
-    }
+    let steps = p.out.ordered();
     let rebuilt = !rebuilds.is_empty();
     Plan {
         dialect: LITE,
@@ -129,8 +111,8 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
             String::new()
         },
         steps,
-        omitted: p.omitted,
-        unplannable: p.unplannable,
+        omitted: p.out.omitted,
+        unplannable: p.out.unplannable,
     }
 }
 
@@ -155,37 +137,6 @@ fn addable(c: &Column, t: &Table) -> bool {
 }
 
 impl<'a> Planner<'a> {
-    fn add(&mut self, phase: u16, id: &str, sql: String, hazards: Vec<String>) {
-        self.steps.push((
-            phase,
-            Step {
-                sql,
-                hazards,
-                resolves: vec![id.to_string()],
-            },
-        ));
-    }
-
-    fn destructive(&mut self, phase: u16, id: &str, sql: String, what: &str) {
-        if self.allow_destructive {
-            self.add(phase, id, sql, vec![format!("deletes data: {what}")]);
-        } else {
-            self.omitted.push(Omitted {
-                id: id.to_string(),
-                reason: format!("deletes data ({what}); pass --allow-destructive to include it"),
-                sql: Some(sql),
-            });
-        }
-    }
-
-    fn cannot(&mut self, id: &str, reason: String) {
-        self.unplannable.push(Omitted {
-            id: id.to_string(),
-            reason,
-            sql: None,
-        });
-    }
-
     fn same_dialect(&self) -> bool {
         self.e.dialect == LITE
     }
@@ -208,7 +159,7 @@ impl<'a> Planner<'a> {
             }
             (Kind::Column, Change::Extra) => {
                 // DROP COLUMN refuses a column in a key, index or check
-                self.allow_destructive
+                self.out.allow_destructive
                     && (a_t
                         .primary_key
                         .as_ref()
@@ -242,7 +193,7 @@ impl<'a> Planner<'a> {
             let tkey = Self::table_key(d);
             if let Some(ids) = self.rebuilds.get_mut(&tkey) {
                 let keep_extra = d.kind == Kind::Column && d.change == Change::Extra;
-                if !keep_extra || self.allow_destructive {
+                if !keep_extra || self.out.allow_destructive {
                     ids.push(id.to_string());
                     return;
                 }
@@ -254,7 +205,7 @@ impl<'a> Planner<'a> {
                     self.create_table(t, id);
                 }
             }
-            (Kind::Table, Change::Extra) => self.destructive(
+            (Kind::Table, Change::Extra) => self.out.destructive(
                 DROP_LAST + 1,
                 id,
                 format!("DROP TABLE IF EXISTS {}", qk(&key)),
@@ -274,7 +225,7 @@ impl<'a> Planner<'a> {
             (Kind::Index, _) => self.index(d),
             (Kind::Trigger, _) => self.trigger(d),
             (Kind::Check, _) if d.attribute.as_deref() == Some("count") => {
-                self.omitted.push(Omitted {
+                self.out.omitted.push(Omitted {
                     id: id.into(),
                     reason:
                         "check constraints cannot be compared across engines; compare them by hand"
@@ -282,7 +233,7 @@ impl<'a> Planner<'a> {
                     sql: None,
                 })
             }
-            (kind, _) => self.cannot(
+            (kind, _) => self.out.cannot(
                 id,
                 format!("keel does not plan {} changes on SQLite", kind.words()),
             ),
@@ -309,9 +260,9 @@ impl<'a> Planner<'a> {
                     q(&c.name),
                     self.column_definition(c, false)
                 );
-                self.add(COLUMN, id, sql, hazards);
+                self.out.add(COLUMN, id, sql, hazards);
             }
-            (Change::Extra, _) => self.destructive(
+            (Change::Extra, _) => self.out.destructive(
                 DROP_COLUMN,
                 id,
                 format!("ALTER TABLE {} DROP COLUMN {}", qk(&tkey), q(&d.name)),
@@ -325,7 +276,7 @@ impl<'a> Planner<'a> {
         let id = d.id.as_str();
         let tkey = Self::table_key(d);
         if d.change != Change::Missing {
-            self.add(
+            self.out.add(
                 DROP_INDEX,
                 id,
                 format!("DROP INDEX IF EXISTS {}", q(&d.name)),
@@ -337,7 +288,7 @@ impl<'a> Planner<'a> {
             && let Some(i) = t.indexes.get(&d.name)
         {
             let sql = self.create_index(i, t);
-            self.add(
+            self.out.add(
                 ADD_INDEX,
                 id,
                 sql,
@@ -352,7 +303,7 @@ impl<'a> Planner<'a> {
         let id = d.id.as_str();
         let tkey = Self::table_key(d);
         if d.change != Change::Missing {
-            self.add(
+            self.out.add(
                 DROP_TRIGGER,
                 id,
                 format!("DROP TRIGGER IF EXISTS {}", q(&d.name)),
@@ -372,7 +323,7 @@ impl<'a> Planner<'a> {
 
     fn create_trigger(&mut self, tr: &Trigger, table: &Key, id: &str, phase: u16) {
         if !self.same_dialect() {
-            self.cannot(
+            self.out.cannot(
                 id,
                 format!(
                     "trigger {} on {table} is written for {}; write it for SQLite by hand",
@@ -386,15 +337,15 @@ impl<'a> Planner<'a> {
             q(&tr.name),
             tr.definition.trim().trim_end_matches(';')
         );
-        self.add(phase, id, sql, vec![]);
+        self.out.add(phase, id, sql, vec![]);
     }
 
     fn create_table(&mut self, t: &Table, id: &str) {
         let sql = self.table_sql(t, &t.key.name, &[], true);
-        self.add(CREATE_TABLE, id, sql, vec![]);
+        self.out.add(CREATE_TABLE, id, sql, vec![]);
         for i in t.indexes.values() {
             let sql = self.create_index(i, t);
-            self.add(ADD_INDEX, id, sql, vec![]);
+            self.out.add(ADD_INDEX, id, sql, vec![]);
         }
         for tr in t.triggers.values() {
             self.create_trigger(tr, &t.key, id, CREATE_TRIGGER);
@@ -573,7 +524,7 @@ impl<'a> Planner<'a> {
             return;
         }
         // extra columns stay unless dropping them is allowed
-        let extra: Vec<&Column> = if self.allow_destructive {
+        let extra: Vec<&Column> = if self.out.allow_destructive {
             Vec::new()
         } else {
             old.columns
@@ -647,7 +598,7 @@ impl<'a> Planner<'a> {
             "-- SQLite's ALTER TABLE cannot make these changes: 12-step rebuild of {key}\n{}",
             sql.join(";\n")
         );
-        self.steps.push((
+        self.out.push(
             REBUILD,
             Step {
                 sql: step_sql,
@@ -658,7 +609,7 @@ impl<'a> Planner<'a> {
                     ids.to_vec()
                 },
             },
-        ));
+        );
         // views that read the table stop the rename: drop them first,
         // re-create them after (a view FROM does not have, and that no
         // difference drops, is re-created as it was)
@@ -677,7 +628,7 @@ impl<'a> Planner<'a> {
                     qk(&v.key),
                     v.definition.trim().trim_end_matches(';')
                 );
-                self.add(CREATE_VIEW, &id, sql, vec![]);
+                self.out.add(CREATE_VIEW, &id, sql, vec![]);
             }
             self.drop_views.insert(v.key.clone());
         }
@@ -691,7 +642,7 @@ impl<'a> Planner<'a> {
     fn views(&mut self) {
         for k in self.drop_views.clone() {
             let id = format!("view/{}/{}", k.schema, k.name);
-            self.add(
+            self.out.add(
                 DROP_VIEW,
                 &id,
                 format!("DROP VIEW IF EXISTS {}", qk(&k)),
@@ -707,7 +658,7 @@ impl<'a> Planner<'a> {
             };
             let id = format!("view/{}/{}", k.schema, k.name);
             if !self.same_dialect() {
-                self.cannot(
+                self.out.cannot(
                     &id,
                     format!(
                         "view {k} is written for {}; write it for SQLite by hand",
@@ -721,32 +672,9 @@ impl<'a> Planner<'a> {
                 qk(&k),
                 v.definition.trim().trim_end_matches(';')
             );
-            self.add(CREATE_VIEW, &id, sql, vec![]);
+            self.out.add(CREATE_VIEW, &id, sql, vec![]);
         }
     }
-}
-
-/// Orders `keys` so each comes after the keys (in the set) it depends on.
-fn order(keys: &BTreeSet<Key>, deps: impl Fn(&Key) -> Option<Vec<Key>>) -> Vec<Key> {
-    let mut done: Vec<Key> = Vec::new();
-    let mut left: Vec<Key> = keys.iter().cloned().collect();
-    while !left.is_empty() {
-        let before = left.len();
-        left.retain(|k| {
-            let ready = deps(k)
-                .unwrap_or_default()
-                .iter()
-                .all(|d| !keys.contains(d) || done.contains(d) || d == k);
-            if ready {
-                done.push(k.clone());
-            }
-            !ready
-        });
-        if left.len() == before {
-            done.append(&mut left);
-        }
-    }
-    done
 }
 
 fn idents(cols: &[String]) -> String {
