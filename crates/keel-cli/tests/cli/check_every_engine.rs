@@ -6,16 +6,7 @@ use crate::support::TestDb;
 use serde_json::Value;
 
 fn drift_ids(doc: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = doc["drift"]["differences"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| d["id"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
+    crate::support::difference_ids(&doc["drift"]["differences"])
 }
 
 fn setup(db: &TestDb) {

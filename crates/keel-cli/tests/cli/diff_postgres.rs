@@ -7,16 +7,7 @@ use crate::support::{Engine, TestDb};
 use serde_json::Value;
 
 fn ids(doc: &Value) -> Vec<String> {
-    let mut v: Vec<String> = doc["differences"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| d["id"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    crate::support::difference_ids(&doc["differences"])
 }
 
 /// Runs `keel diff` with `args`; exit code, stdout, stderr.

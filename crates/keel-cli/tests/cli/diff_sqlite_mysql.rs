@@ -15,16 +15,7 @@ fn exec_each(db: &TestDb, sql: &str) {
 }
 
 fn ids(doc: &Value) -> Vec<String> {
-    let mut v: Vec<String> = doc["differences"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| d["id"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    crate::support::difference_ids(&doc["differences"])
 }
 
 on_every_engine!(diff_against_migrations_finds_hand_made_drift, |db| {

@@ -339,3 +339,17 @@ impl Drop for PgRole {
         pg_exec(PG_ADMIN, &format!("DROP ROLE IF EXISTS \"{}\"", self.name));
     }
 }
+
+/// The sorted `id`s of a JSON array of differences (`keel diff`, `keel check`).
+pub fn difference_ids(differences: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = differences
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| d["id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}

@@ -17,8 +17,6 @@ fn q(s: &str) -> String {
 pub struct Plan {
     pub table: Table,
     pub types: Vec<PgType>,
-    /// Why keel chose or changed something, per column or table.
-    pub notes: Vec<String>,
     /// For the rowid key: identity, starting above every id SQLite has
     /// handed out (`MAX(id)` and `sqlite_sequence`).
     pub identity_start: Option<i64>,

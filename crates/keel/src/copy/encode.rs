@@ -235,17 +235,13 @@ fn utf8<'a>(value: ValueRef<'a>, what: &str) -> Result<&'a str, Misfit> {
             Some("bytea"),
         )
     })?;
-    if memchr_nul(bytes) {
+    if bytes.contains(&0) {
         return Err(misfit(
             "contains a NUL byte, which PostgreSQL text cannot hold",
             Some("bytea"),
         ));
     }
     Ok(s)
-}
-
-fn memchr_nul(bytes: &[u8]) -> bool {
-    bytes.contains(&0)
 }
 
 fn json_text(value: ValueRef<'_>) -> Result<std::borrow::Cow<'_, str>, Misfit> {

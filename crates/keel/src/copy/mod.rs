@@ -224,7 +224,6 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
     for mut t in tables {
         inspect::profile(&conn, path, &mut t)?;
         let mut types = Vec::new();
-        let mut plan_notes = Vec::new();
         for c in &t.columns {
             let cast = casts
                 .iter()
@@ -234,7 +233,7 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
                 None => types::choose(&c.declared, c.classes),
             };
             if let Some(n) = note {
-                plan_notes.push(format!("{}.{}: {n}", t.name, c.name));
+                notes.push(format!("{}.{}: {n}", t.name, c.name));
             }
             types.push(ty);
         }
@@ -243,16 +242,14 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
             top + 1
         });
         if t.without_rowid {
-            plan_notes.push(format!(
+            notes.push(format!(
                 "{}: WITHOUT ROWID table, copied with its primary key",
                 t.name
             ));
         }
-        notes.extend(plan_notes.iter().cloned());
         plans.push(Plan {
             table: t,
             types,
-            notes: plan_notes,
             identity_start,
         });
     }

@@ -34,16 +34,24 @@ pub(super) async fn existing_tables(
         )
         .await
         .map_err(|e| pg_fail("looking for existing tables", &e))?;
-    let mut out = Vec::new();
-    for r in rows {
-        let name: String = r.get(0);
-        let has = client
-            .query_one(&format!("SELECT EXISTS (SELECT FROM {})", q(&name)), &[])
-            .await
-            .map_err(|e| pg_fail(&format!("looking into {name}"), &e))?;
-        out.push((name, has.get(0)));
+    let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    if found.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    // whether each holds rows, in one round trip
+    let probes: Vec<String> = found
+        .iter()
+        .map(|n| format!("EXISTS (SELECT FROM {})", q(n)))
+        .collect();
+    let row = client
+        .query_one(&format!("SELECT {}", probes.join(", ")), &[])
+        .await
+        .map_err(|e| pg_fail("looking into the existing tables", &e))?;
+    Ok(found
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| (name, row.get(i)))
+        .collect())
 }
 
 /// The column types of an existing target table, in the SQLite column order.
