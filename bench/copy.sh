@@ -33,15 +33,8 @@ done
 mkdir -p "$RESULTS"
 CHECK_PY="$BENCH_DATA/tools/migra-venv/bin/python"   # has psycopg2 (bench/setup-peers.sh)
 [ -x "$CHECK_PY" ] || CHECK_PY=python3
-. "$ROOT/scripts/services.sh"
-ensure_postgres
-export PGHOST=127.0.0.1 PGPORT=5432 PGUSER="${PGUSER:-postgres}" PGSSLMODE=disable PGGSSENCMODE=disable
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-[ -n "$PG_BIN" ] && export PATH="$PG_BIN:$PATH"   # skip Debian's slow psql wrapper
-PSQL="psql -X -q -v ON_ERROR_STOP=1"
-(cd "$ROOT" && cargo build --release --locked -q -p keel-cli)
-KEEL="$ROOT/target/release/keel"
-U="postgresql://$PGUSER@$PGHOST:$PGPORT"
+. "$ROOT/bench/common.sh"
+export PGGSSENCMODE=disable
 DBS=()
 cleanup() { for db in "${DBS[@]}"; do $PSQL -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; done; }
 trap cleanup EXIT

@@ -16,20 +16,13 @@ BENCH_DATA="${BENCH_DATA:-/tmp/bench-data}"
 TOOLS="$BENCH_DATA/tools"
 OUT="$BENCH_DATA/results/keel-migrations-$N"
 mkdir -p "$BENCH_DATA/results"
-. "$ROOT/scripts/services.sh"
-ensure_postgres
+. "$ROOT/bench/common.sh"
 "$ROOT/bench/setup-peers.sh" >&2
-export PGHOST=127.0.0.1 PGPORT=5432 PGUSER="${PGUSER:-postgres}" PGSSLMODE=disable
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-[ -n "$PG_BIN" ] && export PATH="$PG_BIN:$PATH"   # skip Debian's slow psql wrapper
 SQLX="$TOOLS/cargo/bin/sqlx"
 DBMATE="$TOOLS/npm/node_modules/@dbmate/linux-x64/bin/dbmate"
-(cd "$ROOT" && cargo build --release --locked -q -p keel-cli)
-KEEL="$ROOT/target/release/keel"
 
 MIG="$BENCH_DATA/keel-mig$N"
 python3 "$SHARED/gen_migrations.py" "$MIG" --count "$N"
-U="postgresql://$PGUSER@$PGHOST:$PGPORT"
 # a fresh database and a CHECKPOINT before every run, so no run pays for the previous one's writes
 mk() { echo "psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS $1 WITH (FORCE)' -c 'CREATE DATABASE $1' -c CHECKPOINT"; }
 KEEL_UP="$KEEL --quiet --database-url $U/kb_keel?sslmode=disable --migrations $MIG/sqlx up"

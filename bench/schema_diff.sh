@@ -22,16 +22,10 @@ SHARED="${SHARED_BENCH:-$ROOT/../shared/bench}"
 WORK="$BENCH_DATA/keel-schema-diff"
 if [ $# -gt 0 ]; then NS=("$@"); else NS=(300 3000); fi
 mkdir -p "$WORK"
-. "$ROOT/scripts/services.sh"
-ensure_postgres
-export PGHOST=127.0.0.1 PGPORT=5432 PGUSER="${PGUSER:-postgres}" PGSSLMODE=disable PGGSSENCMODE=disable
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-[ -n "$PG_BIN" ] && export PATH="$PG_BIN:$PATH"
-PSQL="psql -X -q -v ON_ERROR_STOP=1"
+. "$ROOT/bench/common.sh"
+export PGGSSENCMODE=disable
 MIGRA="$BENCH_DATA/tools/migra-venv/bin/migra"
 [ -x "$MIGRA" ] || "$ROOT/bench/setup-peers.sh"
-(cd "$ROOT" && cargo build --release --locked -q -p keel-cli)
-KEEL="$ROOT/target/release/keel"
 drop_db() { PGOPTIONS="-c client_min_messages=warning" $PSQL -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
 cleanup() { for n in "${NS[@]}"; do drop_db "kb_sd_${n}_a" >/dev/null 2>&1 || true; drop_db "kb_sd_${n}_b" >/dev/null 2>&1 || true; done; }
 trap cleanup EXIT

@@ -39,16 +39,9 @@ for n in "${NS[@]}"; do
   [[ "$n" =~ ^[1-9][0-9]{0,4}$ ]] || { echo "error: N must be a table count from 1 to 99999, got '$n'" >&2; exit 2; }
 done
 mkdir -p "$WORK" "$RESULTS"
-. "$ROOT/scripts/services.sh"
-ensure_postgres
 # Loopback without TLS/GSS negotiation, like the sslmode=disable URL keel gets.
-export PGHOST=127.0.0.1 PGPORT=5432 PGUSER="${PGUSER:-postgres}" PGSSLMODE=disable PGGSSENCMODE=disable
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-[ -n "$PG_BIN" ] && export PATH="$PG_BIN:$PATH"   # skip Debian's slow psql wrapper
-PSQL="psql -X -q -v ON_ERROR_STOP=1"
-(cd "$ROOT" && cargo build --release --locked -q -p keel-cli)
-KEEL="$ROOT/target/release/keel"
-U="postgresql://$PGUSER@$PGHOST:$PGPORT"
+. "$ROOT/bench/common.sh"
+export PGGSSENCMODE=disable
 
 drop_db() { PGOPTIONS="-c client_min_messages=warning" $PSQL -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
 cleanup() {
