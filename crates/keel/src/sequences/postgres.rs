@@ -154,26 +154,20 @@ pub(super) async fn run(
     check_roles(client, &options.grant).await?;
     // A second connection, opened while the catalog is read, halves the
     // time spent reading every table's maximum: the server plans and runs
-    // the two halves on two cores. JIT compiling the catalog query costs more than running it: about
-    // 0.9 s at 10,000 tables, once its estimated cost passes the optimise
-    // threshold. Turned off for this session first (same round trip), and
-    // restored at the end.
+    // the two halves on two cores. JIT compiling the catalog query costs
+    // more than running it (about 0.9 s at 10,000 tables, once its
+    // estimated cost passes the optimise threshold): it is turned off for
+    // this session in the same round trip, and reset at the end.
     let (jit, columns, second) = tokio::join!(
-        client.batch_execute(JIT_OFF),
+        client.batch_execute("SET jit = off"),
         catalog(client, tracking_table, options),
         crate::backend::postgres::connect_client(url)
     );
     jit.map_err(|e| fail("turning off JIT for the catalog query", &e))?;
     let report = check(client, &columns?, second, options).await;
-    let _ = client.batch_execute(JIT_RESET).await;
+    let _ = client.batch_execute("RESET jit").await;
     report
 }
-
-/// Turns JIT off for this session where the server has it (PostgreSQL 11+).
-const JIT_OFF: &str =
-    "SELECT set_config('jit', 'off', false) WHERE current_setting('jit', true) IS NOT NULL";
-const JIT_RESET: &str =
-    "SELECT set_config('jit', reset_val, false) FROM pg_settings WHERE name = 'jit'";
 
 async fn check(
     client: &Client,
