@@ -32,6 +32,7 @@ mod backend;
 pub mod check;
 pub mod copy;
 pub mod database;
+pub mod db;
 pub mod dialect;
 pub mod error;
 pub mod plan;

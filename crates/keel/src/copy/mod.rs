@@ -280,7 +280,7 @@ pub async fn run(
     }
     progress(Event::Step("reading the SQLite schema"));
     let (mut plans, mut notes) = plan(&path, options)?;
-    let main = crate::backend::postgres::connect_client(&url).await?;
+    let main = crate::db::postgres(&url).await?;
     check_roles(&main, &options.grant).await?;
 
     // which tables exist already, and which hold rows
@@ -364,7 +364,7 @@ pub async fn run(
     let existing_ref = &load_into_existing;
     let url_ref = &url;
     let lane_futures = lanes.iter().map(|(_, tables)| async move {
-        let client = crate::backend::postgres::connect_client(url_ref).await?;
+        let client = crate::db::postgres(url_ref).await?;
         client
             .batch_execute(
                 "SET maintenance_work_mem = '256MB'; BEGIN; SET LOCAL synchronous_commit = off",

@@ -161,7 +161,7 @@ pub(super) async fn run(
     let (jit, columns, second) = tokio::join!(
         client.batch_execute("SET jit = off"),
         catalog(client, tracking_table, options),
-        crate::backend::postgres::connect_client(url)
+        crate::db::postgres(url)
     );
     jit.map_err(|e| fail("turning off JIT for the catalog query", &e))?;
     let report = check(client, &columns?, second, options).await;
