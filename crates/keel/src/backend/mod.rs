@@ -145,6 +145,11 @@ pub(crate) const COLUMNS: &str = "version, name, checksum, checksum_algorithm, a
 /// What to do when the tracking table holds what keel did not write.
 const TRACKING_HINT: &str = "this table was not made by keel (or was changed since): give keel a table of its own with --table NAME (or `table = \"…\"` in keel.toml), or move this one aside";
 
+/// What keel was doing when reading its records failed.
+pub(crate) fn reading(table: &str) -> String {
+    format!("reading the tracking table {table}")
+}
+
 /// Where tracking rows come from, for decoding errors.
 pub(crate) fn tracking_origin(table: &str) -> Origin<'_> {
     Origin::table(table).with_hint(TRACKING_HINT)

@@ -187,7 +187,7 @@ impl Driver for Mysql {
         let rows: Vec<mysql_async::Row> = match self.conn.query(sql.as_str()).await {
             Ok(rows) => rows,
             Err(mysql_async::Error::Server(s)) if s.code == 1146 => return Ok(Vec::new()),
-            Err(e) => return Err(fail("reading the tracking table", e)),
+            Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
         let origin = super::tracking_origin(&self.raw_table);
         let mut out = Vec::with_capacity(rows.len());

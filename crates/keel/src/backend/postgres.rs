@@ -283,7 +283,7 @@ impl Driver for Postgres {
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
                 return Ok(Vec::new());
             }
-            Err(e) => return Err(fail("reading the tracking table", e)),
+            Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
         let origin = super::tracking_origin(&self.raw_table);
         // Sorted here: an ORDER BY costs the server more planning than the

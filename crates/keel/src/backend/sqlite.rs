@@ -194,12 +194,12 @@ impl Driver for Sqlite {
         let mut stmt = match self.conn.prepare(sql.as_str()) {
             Ok(s) => s,
             Err(e) if e.to_string().contains("no such table") => return Ok(Vec::new()),
-            Err(e) => return Err(fail("reading the tracking table", e)),
+            Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
-        let mut rows = stmt.query([]).context("reading the tracking table")?;
+        let mut rows = stmt.query([]).context(super::reading(&self.raw_table))?;
         let origin = super::tracking_origin(&self.raw_table);
         let mut out = Vec::new();
-        while let Some(r) = rows.next().context("reading the tracking table")? {
+        while let Some(r) = rows.next().context(super::reading(&self.raw_table))? {
             out.push(AppliedMigration {
                 version: r.col(0, origin)?,
                 name: r.col(1, origin)?,

@@ -48,6 +48,7 @@ fn expected<T>() -> &'static str {
         "f64" | "f32" => "a floating-point number",
         "bool" => "a boolean",
         "String" | "str" | "&str" => "text",
+        "Timestamp" => "a timestamp",
         "Vec<u8>" => "bytes",
         _ => "another type",
     }
