@@ -35,6 +35,7 @@ pub mod database;
 pub mod db;
 pub mod dialect;
 pub mod error;
+pub mod known;
 pub mod plan;
 pub mod runner;
 pub mod schema;

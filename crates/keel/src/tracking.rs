@@ -83,6 +83,9 @@ pub struct Record {
     pub checksum: Checksum,
     /// `None`: the backend measures from the start of the migration's transaction.
     pub duration_ms: Option<i64>,
+    /// UTC, ISO 8601; `None`: now. Set when a row keeps the time of another
+    /// database's history (a copy).
+    pub applied_at: Option<String>,
     pub success: bool,
     pub error: Option<String>,
     pub failed_statement_index: Option<i64>,

@@ -7,6 +7,7 @@ mod support;
 
 mod check_every_engine;
 mod concurrency;
+mod copy_history;
 mod copy_postgres;
 mod diff_postgres;
 mod diff_sqlite_mysql;

@@ -64,7 +64,7 @@ impl Mysql {
                     .or_else(|| self.tx_started.map(|s| s.elapsed().as_millis() as i64))
                     .unwrap_or(0);
                 let sql = format!(
-                    "INSERT INTO {t} ({COLUMNS}) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                    "INSERT INTO {t} ({COLUMNS}) VALUES (?, ?, ?, ?, coalesce(?, UTC_TIMESTAMP(3)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                      ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum), \
                      checksum_algorithm = VALUES(checksum_algorithm), applied_at = VALUES(applied_at), \
                      duration_ms = VALUES(duration_ms), success = VALUES(success), error = VALUES(error), \
@@ -78,6 +78,7 @@ impl Mysql {
                     r.name.clone().into(),
                     r.checksum.as_str().into(),
                     ALGORITHM.into(),
+                    r.applied_at.as_deref().map(mysql_datetime).into(),
                     duration.into(),
                     r.success.into(),
                     r.error.clone().into(),
@@ -120,6 +121,12 @@ impl Mysql {
             ),
         }
     }
+}
+
+/// An ISO 8601 UTC time (`2026-12-01T20:13:49.123Z`) as a DATETIME(3)
+/// literal MySQL accepts (`2026-12-01 20:13:49.123`).
+fn mysql_datetime(iso: &str) -> String {
+    iso.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 impl Driver for Mysql {

@@ -83,7 +83,7 @@ impl Postgres {
             return Ok(s.clone());
         }
         let sql = format!(
-            "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, now(), \
+            "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, coalesce($16::text::timestamptz, now()), \
              coalesce($5, (extract(epoch FROM clock_timestamp() - now()) * 1000)::int8), \
              $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, \
@@ -144,6 +144,7 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
             &KEEL_VERSION,
             r.method.as_static(),
             &r.sql,
+            &r.applied_at,
         ],
         Write::Progress {
             version,

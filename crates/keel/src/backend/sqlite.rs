@@ -67,7 +67,7 @@ impl Sqlite {
                 self.conn.execute(
                     &format!(
                         "INSERT OR REPLACE INTO {t} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, \
-                         strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                         coalesce(?16, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
                     ),
                     params![
                         r.version,
@@ -84,7 +84,8 @@ impl Sqlite {
                         r.applied_by,
                         KEEL_VERSION,
                         r.method.as_str(),
-                        r.sql
+                        r.sql,
+                        r.applied_at
                     ],
                 )?;
             }

@@ -64,7 +64,9 @@ pub(super) async fn run(
     tracking_table: &str,
     options: &Options,
 ) -> Result<Report> {
+    let known = crate::known::KnownTables::new(tracking_table);
     let mut columns = inspect(conn, tracking_table).await?;
+    columns.retain(|c| !known.is_known(&c.table));
     let maxima = maxima(conn, &columns).await?;
     for (c, max) in columns.iter_mut().zip(maxima) {
         c.max = max;

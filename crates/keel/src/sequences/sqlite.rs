@@ -35,7 +35,9 @@ pub(super) fn run(
     tracking_table: &str,
     options: &Options,
 ) -> Result<Report> {
-    let tables = inspect(conn, tracking_table)?;
+    let known = crate::known::KnownTables::new(tracking_table);
+    let mut tables = inspect(conn, tracking_table)?;
+    tables.retain(|t| !known.is_known(&t.name));
     let mut report = Report {
         columns_checked: tables.len(),
         ..Report::default()
