@@ -74,7 +74,7 @@ async fn query(
     let rows: Vec<Row> = conn
         .exec(sql, (table,))
         .await
-        .map_err(|e| fail(&format!("inspecting the schema: {what}"), e))?;
+        .map_err(|e| fail(format!("inspecting the schema: {what}"), e))?;
     Ok(rows.into_iter().map(texts).collect())
 }
 
