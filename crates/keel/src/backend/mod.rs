@@ -145,6 +145,15 @@ pub(crate) const COLUMNS: &str = "version, name, checksum, checksum_algorithm, a
 /// What to do when the tracking table holds what keel did not write.
 const TRACKING_HINT: &str = "this table was not made by keel (or was changed since): give keel a table of its own with --table NAME (or `table = \"…\"` in keel.toml), or move this one aside";
 
+/// Each engine's tracking-table statements: create, and read the rows.
+pub(crate) fn tracking_sql() -> [(Dialect, &'static str, &'static str); 3] {
+    [
+        (Dialect::Sqlite, sqlite::CREATE, sqlite::APPLIED),
+        (Dialect::Postgres, postgres::CREATE, postgres::APPLIED),
+        (Dialect::Mysql, mysql::CREATE, mysql::APPLIED),
+    ]
+}
+
 /// What keel was doing when reading its records failed.
 pub(crate) fn reading(table: &str) -> String {
     format!("reading the tracking table {table}")

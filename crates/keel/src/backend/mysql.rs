@@ -17,6 +17,10 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Value};
 use std::time::Instant;
 
+/// The tracking table, and the read of its rows.
+pub(super) const CREATE: &str = include_str!("sql/mysql_create.sql");
+pub(super) const APPLIED: &str = include_str!("sql/mysql_applied.sql");
+
 pub(crate) struct Mysql {
     conn: Conn,
     /// The tracking table's name as given, for messages.
@@ -176,7 +180,7 @@ impl Driver for Mysql {
     async fn ensure_table(&mut self) -> Result<()> {
         let sql = Sql::template(
             Dialect::Mysql,
-            include_str!("sql/mysql_create.sql"),
+            CREATE,
             &[("table", &Ident::new(&self.raw_table))],
         );
         self.conn
@@ -188,7 +192,7 @@ impl Driver for Mysql {
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
         let sql = Sql::template(
             Dialect::Mysql,
-            include_str!("sql/mysql_applied.sql"),
+            APPLIED,
             &[("table", &Ident::new(&self.raw_table))],
         );
         let rows: Vec<mysql_async::Row> = match self.conn.query(sql.as_str()).await {

@@ -27,8 +27,15 @@ const CATALOG: crate::db::decode::Origin<'static> = crate::db::decode::Origin {
     hint: None,
 };
 
+/// Who holds keel's advisory lock on this database.
+pub(crate) const LOCK_HOLDER: &str = include_str!("sql/postgres_lock_holder.sql");
+
 /// First key of keel's two-part advisory lock: "keel" in ASCII.
 const LOCK_CLASS: i64 = 0x6b65_656c;
+
+/// The tracking table, and the read of its rows.
+pub(super) const CREATE: &str = include_str!("sql/postgres_create.sql");
+pub(super) const APPLIED: &str = include_str!("sql/postgres_applied.sql");
 
 pub(crate) struct Postgres {
     client: Client,
@@ -211,10 +218,7 @@ impl Driver for Postgres {
     async fn lock_holder(&mut self) -> Result<String> {
         let rows = self
             .client
-            .query(
-                include_str!("sql/postgres_lock_holder.sql"),
-                &[&LOCK_CLASS, &self.lock_key],
-            )
+            .query(LOCK_HOLDER, &[&LOCK_CLASS, &self.lock_key])
             .await
             .context("finding the lock holder")?;
         Ok(match rows.first() {
@@ -262,7 +266,7 @@ impl Driver for Postgres {
         if !exists {
             let sql = Sql::template(
                 Dialect::Postgres,
-                include_str!("sql/postgres_create.sql"),
+                CREATE,
                 &[("table", &Ident::new(&self.raw_table))],
             );
             self.client
@@ -276,7 +280,7 @@ impl Driver for Postgres {
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
         let sql = Sql::template(
             Dialect::Postgres,
-            include_str!("sql/postgres_applied.sql"),
+            APPLIED,
             &[("table", &Ident::new(&self.raw_table))],
         );
         let rows = match self.client.query_typed(sql.as_str(), &[]).await {

@@ -22,6 +22,10 @@ use std::io::{Read, Seek, Write as _};
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The tracking table, and the read of its rows.
+pub(super) const CREATE: &str = include_str!("sql/sqlite_create.sql");
+pub(super) const APPLIED: &str = include_str!("sql/sqlite_applied.sql");
+
 pub(crate) struct Sqlite {
     conn: Connection,
     /// The tracking table's name as given, for messages.
@@ -178,7 +182,7 @@ impl Driver for Sqlite {
     async fn ensure_table(&mut self) -> Result<()> {
         let sql = Sql::template(
             Dialect::Sqlite,
-            include_str!("sql/sqlite_create.sql"),
+            CREATE,
             &[("table", &Ident::new(&self.raw_table))],
         );
         self.conn
@@ -189,7 +193,7 @@ impl Driver for Sqlite {
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
         let sql = Sql::template(
             Dialect::Sqlite,
-            include_str!("sql/sqlite_applied.sql"),
+            APPLIED,
             &[("table", &Ident::new(&self.raw_table))],
         );
         let mut stmt = match self.conn.prepare(sql.as_str()) {

@@ -10,6 +10,8 @@
 
 pub(crate) mod decode;
 pub(crate) mod error;
+#[doc(hidden)]
+pub mod queries;
 pub(crate) mod scratch;
 pub mod sql;
 

@@ -28,11 +28,7 @@ const CAT: Origin<'static> = Origin {
 /// out. Tables of extensions are dropped by [`inspect`] (rows whose table
 /// relations.sql did not return), not here: that would be one more
 /// pg_depend lookup per table in each of four queries.
-const REL: &str = "WITH rel AS (
-  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> $1
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
-";
+const REL: &str = include_str!("postgres/rel.sql");
 
 const RELATIONS: &str = include_str!("postgres/relations.sql");
 const COLUMNS: &str = include_str!("postgres/columns.sql");
@@ -44,6 +40,23 @@ const SEQUENCES: &str = include_str!("postgres/sequences.sql");
 const ENUMS: &str = include_str!("postgres/enums.sql");
 const VIEW_DEPS: &str = include_str!("postgres/view_deps.sql");
 const NAMESPACES: &str = include_str!("postgres/namespaces.sql");
+
+/// Every catalog query, named, as sent: for the test that each prepares.
+pub(crate) fn queries() -> Vec<(&'static str, String)> {
+    let with_rel = |q: &str| format!("{REL}{q}");
+    vec![
+        ("relations", RELATIONS.to_string()),
+        ("columns", with_rel(COLUMNS)),
+        ("constraints", with_rel(CONSTRAINTS)),
+        ("indexes", with_rel(INDEXES)),
+        ("triggers", with_rel(TRIGGERS)),
+        ("functions", FUNCTIONS.to_string()),
+        ("sequences", SEQUENCES.to_string()),
+        ("enums", ENUMS.to_string()),
+        ("view_deps", VIEW_DEPS.to_string()),
+        ("namespaces", NAMESPACES.to_string()),
+    ]
+}
 
 /// How many queries [`inspect`] sends (besides `BEGIN` and `COMMIT`): a
 /// constant, whatever the size of the schema.
