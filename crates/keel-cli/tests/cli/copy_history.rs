@@ -104,6 +104,15 @@ fn a_keel_migrated_sqlite_database_arrives_with_its_history() {
         .unwrap();
     let doc = json(&out);
     assert_eq!(out.status.code(), Some(0), "{doc}");
+    // validate compares only user tables
+    let out = keel_on(&db, &db.url)
+        .args(["validate", &src, &db.url, "--format", "json"])
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{doc}");
+    assert_eq!(doc["tables"].as_array().map(Vec::len), Some(2), "{doc}");
+
     // up on the target applies only what is new
     db.write(
         "0003_tags.sql",
