@@ -8,7 +8,7 @@
 //! reports "up to date", not an error: N replicas starting at once is the
 //! normal case (incident 5).
 
-use crate::database::Database;
+use crate::db::Database;
 use crate::error::{DbError, Error, MigrationFailure, Result};
 use crate::plan::{self, DownTarget, Entry, State, Target};
 use crate::source::split::{Statement, split};

@@ -6,7 +6,7 @@
 //! ([`crate::known`]).
 
 use crate::backend::{Backend, sqlite::Sqlite};
-use crate::database::{ConnectOptions, Database};
+use crate::db::{ConnectOptions, Database};
 use crate::error::{DbError, Error, Result};
 use crate::settings::DatabaseUrl;
 use crate::tracking::{Method, Record, Write};

@@ -8,6 +8,7 @@
 //! the handle of an open [`Conn`]; the decisions stay in the modules that
 //! own them.
 
+mod database;
 pub(crate) mod decode;
 pub(crate) mod error;
 #[doc(hidden)]
@@ -18,6 +19,7 @@ pub mod sql;
 use crate::error::{DbError, Error, Result};
 use crate::settings::{DatabaseUrl, Engine};
 use crate::tracking::KEEL_VERSION;
+pub use database::{ConnectOptions, Database};
 use error::Context;
 use std::path::Path;
 use std::str::FromStr;

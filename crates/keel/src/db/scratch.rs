@@ -4,7 +4,7 @@
 //! plan converges; never used for anything the user owns.
 
 use super::Conn;
-use crate::database::{ConnectOptions, Database};
+use crate::db::{ConnectOptions, Database};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::settings::{DatabaseUrl, Engine};

@@ -10,7 +10,7 @@ pub(crate) mod sqlite;
 
 use super::model::Schema;
 use crate::backend::Backend;
-use crate::database::Database;
+use crate::db::Database;
 use crate::error::Result;
 use crate::known::KnownTables;
 
