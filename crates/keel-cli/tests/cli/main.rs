@@ -13,6 +13,7 @@ mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;
 mod integrity;
+mod known_tables;
 mod lifecycle;
 mod malformed;
 mod sequences_postgres;
