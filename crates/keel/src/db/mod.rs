@@ -253,8 +253,14 @@ async fn mysql_connect(
     opts: &mysql_async::Opts,
     ssl: Option<mysql_async::SslOpts>,
 ) -> std::result::Result<mysql_async::Conn, mysql_async::Error> {
-    let opts = mysql_async::OptsBuilder::from_opts(opts.clone()).ssl_opts(ssl);
-    mysql_async::Conn::new(opts).await
+    let builder = mysql_async::OptsBuilder::from_opts(opts.clone());
+    // mysql_async moves a local TCP connection to the server's Unix socket
+    // when it can, which would leave the TLS session the mode asked for
+    let builder = match ssl {
+        Some(ssl) => builder.prefer_socket(false).ssl_opts(ssl),
+        None => builder,
+    };
+    mysql_async::Conn::new(builder).await
 }
 
 /// A MySQL connection error, with TLS failures in words naming the mode.
