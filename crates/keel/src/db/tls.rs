@@ -763,10 +763,9 @@ pub(crate) fn find_rustls<'a>(
         if let Some(inner) = err
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
+            && let Some(found) = find_rustls(inner)
         {
-            if let Some(found) = find_rustls(inner) {
-                return Some(found);
-            }
+            return Some(found);
         }
         next = err.source();
     }
@@ -884,6 +883,62 @@ mod tests {
             MyMode::Preferred
         );
         assert!(MyTls::split("mysql://h/db?ssl-mode=yes").is_err());
+    }
+
+    /// RFC 5929's hash for certificates openssl signs with each digest,
+    /// against openssl's own fingerprint with that digest.
+    #[test]
+    fn channel_binding_hashes_the_certificate_with_its_signature_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .current_dir(dir.path())
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "openssl {args:?}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let cases = [
+            ("rsa:2048", "-sha256", Some("-sha256")),
+            ("rsa:2048", "-sha1", Some("-sha256")),
+            ("rsa:2048", "-sha512", Some("-sha512")),
+            ("ec", "-sha384", Some("-sha384")),
+            ("ed25519", "", None),
+        ];
+        for (key, digest, expected) in cases {
+            let mut args = vec!["req", "-x509", "-nodes", "-days", "1", "-subj", "/CN=t"];
+            args.extend(["-keyout", "k.pem", "-out", "c.pem", "-outform", "DER"]);
+            match key {
+                "ec" => args.extend(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"]),
+                k => args.extend(["-newkey", k]),
+            }
+            if !digest.is_empty() {
+                args.push(digest);
+            }
+            openssl(&args);
+            let der = std::fs::read(dir.path().join("c.pem")).unwrap();
+            let ours = server_end_point(&der).map(|h| {
+                h.iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            });
+            let theirs = expected.map(|d| {
+                let out = openssl(&[
+                    "x509",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    "c.pem",
+                    "-noout",
+                    "-fingerprint",
+                    d,
+                ]);
+                out.trim().split_once('=').unwrap().1.to_string()
+            });
+            assert_eq!(ours, theirs, "{key} {digest}");
+        }
     }
 
     #[test]
