@@ -32,3 +32,15 @@ ensure_mariadb() {
   echo "hint: install and start it (user root, empty password); its tests are never skipped." >&2
   exit 1
 }
+
+# The TLS tests start a throwaway TLS MariaDB of their own through
+# scripts/mariadb-tls.sh (never the shared server): it needs these tools.
+ensure_tls_tools() {
+  local missing=()
+  for tool in openssl mariadb-install-db; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadbd)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "error: the TLS tests need ${missing[*]}, which is not installed." >&2
+  echo "hint: apt-get install openssl mariadb-server; the TLS tests are never skipped." >&2
+  exit 1
+}
