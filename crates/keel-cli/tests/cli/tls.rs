@@ -450,3 +450,40 @@ fn mariadb_without_tls_is_refused_unless_preferred() {
     assert!(message.contains("ssl-mode=REQUIRED"), "{message}");
     ok(&db, &format!("{}?ssl-mode=PREFERRED", db.url), &["status"]);
 }
+
+/// A stand-in PostgreSQL server that answers every SSLRequest with `N`
+/// (no TLS) and then hangs up: enough to see what each `sslmode` does.
+fn server_without_tls() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 8];
+            if stream.read_exact(&mut request).is_ok() && request[4..] == [0x04, 0xd2, 0x16, 0x2f] {
+                let _ = stream.write_all(b"N");
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn postgres_without_tls_is_refused_where_the_mode_requires_it() {
+    let local = TestDb::new(Engine::Sqlite, "tls_pg_no_tls");
+    let port = server_without_tls();
+    for mode in ["require", "verify-ca", "verify-full"] {
+        let url = format!(
+            "postgres://postgres:s3cret@localhost:{port}/db?sslmode={mode}&sslrootcert={SNAKEOIL}"
+        );
+        let message = refused(&local, &url, &["status"]);
+        assert!(message.contains("does not support TLS"), "{message}");
+        assert!(message.contains(&format!("sslmode={mode}")), "{message}");
+    }
+    // prefer goes on in plain text: the stand-in then hangs up, which is
+    // not a TLS error
+    let url = format!("postgres://postgres@localhost:{port}/db?sslmode=prefer");
+    let message = refused(&local, &url, &["status"]);
+    assert!(!message.contains("TLS"), "{message}");
+}

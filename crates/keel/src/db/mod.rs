@@ -183,13 +183,15 @@ fn postgres_tls_message(e: &tokio_postgres::Error, mode: tls::SslMode) -> Option
                 tls_advice(&failure.0)
             ));
         }
+        // tokio-postgres says so in the source of "error performing TLS handshake"
+        if err.to_string().contains("server does not support TLS") {
+            return Some(format!(
+                "the server does not support TLS, and sslmode={mode} does not allow a plain-text connection; enable TLS on the server, or use sslmode=prefer only where the network is trusted"
+            ));
+        }
         next = err.source();
     }
-    e.to_string().contains("server does not support TLS").then(|| {
-        format!(
-            "the server does not support TLS, and sslmode={mode} does not allow a plain-text connection; enable TLS on the server, or use sslmode=prefer only where the network is trusted"
-        )
-    })
+    None
 }
 
 fn tls_advice(message: &str) -> &'static str {
