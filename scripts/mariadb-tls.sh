@@ -22,17 +22,16 @@ mkdir "$dir"
 mkdir "$dir/certs"
 certs=$dir/certs
 log=$dir/setup.log
-{
-  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=keel test CA" \
-    -keyout "$certs/ca.key" -out "$certs/ca.pem"
-  openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
-    -keyout "$certs/server.key" -out "$certs/server.csr"
-  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$certs/ext.cnf"
-  openssl x509 -req -sha256 -days 2 -in "$certs/server.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
-    -CAcreateserial -extfile "$certs/ext.cnf" -out "$certs/server.pem"
-  mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
-    --auth-root-authentication-method=normal --skip-test-db
-} >"$log" 2>&1 || { cat "$log" >&2; rm -rf "$dir"; exit 1; }
+run() { "$@" >>"$log" 2>&1 || { echo "error: $* failed:" >&2; cat "$log" >&2; rm -rf "$dir"; exit 1; }; }
+run openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=keel test CA" \
+  -keyout "$certs/ca.key" -out "$certs/ca.pem"
+run openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+  -keyout "$certs/server.key" -out "$certs/server.csr"
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$certs/ext.cnf"
+run openssl x509 -req -sha256 -days 2 -in "$certs/server.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
+  -CAcreateserial -extfile "$certs/ext.cnf" -out "$certs/server.pem"
+run mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
+  --auth-root-authentication-method=normal --skip-test-db
 
 "$mariadbd" --no-defaults --user=root --datadir="$dir/data" --bind-address=127.0.0.1 --port="$port" \
   --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \

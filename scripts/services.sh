@@ -33,14 +33,16 @@ ensure_mariadb() {
   exit 1
 }
 
-# The TLS tests start a throwaway TLS MariaDB of their own through
-# scripts/mariadb-tls.sh (never the shared server): it needs these tools.
+# The TLS tests start throwaway servers of their own (never the shared
+# ones): a TLS MariaDB (scripts/mariadb-tls.sh) and a PostgreSQL with SCRAM
+# and client certificates (scripts/postgres-tls.sh). They need these tools.
 ensure_tls_tools() {
   local missing=()
-  for tool in openssl mariadb-install-db; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  for tool in openssl mariadb-install-db runuser; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadbd)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(initdb)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "error: the TLS tests need ${missing[*]}, which is not installed." >&2
-  echo "hint: apt-get install openssl mariadb-server; the TLS tests are never skipped." >&2
+  echo "hint: apt-get install openssl mariadb-server postgresql; the TLS tests are never skipped." >&2
   exit 1
 }

@@ -240,33 +240,44 @@ struct TlsMariadb {
     ca: PathBuf,
 }
 
-/// The TLS MariaDB of this test run, started once; it stops when the test
-/// process ends.
+/// Starts `scripts/<script>` on a free port in a new folder: a throwaway
+/// server that stops, and whose folder goes, when this test process ends.
+fn throwaway(script: &str) -> (u16, PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = std::env::temp_dir().join(format!(
+        "keel-{}-{}-{port}",
+        script.trim_end_matches(".sh"),
+        std::process::id()
+    ));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
+    let out = std::process::Command::new("bash")
+        .arg(&path)
+        .arg(&dir)
+        .arg(port.to_string())
+        .arg(std::process::id().to_string())
+        .output()
+        .expect("run the script");
+    assert!(
+        out.status.success(),
+        "scripts/{script} could not start its server:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (port, dir.join("certs"))
+}
+
+/// The TLS MariaDB of this test run, started once.
 fn mariadb_tls() -> &'static TlsMariadb {
     static SERVER: OnceLock<TlsMariadb> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("keel-mariadb-tls-{}-{port}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb-tls.sh");
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .arg(&dir)
-            .arg(port.to_string())
-            .arg(std::process::id().to_string())
-            .output()
-            .expect("run scripts/mariadb-tls.sh");
-        assert!(
-            out.status.success(),
-            "scripts/mariadb-tls.sh could not start the TLS MariaDB:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (port, certs) = throwaway("mariadb-tls.sh");
         TlsMariadb {
             port,
-            ca: dir.join("certs").join("ca.pem"),
+            ca: certs.join("ca.pem"),
         }
     })
 }
@@ -486,4 +497,92 @@ fn postgres_without_tls_is_refused_where_the_mode_requires_it() {
     let url = format!("postgres://postgres@localhost:{port}/db?sslmode=prefer");
     let message = refused(&local, &url, &["status"]);
     assert!(!message.contains("TLS"), "{message}");
+}
+
+// ------------------------------------ PostgreSQL: SCRAM and client certificates
+
+#[test]
+fn postgres_scram_with_channel_binding_and_client_certificates() {
+    let (port, certs) = throwaway("postgres-tls.sh");
+    let local = TestDb::new(Engine::Sqlite, "tls_pg_scram");
+    let ca = certs.join("ca.pem").display().to_string();
+    let base = format!("localhost:{port}/postgres?sslmode=verify-full&sslrootcert={ca}");
+    local.write(
+        "0001_seen.sql",
+        format!("CREATE TABLE IF NOT EXISTS seen (who text, ssl boolean);\nINSERT INTO seen SELECT current_user, ({PG_SEEN});\n"),
+    );
+    // SCRAM-SHA-256-PLUS: the server's certificate bound to the login, which
+    // channel_binding=require insists on
+    let scram = format!("postgres://keel_scram:s3cret@{base}&channel_binding=require");
+    let (code, doc, text) = keel_json(&local, &scram, &["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert!(!text.contains("s3cret"), "{text}");
+    let wrong = format!("postgres://keel_scram:hunter2@{base}");
+    let message = refused(&local, &wrong, &["status"]);
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+
+    // a client certificate is the login of keel_cert
+    let key = certs.join("client.key").display().to_string();
+    let cert = certs.join("client.pem").display().to_string();
+    let with_cert = format!("postgres://keel_cert@{base}&sslcert={cert}&sslkey={key}");
+    let local2 = TestDb::new(Engine::Sqlite, "tls_pg_cert");
+    std::fs::copy(
+        local.migrations().join("0001_seen.sql"),
+        local2.migrations().join("0001_seen.sql"),
+    )
+    .unwrap();
+    let (code, doc, _) = keel_json(
+        &local2,
+        &with_cert,
+        &["up", "--table", "keel_cert_migrations"],
+    );
+    assert_eq!(code, Some(0), "{doc}");
+    let message = refused(
+        &local2,
+        &format!("postgres://keel_cert@{base}"),
+        &["status"],
+    );
+    assert!(message.contains("certificate"), "{message}");
+    let message = refused(
+        &local2,
+        &format!("postgres://keel_cert@{base}&sslcert={cert}"),
+        &["status"],
+    );
+    assert!(message.contains("sslkey"), "{message}");
+
+    // the server saw both logins encrypted
+    let seen = pg_rows(
+        &format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        "SELECT who || ' ' || ssl FROM seen ORDER BY who",
+    );
+    assert_eq!(seen, ["keel_cert true", "keel_scram true"]);
+}
+
+fn pg_rows(url: &str, sql: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let handle = tokio::spawn(conn);
+        let rows = client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        drop(client);
+        let _ = handle.await;
+        rows.into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect()
+    })
 }
