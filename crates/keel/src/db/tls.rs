@@ -30,8 +30,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 #[derive(Debug)]
 pub(crate) struct Problem(pub String);
 
-/// A URL with keel's TLS parameters taken out: what the driver gets.
-fn split_query(raw: &str, ours: impl Fn(&str) -> bool) -> (String, Vec<(String, String)>) {
+/// A URL with keel's TLS parameters taken out: what the driver gets, and
+/// the parameters, decoded by `decode` as the driver would have.
+fn split_query(
+    raw: &str,
+    ours: impl Fn(&str) -> bool,
+    decode: fn(&str) -> String,
+) -> (String, Vec<(String, String)>) {
     let (base, fragment) = match raw.split_once('#') {
         Some((b, f)) => (b, Some(f)),
         None => (raw, None),
@@ -62,11 +67,38 @@ fn split_query(raw: &str, ours: impl Fn(&str) -> bool) -> (String, Vec<(String, 
     (rest, taken)
 }
 
-fn decode(s: &str) -> String {
+/// `application/x-www-form-urlencoded` (`+` is a space), as mysql_async reads
+/// its URL parameters.
+fn form_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={s}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_else(|| s.to_string())
+}
+
+/// Percent-decoding only (`+` stays), as libpq and tokio-postgres read a URL.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn home_file(relative: &str) -> Option<PathBuf> {
@@ -136,7 +168,7 @@ impl PgTls {
     /// Splits `raw` into the URL tokio-postgres gets (with its own
     /// `sslmode` of disable/prefer/require) and keel's TLS settings.
     pub fn split(raw: &str) -> Result<(String, PgTls), Problem> {
-        let (rest, taken) = split_query(raw, |k| PG_KEYS.contains(&k));
+        let (rest, taken) = split_query(raw, |k| PG_KEYS.contains(&k), percent_decode);
         let mut mode = None;
         let mut roots = None;
         let mut cert = None;
@@ -650,7 +682,7 @@ fn my_key(key: &str) -> Option<&'static str> {
 impl MyTls {
     /// Splits `raw` into the URL mysql_async gets and keel's TLS settings.
     pub fn split(raw: &str) -> Result<(String, MyTls), Problem> {
-        let (rest, taken) = split_query(raw, |k| my_key(k).is_some());
+        let (rest, taken) = split_query(raw, |k| my_key(k).is_some(), form_decode);
         let mut tls = MyTls {
             mode: MyMode::Preferred,
             ca: None,
@@ -853,6 +885,8 @@ mod tests {
             (rest.as_str(), tls.mode),
             ("postgres://h/db?sslmode=prefer", SslMode::Prefer)
         );
+        let (_, tls) = PgTls::split("postgres://h/db?sslrootcert=/a+b/c%20d.pem").unwrap();
+        assert_eq!(tls.roots, Some(Roots::File("/a+b/c d.pem".into())));
         let (_, tls) = PgTls::split("postgres://h/db?sslrootcert=system").unwrap();
         assert_eq!(tls.mode, SslMode::VerifyFull);
         assert!(PgTls::split("postgres://h/db?sslmode=require&sslrootcert=system").is_err());
