@@ -216,6 +216,7 @@ impl Error {
 fn is_tls(message: &str) -> bool {
     [
         "TLS",
+        "certificate",
         "sslmode",
         "ssl-mode",
         "sslrootcert",
