@@ -7,7 +7,8 @@
 #   scripts/mariadb-tls.sh DIR PORT WATCH_PID
 #
 # DIR must not exist yet. Prints nothing on success; DIR/certs/ca.pem is
-# the CA. The server stops and DIR is deleted as soon as process WATCH_PID
+# the CA, DIR/certs/client.pem and client.key the certificate of user
+# keel_x509 (REQUIRE X509); root has an empty password. The server stops and DIR is deleted as soon as process WATCH_PID
 # (the test run) ends, however it ends.
 set -euo pipefail
 dir=$1 port=$2 watch=$3
@@ -30,6 +31,11 @@ run openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
 printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$certs/ext.cnf"
 run openssl x509 -req -sha256 -days 2 -in "$certs/server.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
   -CAcreateserial -extfile "$certs/ext.cnf" -out "$certs/server.pem"
+run openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=keel_x509" \
+  -keyout "$certs/client.key" -out "$certs/client.csr"
+printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$certs/client.cnf"
+run openssl x509 -req -sha256 -days 2 -in "$certs/client.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
+  -CAcreateserial -extfile "$certs/client.cnf" -out "$certs/client.pem"
 run mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
   --auth-root-authentication-method=normal --skip-test-db
 
@@ -51,7 +57,11 @@ server=$!
 disown -a
 
 for _ in $(seq 1 120); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then exit 0; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    run mariadb --no-defaults -S "$dir/mysqld.sock" -u root \
+      -e "CREATE USER keel_x509@'%' REQUIRE X509; GRANT ALL ON *.* TO keel_x509@'%'"
+    exit 0
+  fi
   kill -0 "$server" 2>/dev/null || break
   sleep 0.1
 done

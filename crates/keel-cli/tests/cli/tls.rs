@@ -448,6 +448,28 @@ fn mariadb_verify_identity_runs_every_command_and_refuses_a_wrong_ca_or_host() {
         message.contains("127.0.0.1") && message.contains("localhost"),
         "{message}"
     );
+    // a client certificate: keel_x509 may only log in with one
+    let certs = mariadb_tls().ca.parent().unwrap().to_path_buf();
+    let x509 = |query: &str| {
+        format!(
+            "mysql://keel_x509@localhost:{}/{}?ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}{query}",
+            db.port, db.name
+        )
+    };
+    let with_cert = x509(&format!(
+        "&ssl-cert={}&ssl-key={}",
+        certs.join("client.pem").display(),
+        certs.join("client.key").display()
+    ));
+    ok(l, &with_cert, &["status"]);
+    let message = refused(l, &x509(""), &["status"]);
+    assert!(message.contains("Access denied"), "{message}");
+    let message = refused(
+        l,
+        &x509(&format!("&ssl-cert={}", certs.join("client.pem").display())),
+        &["status"],
+    );
+    assert!(message.contains("ssl-key"), "{message}");
     let message = refused(l, &db.url("localhost", "ssl-mode=SOMETIMES"), &["status"]);
     assert!(message.contains("unknown ssl-mode"), "{message}");
 }
