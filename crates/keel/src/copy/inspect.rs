@@ -183,11 +183,11 @@ fn table(
             |r| r.get(0),
         )
         .map_err(f)?;
-    let rowid_alias = match primary_key.as_slice() {
-        [i] if !without_rowid && columns[*i].declared.eq_ignore_ascii_case("INTEGER") => Some(*i),
-        _ => None,
-    };
-    let autoincrement = sql.to_ascii_uppercase().contains("AUTOINCREMENT") || sequence.is_some();
+    let facts = crate::schema::inspect::sqlite_ddl::rowid_facts(&sql);
+    let rowid_alias = facts
+        .rowid_alias
+        .and_then(|a| columns.iter().position(|c| c.name.eq_ignore_ascii_case(&a)));
+    let autoincrement = facts.autoincrement || sequence.is_some();
 
     let mut indexes = Vec::new();
     let mut stmt = conn

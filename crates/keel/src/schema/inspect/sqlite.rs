@@ -157,19 +157,21 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
             continue;
         };
         cols.sort();
-        if let [(_, col, ty)] = cols.as_slice()
-            && ty == "integer"
-        {
-            let sql = table_sql
-                .get(&tname)
-                .map(|s| s.to_ascii_uppercase())
-                .unwrap_or_default();
-            let generator = if sql.contains("AUTOINCREMENT") {
+        let facts = table_sql
+            .get(&tname)
+            .map(|s| super::sqlite_ddl::rowid_facts(s))
+            .unwrap_or_default();
+        if let Some(alias) = &facts.rowid_alias {
+            let generator = if facts.autoincrement {
                 Generator::AutoIncrement
             } else {
                 Generator::Rowid
             };
-            if let Some(c) = t.columns.iter_mut().find(|c| &c.name == col) {
+            if let Some(c) = t
+                .columns
+                .iter_mut()
+                .find(|c| c.name.eq_ignore_ascii_case(alias))
+            {
                 c.generator = Some(generator);
             }
         }
