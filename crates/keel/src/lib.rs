@@ -41,6 +41,7 @@ pub mod sequences;
 pub mod settings;
 pub mod source;
 pub mod tracking;
+pub mod types;
 
 pub use database::{ConnectOptions, Database};
 pub use dialect::Dialect;

@@ -600,7 +600,7 @@ impl Differ {
                 show(d.nullable),
             );
         }
-        if !types::same_default(e, c.default.as_deref(), a, d.default.as_deref()) {
+        if !types::same_column_default(e, c, a, d) {
             let show = |x: &Option<String>| x.clone().unwrap_or_else(|| "none".into());
             self.changed(
                 Kind::Column,

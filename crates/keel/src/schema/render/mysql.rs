@@ -14,7 +14,7 @@ use super::{Omitted, Plan, Steps, fk_pair};
 use crate::dialect::Dialect;
 use crate::schema::diff::{Change, Difference, Kind};
 use crate::schema::model::*;
-use crate::schema::types::{self, Logical};
+use crate::schema::types;
 
 const MY: Dialect = Dialect::Mysql;
 
@@ -399,25 +399,7 @@ impl<'a> Planner<'a> {
         if self.same_dialect() {
             return c.data_type.clone();
         }
-        let lower = c.data_type.trim().to_ascii_lowercase();
-        let params = lower.find('(').map(|i| &lower[i..]).unwrap_or("");
-        match types::logical(self.e.dialect, &lower) {
-            Logical::Bool => "tinyint(1)".into(),
-            Logical::Integer(2) => "smallint".into(),
-            Logical::Integer(4) if self.e.dialect != Dialect::Sqlite => "int".into(),
-            Logical::Integer(_) => "bigint".into(),
-            Logical::Decimal => format!("decimal{params}"),
-            Logical::Float => "double".into(),
-            Logical::Text if !params.is_empty() => format!("varchar{params}"),
-            Logical::Text => "text".into(),
-            Logical::Uuid => "char(36)".into(),
-            Logical::Timestamp => "datetime".into(),
-            Logical::Date => "date".into(),
-            Logical::Time => "time".into(),
-            Logical::Json => "json".into(),
-            Logical::Bytes => "blob".into(),
-            Logical::Other(o) => o,
-        }
+        types::spell(self.e.dialect, &c.data_type, Dialect::Mysql)
     }
 
     fn default_expr(&self, c: &Column, d: &str) -> String {

@@ -352,6 +352,13 @@ impl<'a> Planner<'a> {
     /// A default in PostgreSQL spelling (SQLite/MySQL booleans become
     /// `true`/`false`).
     fn default_expr(&self, c: &Column, d: &str) -> String {
+        // a SQLite default as keel copy writes it
+        if self.e.dialect == Dialect::Sqlite
+            && let Some(ty) = types::PgType::parse(&pg_type(self.e.dialect, &c.data_type))
+            && let Some(sql) = types::defaults::to_postgres(d, ty)
+        {
+            return sql;
+        }
         if self.e.dialect != PG && types::logical(self.e.dialect, &c.data_type) == Logical::Bool {
             match types::neutral_default(d).as_str() {
                 "1" => return "true".into(),
@@ -951,36 +958,7 @@ fn binary_coercible(from: &str, to: &str) -> bool {
     }
 }
 
-/// A column type in PostgreSQL spelling.
+/// A column type in PostgreSQL spelling (the one table in [`types::spell`]).
 pub(crate) fn pg_type(dialect: Dialect, t: &str) -> String {
-    if dialect == PG {
-        return t.to_string();
-    }
-    let lower = t.trim().to_ascii_lowercase();
-    let params = lower.find('(').map(|i| &lower[i..]).unwrap_or("");
-    match types::logical(dialect, &lower) {
-        Logical::Bool => "boolean".into(),
-        Logical::Integer(2) if dialect != Dialect::Sqlite => "smallint".into(),
-        Logical::Integer(4) if dialect != Dialect::Sqlite => "integer".into(),
-        Logical::Integer(_) => "bigint".into(),
-        Logical::Decimal => format!("numeric{params}"),
-        Logical::Float => "double precision".into(),
-        Logical::Text if lower.starts_with("varchar") || lower.starts_with("character varying") => {
-            format!("character varying{params}")
-        }
-        Logical::Text if lower.starts_with("char") && !params.is_empty() => {
-            format!("character{params}")
-        }
-        Logical::Text => "text".into(),
-        Logical::Uuid => "uuid".into(),
-        Logical::Timestamp if lower.starts_with("timestamp") && dialect == Dialect::Mysql => {
-            "timestamp with time zone".into()
-        }
-        Logical::Timestamp => "timestamp without time zone".into(),
-        Logical::Date => "date".into(),
-        Logical::Time => "time without time zone".into(),
-        Logical::Json => "jsonb".into(),
-        Logical::Bytes => "bytea".into(),
-        Logical::Other(o) => o,
-    }
+    types::spell(dialect, t, PG)
 }

@@ -455,23 +455,7 @@ impl<'a> Planner<'a> {
         ) {
             return "integer".into();
         }
-        let lower = c.data_type.trim().to_ascii_lowercase();
-        let params = lower.find('(').map(|i| &lower[i..]).unwrap_or("");
-        match types::logical(self.e.dialect, &lower) {
-            Logical::Bool => "boolean".into(),
-            Logical::Integer(_) => "integer".into(),
-            Logical::Decimal => format!("decimal{params}"),
-            Logical::Float => "real".into(),
-            Logical::Text if !params.is_empty() => format!("varchar{params}"),
-            Logical::Text => "text".into(),
-            Logical::Uuid => "uuid".into(),
-            Logical::Timestamp => "datetime".into(),
-            Logical::Date => "date".into(),
-            Logical::Time => "time".into(),
-            Logical::Json => "json".into(),
-            Logical::Bytes => "blob".into(),
-            Logical::Other(o) => o,
-        }
+        types::spell(self.e.dialect, &c.data_type, Dialect::Sqlite)
     }
 
     /// A default in SQLite spelling (other engines' casts and `now()` left
@@ -479,6 +463,9 @@ impl<'a> Planner<'a> {
     fn default_expr(&self, c: &Column, d: &str) -> String {
         if self.same_dialect() {
             return d.to_string();
+        }
+        if let Some(clock) = types::defaults::clock_of(d) {
+            return clock.standard().into();
         }
         let n = types::neutral_default(d);
         if types::logical(self.e.dialect, &c.data_type) == Logical::Bool {
