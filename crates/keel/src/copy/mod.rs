@@ -163,8 +163,8 @@ fn postgres_target(to: &str) -> Result<DatabaseUrl> {
 /// Inspects and plans every selected table: the part of a copy that reads
 /// only SQLite.
 fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<String>)> {
-    let conn = inspect::open(path)?;
-    let (mut tables, others) = inspect::tables(&conn, path)?;
+    let mut conn = inspect::open(path)?;
+    let (mut tables, others) = inspect::tables(&mut conn, path)?;
     let mut notes: Vec<String> = others
         .iter()
         .map(|o| {

@@ -25,9 +25,12 @@ const COLUMNS: &str = "SELECT m.name, c.cid, c.name, c.type, c.\"notnull\", c.df
 const FOREIGN_KEYS: &str = "SELECT m.name, f.id, f.seq, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
      FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f \
      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1";
-const INDEX_COLUMNS: &str = "SELECT m.name, il.name, il.\"unique\", il.origin, ix.seqno, ix.name, ix.\"desc\" \
+const INDEX_COLUMNS: &str = "SELECT m.name, il.name, il.\"unique\", il.origin, ix.seqno, ix.name, ix.\"desc\", il.partial \
      FROM sqlite_schema m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ix \
      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1 AND ix.key = 1";
+
+const TABLE_LIST: &str = "SELECT name, type FROM pragma_table_list \
+     WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1";
 
 type Rows = Vec<Vec<rusqlite::types::Value>>;
 
@@ -43,9 +46,10 @@ fn rows(conn: &Connection, sql: &str, table: &str, what: &str) -> Result<Rows> {
     Ok(out)
 }
 
-fn text(v: &rusqlite::types::Value) -> Option<String> {
+/// Column `i` of a row as text (`None` for NULL, a blob or no such column).
+fn text(row: &[rusqlite::types::Value], i: usize) -> Option<String> {
     use rusqlite::types::Value;
-    match v {
+    match row.get(i)? {
         Value::Text(s) => Some(s.clone()),
         Value::Integer(i) => Some(i.to_string()),
         Value::Real(f) => Some(f.to_string()),
@@ -53,9 +57,10 @@ fn text(v: &rusqlite::types::Value) -> Option<String> {
     }
 }
 
-fn int(v: &rusqlite::types::Value) -> i64 {
-    match v {
-        rusqlite::types::Value::Integer(i) => *i,
+/// Column `i` of a row as an integer (0 for anything else).
+fn int(row: &[rusqlite::types::Value], i: usize) -> i64 {
+    match row.get(i) {
+        Some(rusqlite::types::Value::Integer(i)) => *i,
         _ => 0,
     }
 }
@@ -69,6 +74,7 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
     let columns = rows(conn, COLUMNS, tracking_table, "reading columns")?;
     let fks = rows(conn, FOREIGN_KEYS, tracking_table, "reading foreign keys")?;
     let index_columns = rows(conn, INDEX_COLUMNS, tracking_table, "reading indexes")?;
+    let table_list = rows(conn, TABLE_LIST, tracking_table, "reading the table list")?;
 
     let mut schema = Schema::empty(Dialect::Sqlite);
     let mut table_sql: BTreeMap<String, String> = BTreeMap::new();
@@ -77,10 +83,10 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
     for pass in ["table", "other"] {
         for o in &objects {
             let (kind, name, tbl, sql) = (
-                text(&o[0]).unwrap_or_default(),
-                text(&o[1]).unwrap_or_default(),
-                text(&o[2]).unwrap_or_default(),
-                text(&o[3]).unwrap_or_default(),
+                text(o, 0).unwrap_or_default(),
+                text(o, 1).unwrap_or_default(),
+                text(o, 2).unwrap_or_default(),
+                text(o, 3).unwrap_or_default(),
             );
             match (pass, kind.as_str()) {
                 ("table", "table") => {
@@ -118,14 +124,22 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
     // columns, in table order
     let mut pk_cols: BTreeMap<String, Vec<(i64, String, String)>> = BTreeMap::new();
     for c in &columns {
-        let tname = text(&c[0]).unwrap_or_default();
+        let tname = text(c, 0).unwrap_or_default();
         let Some(t) = schema.tables.get_mut(&key(&tname)) else {
             continue;
         };
-        let name = text(&c[2]).unwrap_or_default();
-        let data_type = text(&c[3]).unwrap_or_default().trim().to_ascii_lowercase();
-        let pk = int(&c[6]);
-        let hidden = int(&c[7]);
+        let name = text(c, 2).unwrap_or_default();
+        let data_type = text(c, 3).unwrap_or_default().trim().to_ascii_lowercase();
+        let pk = int(c, 6);
+        let hidden = int(c, 7);
+        t.sqlite
+            .get_or_insert_with(SqliteTable::default)
+            .columns
+            .push(SqliteColumn {
+                name: name.clone(),
+                declared: text(c, 3).unwrap_or_default(),
+                hidden,
+            });
         if pk > 0 {
             pk_cols
                 .entry(tname.clone())
@@ -143,8 +157,8 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
         };
         let collation = parsed.collations.get(&name.to_ascii_lowercase()).cloned();
         t.columns.push(Column {
-            nullable: int(&c[4]) == 0 && pk == 0,
-            default: text(&c[5]),
+            nullable: int(c, 4) == 0 && pk == 0,
+            default: text(c, 5),
             generator: None,
             generated,
             collation,
@@ -189,10 +203,38 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
             }
         }
     }
+    sqlite_facts(&mut schema, &table_sql, &table_list);
     foreign_keys(&mut schema, &fks);
     indexes(&mut schema, &index_columns, &index_sql);
     view_dependencies(&mut schema);
     Ok(schema)
+}
+
+/// Each table's kind and rowid facts, for `keel copy`.
+fn sqlite_facts(schema: &mut Schema, table_sql: &BTreeMap<String, String>, table_list: &Rows) {
+    let kinds: BTreeMap<String, String> = table_list
+        .iter()
+        .map(|r| {
+            (
+                text(r, 0).unwrap_or_default(),
+                text(r, 1).unwrap_or_default(),
+            )
+        })
+        .collect();
+    for (k, t) in schema.tables.iter_mut() {
+        let facts = table_sql
+            .get(&k.name)
+            .map(|s| super::sqlite_ddl::rowid_facts(s))
+            .unwrap_or_default();
+        let lite = t.sqlite.get_or_insert_with(SqliteTable::default);
+        lite.kind = kinds
+            .get(&k.name)
+            .cloned()
+            .unwrap_or_else(|| "table".into());
+        lite.without_rowid = facts.without_rowid;
+        lite.autoincrement = facts.autoincrement;
+        lite.rowid_alias = facts.rowid_alias;
+    }
 }
 
 /// The tables and views a view's query names (SQLite records no
@@ -222,18 +264,21 @@ fn foreign_keys(schema: &mut Schema, fks: &Rows) {
     let mut grouped: BTreeMap<(String, i64), Vec<&Vec<rusqlite::types::Value>>> = BTreeMap::new();
     for f in fks {
         grouped
-            .entry((text(&f[0]).unwrap_or_default(), int(&f[1])))
+            .entry((text(f, 0).unwrap_or_default(), int(f, 1)))
             .or_default()
             .push(f);
     }
     for ((tname, _), mut parts) in grouped {
-        parts.sort_by_key(|f| int(&f[2]));
-        let target = text(&parts[0][3]).unwrap_or_default();
+        parts.sort_by_key(|f| int(f, 2));
+        let Some(first) = parts.first().copied() else {
+            continue;
+        };
+        let target = text(first, 3).unwrap_or_default();
         let columns: Vec<String> = parts
             .iter()
-            .map(|f| text(&f[4]).unwrap_or_default())
+            .map(|f| text(f, 4).unwrap_or_default())
             .collect();
-        let mut referenced: Vec<String> = parts.iter().filter_map(|f| text(&f[5])).collect();
+        let mut referenced: Vec<String> = parts.iter().filter_map(|f| text(f, 5)).collect();
         if referenced.is_empty() {
             // `REFERENCES t` with no columns means t's primary key
             referenced = schema
@@ -249,8 +294,8 @@ fn foreign_keys(schema: &mut Schema, fks: &Rows) {
             columns,
             references: key(&target),
             referenced_columns: referenced,
-            on_update: Action::from_words(&text(&parts[0][6]).unwrap_or_default()),
-            on_delete: Action::from_words(&text(&parts[0][7]).unwrap_or_default()),
+            on_update: Action::from_words(&text(first, 6).unwrap_or_default()),
+            on_delete: Action::from_words(&text(first, 7).unwrap_or_default()),
             deferrable: false,
             initially_deferred: false,
         };
@@ -264,20 +309,38 @@ fn indexes(schema: &mut Schema, index_columns: &Rows, index_sql: &BTreeMap<Strin
     // (table, index) → (unique, origin, [(seqno, column, desc)])
     type Cols = Vec<(i64, Option<String>, bool)>;
     let mut grouped: BTreeMap<(String, String), (bool, String, Cols)> = BTreeMap::new();
+    let mut partial: std::collections::BTreeSet<String> = Default::default();
     for r in index_columns {
         let e = grouped
             .entry((
-                text(&r[0]).unwrap_or_default(),
-                text(&r[1]).unwrap_or_default(),
+                text(r, 0).unwrap_or_default(),
+                text(r, 1).unwrap_or_default(),
             ))
-            .or_insert_with(|| (int(&r[2]) == 1, text(&r[3]).unwrap_or_default(), Vec::new()));
-        e.2.push((int(&r[4]), text(&r[5]), int(&r[6]) == 1));
+            .or_insert_with(|| (int(r, 2) == 1, text(r, 3).unwrap_or_default(), Vec::new()));
+        e.2.push((int(r, 4), text(r, 5), int(r, 6) == 1));
+        if int(r, 7) == 1 {
+            partial.insert(text(r, 1).unwrap_or_default());
+        }
     }
     for ((tname, iname), (unique, origin, mut cols)) in grouped {
         cols.sort_by_key(|c| c.0);
         let Some(t) = schema.tables.get_mut(&key(&tname)) else {
             continue;
         };
+        t.sqlite
+            .get_or_insert_with(SqliteTable::default)
+            .indexes
+            .push(SqliteIndex {
+                name: iname.clone(),
+                unique,
+                origin: origin.clone(),
+                partial: partial.contains(&iname),
+                columns: cols
+                    .iter()
+                    .map(|(_, c, d)| c.clone().map(|c| (c, *d)))
+                    .collect(),
+                sql: index_sql.get(&iname).filter(|s| !s.is_empty()).cloned(),
+            });
         match origin.as_str() {
             "pk" => {}
             "u" => {
