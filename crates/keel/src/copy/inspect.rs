@@ -56,6 +56,8 @@ pub struct Table {
     pub max_rowid: Option<i64>,
     pub indexes: Vec<Index>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK expressions (SQLite SQL: reported, not copied).
+    pub checks: Vec<String>,
 }
 
 /// Views, triggers and virtual tables: reported, never silently dropped.
@@ -188,6 +190,7 @@ fn table(t: &model::Table, lite: model::SqliteTable, sequence: Option<i64>) -> T
         max_rowid: None,
         indexes: lite.indexes,
         foreign_keys,
+        checks: t.checks.values().map(|c| c.expression.clone()).collect(),
     }
 }
 

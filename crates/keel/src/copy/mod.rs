@@ -241,6 +241,12 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
             let top = t.max_rowid.unwrap_or(0).max(t.sequence.unwrap_or(0)).max(0);
             top + 1
         });
+        for check in &t.checks {
+            notes.push(format!(
+                "{}: CHECK ({check}) is not copied (SQLite SQL does not run on PostgreSQL): add it by hand",
+                t.name
+            ));
+        }
         if t.without_rowid {
             notes.push(format!(
                 "{}: WITHOUT ROWID table, copied with its primary key",

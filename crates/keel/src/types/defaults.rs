@@ -147,6 +147,16 @@ pub fn to_postgres(expr: &str, ty: PgType) -> Option<String> {
                 _ => return None,
             },
             PgType::Bytea => return None,
+            PgType::Smallint
+            | PgType::Integer
+            | PgType::Bigint
+            | PgType::Real
+            | PgType::Double
+            | PgType::Numeric(_)
+                if !is_number(body.trim()) =>
+            {
+                return None;
+            }
             // PostgreSQL would fold these to the moment of CREATE TABLE
             PgType::Timestamp | PgType::Timestamptz | PgType::Date | PgType::Time
                 if special.iter().any(|w| body.trim().eq_ignore_ascii_case(w)) =>
@@ -189,7 +199,14 @@ pub fn same_default(a: Dialect, a_def: Option<&str>, b: Dialect, b_def: Option<&
     if a == b {
         return a_def.map(str::trim) == b_def.map(str::trim);
     }
-    a_def.map(comparable) == b_def.map(comparable)
+    same_meaning(a_def, b_def)
+}
+
+/// Two defaults of different engines, compared as [`comparable`] forms;
+/// an explicit `DEFAULT NULL` is no default (PostgreSQL stores none).
+fn same_meaning(a: Option<&str>, b: Option<&str>) -> bool {
+    let meaning = |d: Option<&str>| d.map(comparable).filter(|c| c != "null");
+    meaning(a) == meaning(b)
 }
 
 /// Whether two columns' defaults mean the same. Between SQLite and
@@ -200,7 +217,7 @@ pub fn same_column_default(a: Dialect, a_col: &Column, b: Dialect, b_col: &Colum
     let translated = |lite: &Column, pg: &Column| -> Option<bool> {
         let ty = PgType::parse(&pg.data_type)?;
         let sql = to_postgres(lite.default.as_deref()?, ty)?;
-        Some(Some(comparable(&sql)) == pg.default.as_deref().map(comparable))
+        Some(same_meaning(Some(&sql), pg.default.as_deref()))
     };
     let exact = match (a, b) {
         (Dialect::Sqlite, Dialect::Postgres) => translated(a_col, b_col),
@@ -440,6 +457,12 @@ mod tests {
         assert_eq!(to_postgres("(abs(random()))", PgType::Bigint), None);
         assert_eq!(to_postgres("'x'); DROP TABLE t; --'", PgType::Text), None);
         assert_eq!(to_postgres("inf", PgType::Double), None);
+        assert_eq!(
+            to_postgres("'x'", PgType::Bigint),
+            None,
+            "would fail CREATE TABLE"
+        );
+        assert_eq!(to_postgres("'7'", PgType::Bigint).as_deref(), Some("'7'"));
     }
 
     #[test]
