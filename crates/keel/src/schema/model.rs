@@ -123,8 +123,8 @@ pub struct SqliteTable {
     /// `pragma_table_list`'s type: `table`, `virtual` or `shadow`.
     pub kind: String,
     pub without_rowid: bool,
-    /// The column aliasing the rowid (see
-    /// [`rowid_facts`](crate::schema::inspect::sqlite_ddl::rowid_facts)).
+    /// The column aliasing the rowid (read from the `CREATE TABLE` text
+    /// by `schema::inspect::sqlite::ddl::rowid_facts`).
     pub rowid_alias: Option<String>,
     pub autoincrement: bool,
     /// In table order, hidden virtual-table columns included.

@@ -11,7 +11,7 @@ use super::{Change, Finding, Options, Problem, Report};
 use crate::backend::sqlite::fail;
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::schema::inspect::sqlite_ddl::rowid_facts;
+use crate::schema::inspect::sqlite::ddl::rowid_facts;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
 

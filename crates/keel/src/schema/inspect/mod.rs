@@ -6,7 +6,6 @@
 pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
-pub mod sqlite_ddl;
 
 use super::model::Schema;
 use crate::backend::Backend;

@@ -1,14 +1,18 @@
-//! SQLite introspection: the pragma table-valued functions joined with
+//! SQLite introspection — the one SQLite schema reader, for `keel diff`
+//! and `keel copy` alike: the pragma table-valued functions joined with
 //! `sqlite_schema`, one statement per kind for every table at once
-//! (columns, foreign keys, index columns, and the stored SQL), plus a small
-//! parser for what only the stored `CREATE` text holds: CHECK constraints,
-//! generated-column expressions, `AUTOINCREMENT`, and index expressions and
-//! predicates.
+//! (tables and their kind, columns, foreign keys, index columns, and the
+//! stored SQL), plus readers of what only the stored `CREATE` text holds:
+//! [`ddl`] (the rowid alias, `AUTOINCREMENT`, `WITHOUT ROWID`) and `text`
+//! (CHECK constraints, generated-column expressions, collations, index
+//! expressions and predicates).
 //!
 //! An `INTEGER PRIMARY KEY` column is the rowid, so it is reported with a
 //! [`Generator::Rowid`] (or `AutoIncrement`), and primary-key columns are
 //! never nullable (as on every other engine), whatever SQLite's legacy
-//! quirk allows.
+//! quirk allows. What only SQLite knows and a copy needs (declared types
+//! as written, hidden columns, index origins) rides along in
+//! [`Table::sqlite`].
 
 use crate::backend::sqlite::fail;
 use crate::dialect::Dialect;
@@ -16,6 +20,10 @@ use crate::error::Result;
 use crate::schema::model::*;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
+use text::{find_keyword, parse_index, parse_table};
+
+pub mod ddl;
+mod text;
 
 const OBJECTS: &str = "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema \
      WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name <> ?1";
@@ -121,6 +129,11 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
         }
     }
 
+    // each table's stored SQL parsed once
+    let mut parsed: BTreeMap<String, text::ParsedTable> = table_sql
+        .iter()
+        .map(|(name, sql)| (name.clone(), parse_table(sql)))
+        .collect();
     // columns, in table order
     let mut pk_cols: BTreeMap<String, Vec<(i64, String, String)>> = BTreeMap::new();
     for c in &columns {
@@ -146,16 +159,13 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
                 .or_default()
                 .push((pk, name.clone(), data_type.clone()));
         }
-        let parsed = table_sql
-            .get(&tname)
-            .map(|s| parse_table(s))
-            .unwrap_or_default();
+        let stored = parsed.get(&tname);
         let generated = if hidden == 2 || hidden == 3 {
-            parsed.generated.get(&name.to_ascii_lowercase()).cloned()
+            stored.and_then(|p| p.generated.get(&name.to_ascii_lowercase()).cloned())
         } else {
             None
         };
-        let collation = parsed.collations.get(&name.to_ascii_lowercase()).cloned();
+        let collation = stored.and_then(|p| p.collations.get(&name.to_ascii_lowercase()).cloned());
         t.columns.push(Column {
             nullable: int(c, 4) == 0 && pk == 0,
             default: text(c, 5),
@@ -173,7 +183,7 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
         cols.sort();
         let facts = table_sql
             .get(&tname)
-            .map(|s| super::sqlite_ddl::rowid_facts(s))
+            .map(|s| ddl::rowid_facts(s))
             .unwrap_or_default();
         if let Some(alias) = &facts.rowid_alias {
             let generator = if facts.autoincrement {
@@ -195,9 +205,9 @@ pub(crate) fn inspect(conn: &mut Connection, tracking_table: &str) -> Result<Sch
         });
     }
     // CHECK constraints, from the stored SQL
-    for (tname, sql) in &table_sql {
+    for (tname, p) in parsed.iter_mut() {
         if let Some(t) = schema.tables.get_mut(&key(tname)) {
-            for (i, (name, expression)) in parse_table(sql).checks.into_iter().enumerate() {
+            for (i, (name, expression)) in std::mem::take(&mut p.checks).into_iter().enumerate() {
                 let name = name.unwrap_or_else(|| format!("{tname}_check{}", i + 1));
                 t.checks.insert(name.clone(), Check { name, expression });
             }
@@ -224,7 +234,7 @@ fn sqlite_facts(schema: &mut Schema, table_sql: &BTreeMap<String, String>, table
     for (k, t) in schema.tables.iter_mut() {
         let facts = table_sql
             .get(&k.name)
-            .map(|s| super::sqlite_ddl::rowid_facts(s))
+            .map(|s| ddl::rowid_facts(s))
             .unwrap_or_default();
         let lite = t.sqlite.get_or_insert_with(SqliteTable::default);
         lite.kind = kinds
@@ -375,241 +385,5 @@ fn indexes(schema: &mut Schema, index_columns: &Rows, index_sql: &BTreeMap<Strin
                 );
             }
         }
-    }
-}
-
-/// What a `CREATE TABLE` statement holds beyond the pragmas.
-#[derive(Default)]
-struct ParsedTable {
-    /// (name, expression), in order.
-    checks: Vec<(Option<String>, String)>,
-    /// lower-cased column name → generated expression
-    generated: BTreeMap<String, String>,
-    collations: BTreeMap<String, String>,
-}
-
-fn parse_table(sql: &str) -> ParsedTable {
-    let mut out = ParsedTable::default();
-    let Some(open) = sql.find('(') else {
-        return out;
-    };
-    let body = match matching(sql, open) {
-        Some(close) => &sql[open + 1..close],
-        None => return out,
-    };
-    for part in split_top(body, ',') {
-        let part = part.trim();
-        let upper = part.to_ascii_uppercase();
-        let (name, rest) = first_word(part);
-        let constraint_name = if upper.starts_with("CONSTRAINT") {
-            let (n, _) = first_word(rest);
-            Some(unquote(n))
-        } else {
-            None
-        };
-        let is_column = !["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
-            .iter()
-            .any(|k| upper.starts_with(k));
-        // every CHECK ( … ) in this part
-        let mut from = 0;
-        while let Some(pos) = find_keyword(&upper[from..], "CHECK") {
-            let at = from + pos;
-            let Some(open) = part[at..].find('(').map(|p| at + p) else {
-                break;
-            };
-            let Some(close) = matching(part, open) else {
-                break;
-            };
-            let cname = if is_column {
-                None
-            } else {
-                constraint_name.clone()
-            };
-            out.checks
-                .push((cname, part[open + 1..close].trim().to_string()));
-            from = close;
-        }
-        if is_column {
-            let col = unquote(name).to_ascii_lowercase();
-            if let Some(pos) = find_keyword(&upper, "AS")
-                && let Some(open) = part[pos..].find('(').map(|p| pos + p)
-                && upper[pos + 2..open].trim().is_empty()
-                && let Some(close) = matching(part, open)
-            {
-                out.generated
-                    .insert(col.clone(), part[open + 1..close].trim().to_string());
-            }
-            if let Some(pos) = find_keyword(&upper, "COLLATE") {
-                let (c, _) = first_word(part[pos + 7..].trim_start());
-                out.collations.insert(col, unquote(c));
-            }
-        }
-    }
-    out
-}
-
-/// Columns (as written) and `WHERE` predicate of a `CREATE INDEX`.
-fn parse_index(sql: &str) -> (Vec<String>, Option<String>) {
-    let upper = sql.to_ascii_uppercase();
-    let Some(on) = find_keyword(&upper, "ON") else {
-        return (Vec::new(), None);
-    };
-    let Some(open) = sql[on..].find('(').map(|p| on + p) else {
-        return (Vec::new(), None);
-    };
-    let Some(close) = matching(sql, open) else {
-        return (Vec::new(), None);
-    };
-    let cols = split_top(&sql[open + 1..close], ',')
-        .into_iter()
-        .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
-        .map(|c| c.strip_suffix(" ASC").map(str::to_string).unwrap_or(c))
-        .collect();
-    let predicate = find_keyword(&upper[close..], "WHERE").map(|p| {
-        sql[close + p + 5..]
-            .trim()
-            .trim_end_matches(';')
-            .trim()
-            .to_string()
-    });
-    (cols, predicate)
-}
-
-/// Index of the `)` matching the `(` at `open`, skipping quoted text.
-fn matching(s: &str, open: usize) -> Option<usize> {
-    let mut depth = 0;
-    let mut quote: Option<char> = None;
-    for (i, c) in s.char_indices().skip_while(|(i, _)| *i < open) {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' | '`' | '[' => quote = Some(if c == '[' { ']' } else { c }),
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                _ => {}
-            },
-        }
-    }
-    None
-}
-
-/// Splits on `sep` outside parentheses and quotes.
-fn split_top(s: &str, sep: char) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    let mut quote: Option<char> = None;
-    for (i, c) in s.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' | '`' | '[' => quote = Some(if c == '[' { ']' } else { c }),
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                c if c == sep && depth == 0 => {
-                    out.push(&s[start..i]);
-                    start = i + c.len_utf8();
-                }
-                _ => {}
-            },
-        }
-    }
-    out.push(&s[start..]);
-    out
-}
-
-/// The first identifier (possibly quoted) and the rest.
-fn first_word(s: &str) -> (&str, &str) {
-    let s = s.trim_start();
-    let close = match s.chars().next() {
-        Some('"') => s[1..].find('"').map(|p| p + 2),
-        Some('`') => s[1..].find('`').map(|p| p + 2),
-        Some('[') => s[1..].find(']').map(|p| p + 2),
-        _ => None,
-    };
-    let end = close.unwrap_or_else(|| {
-        s.find(|c: char| c.is_whitespace() || c == '(')
-            .unwrap_or(s.len())
-    });
-    (&s[..end], &s[end..])
-}
-
-fn unquote(s: &str) -> String {
-    let t = s.trim();
-    let inner = (t.len() >= 2
-        && ((t.starts_with('"') && t.ends_with('"'))
-            || (t.starts_with('`') && t.ends_with('`'))
-            || (t.starts_with('[') && t.ends_with(']'))))
-    .then(|| &t[1..t.len() - 1]);
-    match inner {
-        Some(i) => i.replace("\"\"", "\"").replace("``", "`"),
-        None => t.to_string(),
-    }
-}
-
-/// Position of `word` as a whole word in upper-cased `s`, outside quotes.
-fn find_keyword(s: &str, word: &str) -> Option<usize> {
-    let bytes = s.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == b'\'' || c == b'"' || c == b'`' => quote = Some(c),
-            None => {
-                let boundary_before =
-                    i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-                let end = i + word.len();
-                if boundary_before
-                    && s[i..].starts_with(word)
-                    && (end >= bytes.len()
-                        || !(bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_'))
-                {
-                    return Some(i);
-                }
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checks_generated_columns_and_collations_come_from_the_stored_sql() {
-        let p = parse_table(
-            "CREATE TABLE \"or der\" (id INTEGER PRIMARY KEY, n int CHECK (n > 0), \
-             code text COLLATE NOCASE, total real GENERATED ALWAYS AS (n * 2) STORED, \
-             CONSTRAINT positive CHECK (total >= (0)), note text DEFAULT 'CHECK (x)')",
-        );
-        assert_eq!(
-            p.checks,
-            [
-                (None, "n > 0".to_string()),
-                (Some("positive".to_string()), "total >= (0)".to_string())
-            ]
-        );
-        assert_eq!(p.generated.get("total").map(String::as_str), Some("n * 2"));
-        assert_eq!(p.collations.get("code").map(String::as_str), Some("NOCASE"));
-    }
-
-    #[test]
-    fn index_expressions_and_predicates_are_parsed() {
-        let (cols, pred) = parse_index(
-            "CREATE INDEX i ON \"t\" (lower(email), placed DESC) WHERE user_id IS NOT NULL",
-        );
-        assert_eq!(cols, ["lower(email)", "placed DESC"]);
-        assert_eq!(pred.as_deref(), Some("user_id IS NOT NULL"));
     }
 }
