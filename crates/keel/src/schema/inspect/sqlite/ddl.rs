@@ -102,6 +102,45 @@ pub(crate) fn tokens(sql: &str) -> Vec<Token> {
     out
 }
 
+/// `sql` with every comment replaced by one space, quoted text kept as it
+/// is: what the text readers work on, so a comment cannot hide a
+/// constraint or make one up.
+pub(crate) fn without_comments(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == close {
+                        break; // a doubled quote re-enters at once
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                chars.by_ref().take_while(|&d| d != '\n').for_each(drop);
+                out.push('\n');
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for d in chars.by_ref() {
+                    if prev == '*' && d == '/' {
+                        break;
+                    }
+                    prev = d;
+                }
+                out.push(' ');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Splits `tokens` on top-level commas (outside parentheses).
 fn split_commas(tokens: &[Token]) -> Vec<&[Token]> {
     let mut out = Vec::new();
@@ -375,6 +414,14 @@ mod tests {
         assert_eq!(
             alias("CREATE TABLE \"a\"\"b\" (\"x\"\"y\" INTEGER PRIMARY KEY AUTOINCREMENT)"),
             some("x\"y", true)
+        );
+    }
+
+    #[test]
+    fn comments_go_quoted_text_stays() {
+        assert_eq!(
+            without_comments("a -- CHECK (x)\nb /* , */ 'it''s -- not' \"x/*y\" [--]"),
+            "a \nb   'it''s -- not' \"x/*y\" [--]"
         );
     }
 

@@ -15,6 +15,7 @@ pub(super) struct ParsedTable {
 }
 
 pub(super) fn parse_table(sql: &str) -> ParsedTable {
+    let sql = &super::ddl::without_comments(sql);
     let mut out = ParsedTable::default();
     let Some(open) = sql.find('(') else {
         return out;
@@ -76,6 +77,7 @@ pub(super) fn parse_table(sql: &str) -> ParsedTable {
 
 /// Columns (as written) and `WHERE` predicate of a `CREATE INDEX`.
 pub(super) fn parse_index(sql: &str) -> (Vec<String>, Option<String>) {
+    let sql = &super::ddl::without_comments(sql);
     let upper = sql.to_ascii_uppercase();
     let Some(on) = find_keyword(&upper, "ON") else {
         return (Vec::new(), None);
@@ -228,6 +230,15 @@ mod tests {
         );
         assert_eq!(p.generated.get("total").map(String::as_str), Some("n * 2"));
         assert_eq!(p.collations.get("code").map(String::as_str), Some("NOCASE"));
+    }
+
+    #[test]
+    fn comments_neither_hide_nor_invent_checks() {
+        let p = parse_table(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, -- CHECK (id > 0), n int\n \
+             n int /* CHECK (n < 0) */ CHECK (n > 0))",
+        );
+        assert_eq!(p.checks, [(None, "n > 0".to_string())]);
     }
 
     #[test]
