@@ -17,3 +17,4 @@ mod malformed;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod settings;
+mod snapshots_sqlite;
