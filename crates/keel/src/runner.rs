@@ -312,8 +312,13 @@ impl Migrator {
             unresolved: Vec::with_capacity(plan.blockers.len()),
         };
         for step in &plan.steps {
-            if !options.dry_run {
-                execute_repair(db, step, &applied_by).await?;
+            match step {
+                // a dry run refuses a retry exactly as the real one would
+                RepairStep::Retry { row, migration } if options.dry_run => {
+                    retry_from(db, migration, row).await?;
+                }
+                _ if options.dry_run => {}
+                _ => execute_repair(db, step, &applied_by).await?,
             }
             report.actions.push(RepairAction {
                 version: step.version(),
@@ -702,10 +707,17 @@ async fn retry(
     row: &AppliedMigration,
     applied_by: &str,
 ) -> Result<()> {
+    let done = retry_from(db, m, row).await?;
+    run_file(db, m, Direction::Up, applied_by, &[], true, done).await?;
+    Ok(())
+}
+
+/// The statement a retry continues from (0-based), once the statements
+/// that stayed applied are found unchanged in the file.
+async fn retry_from(db: &mut Database, m: &Migration, row: &AppliedMigration) -> Result<usize> {
     let stored = db.backend.applied_sql(m.version).await?.unwrap_or_default();
     let dialect = db.dialect();
     let done =
         plan::repair::check_retry(m, row, &split(&stored, dialect), &split(&m.up.sql, dialect))?;
-    run_file(db, m, Direction::Up, applied_by, &[], true, done).await?;
-    Ok(())
+    Ok(done)
 }

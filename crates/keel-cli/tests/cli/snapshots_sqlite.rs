@@ -195,6 +195,11 @@ fn partial_failure_and_each_choice() {
         "-- keel:no-transaction\nCREATE TABLE a (id BIGINT);\nCREATE TABLE b (id INTEGER);\nCREATE TABLE missing (id INTEGER);\nCREATE TABLE c (id INTEGER);\n",
     );
     snap(&db, "repair_retry_changed", &["repair", "--retry", "1"]);
+    snap(
+        &db,
+        "repair_retry_changed_dry_run",
+        &["repair", "--retry", "1", "--dry-run"],
+    );
     db.write(
         "0001_partial.sql",
         "-- keel:no-transaction\nCREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\nCREATE TABLE missing (id INTEGER);\nCREATE TABLE c (id INTEGER);\n",

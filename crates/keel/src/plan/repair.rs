@@ -445,6 +445,132 @@ mod tests {
         o
     }
 
+    /// What repair decides for version 2, in a short word.
+    fn outcome(l: &Migrations, rows: &[AppliedMigration], o: &RepairOptions) -> String {
+        match repair(l, rows, o) {
+            Err(RepairRefusal::NoFailure { version: 2 }) => "no-failure".into(),
+            Err(RepairRefusal::RetryWithoutFile { version: 2 }) => "retry-without-file".into(),
+            Err(other) => format!("{other:?}"),
+            Ok(plan) => {
+                let mut words: Vec<String> = plan
+                    .steps
+                    .iter()
+                    .map(|s| format!("{}:{}", s.version(), s.action()))
+                    .collect();
+                words.extend(
+                    plan.blockers
+                        .iter()
+                        .map(|b| format!("{}:blocked", b.version())),
+                );
+                words.join(" ")
+            }
+        }
+    }
+
+    #[test]
+    fn every_option_in_every_state() {
+        let kept_nothing = failed(2, 0);
+        let partial = failed(2, 2);
+        let states: [(&str, Migrations, Vec<AppliedMigration>); 8] = [
+            (
+                "applied",
+                local(&[1, 2]),
+                vec![applied(1, "SELECT 1;"), applied(2, "SELECT 2;")],
+            ),
+            ("pending", local(&[1, 2]), vec![applied(1, "SELECT 1;")]),
+            (
+                "out-of-order",
+                local(&[1, 2, 3]),
+                vec![applied(1, "SELECT 1;"), applied(3, "SELECT 3;")],
+            ),
+            (
+                "modified",
+                local(&[1, 2]),
+                vec![applied(1, "SELECT 1;"), applied(2, "SELECT 2; -- x")],
+            ),
+            (
+                "missing",
+                local(&[1]),
+                vec![applied(1, "SELECT 1;"), applied(2, "SELECT 2;")],
+            ),
+            (
+                "failed, nothing kept",
+                local(&[1, 2]),
+                vec![applied(1, "SELECT 1;"), kept_nothing],
+            ),
+            (
+                "failed, partly kept",
+                local(&[1, 2]),
+                vec![applied(1, "SELECT 1;"), partial.clone()],
+            ),
+            (
+                "failed, file gone",
+                local(&[1]),
+                vec![applied(1, "SELECT 1;"), partial],
+            ),
+        ];
+        let options = [
+            ("none", RepairOptions::default()),
+            ("--forget-missing", opts(|o| o.forget_missing = true)),
+            ("--mark-applied 2", opts(|o| o.mark_applied = vec![2])),
+            (
+                "--mark-rolled-back 2",
+                opts(|o| o.mark_rolled_back = vec![2]),
+            ),
+            ("--retry 2", opts(|o| o.retry = vec![2])),
+        ];
+        let refused = "no-failure";
+        let expected: [[&str; 5]; 8] = [
+            ["", "", refused, refused, refused],
+            ["", "", refused, refused, refused],
+            ["", "", refused, refused, refused],
+            [
+                "2:accept_checksum",
+                "2:accept_checksum",
+                refused,
+                refused,
+                refused,
+            ],
+            ["2:blocked", "2:forget_missing", refused, refused, refused],
+            [
+                "2:clear_failure",
+                "2:clear_failure",
+                "2:mark_applied",
+                "2:mark_rolled_back",
+                "2:retry",
+            ],
+            [
+                "2:blocked",
+                "2:blocked",
+                "2:mark_applied",
+                "2:mark_rolled_back",
+                "2:retry",
+            ],
+            [
+                "2:blocked",
+                "2:blocked",
+                "2:mark_applied",
+                "2:mark_rolled_back",
+                "retry-without-file",
+            ],
+        ];
+        for ((state, l, rows), expected) in states.iter().zip(expected) {
+            for ((option, o), expected) in options.iter().zip(expected) {
+                assert_eq!(outcome(l, rows, o), expected, "{state} × {option}");
+                // a dry run plans exactly the same
+                let dry = RepairOptions {
+                    dry_run: true,
+                    ..o.clone()
+                };
+                assert_eq!(
+                    outcome(l, rows, &dry),
+                    expected,
+                    "{state} × {option} --dry-run"
+                );
+            }
+        }
+    }
+
     #[test]
     fn clean_database_needs_nothing() {
         let l = local(&[1, 2, 3]);
