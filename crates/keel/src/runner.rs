@@ -280,7 +280,8 @@ impl Migrator {
 
     /// Resolves what blocks `up` after the user reviewed it: accepts modified
     /// checksums, clears failures that left nothing applied, and for partial
-    /// failures does what the user chose.
+    /// failures does what the user chose. [`plan::repair`] decides; this
+    /// only carries its steps out, under the lock.
     pub async fn repair(
         &self,
         db: &mut Database,
