@@ -19,4 +19,5 @@ mod malformed;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod settings;
+mod snapshots_sqlite;
 mod tracking_table;
