@@ -5,7 +5,7 @@
 //! scratch database); and id generators that will fail the next INSERT
 //! ([`sequences`](crate::sequences), detection only).
 
-use crate::database::Database;
+use crate::db::Database;
 use crate::error::Result;
 use crate::plan::State;
 use crate::runner::{Migrator, StatusReport};

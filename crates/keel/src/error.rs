@@ -119,6 +119,16 @@ pub enum Error {
     #[error("{context}: {error}")]
     Database { context: String, error: DbError },
 
+    /// A value keel read is not of the type it expects.
+    #[error("table {table}, column {column}: found {found} where keel expects {expected}")]
+    Decode {
+        table: String,
+        column: String,
+        found: String,
+        expected: String,
+        hint: Option<String>,
+    },
+
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -134,7 +144,7 @@ impl Error {
             Error::LockTimeout { .. } => ErrorKind::LockTimeout,
             Error::MigrationFailed(_) => ErrorKind::MigrationFailed,
             Error::Refused { .. } => ErrorKind::Refused,
-            Error::Database { .. } => ErrorKind::Database,
+            Error::Database { .. } | Error::Decode { .. } => ErrorKind::Database,
             Error::Io { .. } => ErrorKind::Io,
         }
     }
@@ -162,6 +172,7 @@ impl Error {
                 f.statements_applied, f.statements_total, f.version
             )),
             Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::Decode { hint, .. } => hint.clone(),
             Error::Database { .. } | Error::Io { .. } => None,
         }
     }

@@ -7,7 +7,8 @@
 //! [`settings`] (URL, folder, table) → [`source`] (validated
 //! [`Migrations`]) → [`plan`] (pure: local × applied → states and plans) →
 //! [`runner`] ([`Migrator`] applies a plan under the lock) → `backend` (one
-//! file per engine, behind one narrow set of primitives).
+//! file per engine, behind one narrow set of primitives) → [`db`] (the one
+//! place connections are opened, errors mapped and rows decoded).
 //!
 //! # Start-up
 //!
@@ -31,9 +32,10 @@
 mod backend;
 pub mod check;
 pub mod copy;
-pub mod database;
+pub mod db;
 pub mod dialect;
 pub mod error;
+pub mod known;
 pub mod plan;
 pub mod runner;
 pub mod schema;
@@ -43,7 +45,7 @@ pub mod source;
 pub mod tracking;
 pub mod types;
 
-pub use database::{ConnectOptions, Database};
+pub use db::{ConnectOptions, Database};
 pub use dialect::Dialect;
 pub use error::{Error, ErrorKind, Result};
 pub use plan::{DownTarget, Target};

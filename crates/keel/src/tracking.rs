@@ -43,14 +43,19 @@ pub enum Method {
     Stamp,
     /// `keel repair` marked it applied after a partial failure.
     Repair,
+    /// `keel copy` brought the row from the source database's history.
+    Copy,
 }
 
 impl Method {
+    pub const ALL: [Method; 4] = [Method::Run, Method::Stamp, Method::Repair, Method::Copy];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Run => "run",
             Method::Stamp => "stamp",
             Method::Repair => "repair",
+            Method::Copy => "copy",
         }
     }
 
@@ -60,15 +65,13 @@ impl Method {
             Method::Run => &"run",
             Method::Stamp => &"stamp",
             Method::Repair => &"repair",
+            Method::Copy => &"copy",
         }
     }
 
-    pub fn parse(s: &str) -> Method {
-        match s {
-            "stamp" => Method::Stamp,
-            "repair" => Method::Repair,
-            _ => Method::Run,
-        }
+    /// The method a stored label names; `None` for a label keel never writes.
+    pub fn parse(s: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == s)
     }
 }
 
@@ -80,6 +83,9 @@ pub struct Record {
     pub checksum: Checksum,
     /// `None`: the backend measures from the start of the migration's transaction.
     pub duration_ms: Option<i64>,
+    /// UTC, ISO 8601; `None`: now. Set when a row keeps the time of another
+    /// database's history (a copy).
+    pub applied_at: Option<String>,
     pub success: bool,
     pub error: Option<String>,
     pub failed_statement_index: Option<i64>,

@@ -73,6 +73,7 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> Result<ExitStatus> {
         },
         grant: args.grant.clone(),
         casts: args.cast.clone(),
+        tracking_table: ctx.settings.table.clone(),
     };
     let bars = Bars::new(ctx);
     let report = keel::copy::run(&args.from, &args.to, &options, &|e| bars.event(e)).await?;
@@ -83,6 +84,7 @@ pub async fn validate(ctx: &Context, args: &ValidateArgs) -> Result<ExitStatus> 
     let options = Options {
         tables: args.tables.clone(),
         exclude: args.exclude.clone(),
+        tracking_table: ctx.settings.table.clone(),
         ..Options::default()
     };
     let bars = Bars::new(ctx);

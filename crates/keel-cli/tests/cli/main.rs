@@ -7,14 +7,18 @@ mod support;
 
 mod check_every_engine;
 mod concurrency;
+mod copy_history;
 mod copy_postgres;
 mod copy_then_diff;
 mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;
 mod integrity;
+mod known_tables;
 mod lifecycle;
 mod malformed;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod settings;
+mod snapshots_sqlite;
+mod tracking_table;

@@ -7,11 +7,13 @@ pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
+use crate::db::decode::Origin;
+use crate::db::{self, Conn};
 use crate::dialect::Dialect;
-use crate::error::{DbError, Result};
-use crate::settings::{DatabaseUrl, Engine};
+use crate::error::{DbError, Error, Result};
+use crate::settings::DatabaseUrl;
 use crate::source::split::Statement;
-use crate::tracking::{AppliedMigration, Write};
+use crate::tracking::{AppliedMigration, Method, Write};
 use std::time::Duration;
 
 /// Why a statement batch did not commit: the 0-based index of the failing
@@ -74,10 +76,10 @@ impl Backend {
         table: &str,
         busy_timeout: Duration,
     ) -> Result<Backend> {
-        Ok(match url.engine() {
-            Engine::Sqlite => Backend::Sqlite(sqlite::Sqlite::connect(url, table, busy_timeout)?),
-            Engine::Postgres => Backend::Postgres(postgres::Postgres::connect(url, table).await?),
-            Engine::Mysql => Backend::Mysql(mysql::Mysql::connect(url, table).await?),
+        Ok(match Conn::open(url, db::Options { busy_timeout }).await? {
+            Conn::Sqlite(c) => Backend::Sqlite(sqlite::Sqlite::new(c, url, table)),
+            Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, table)),
+            Conn::Mysql(c) => Backend::Mysql(mysql::Mysql::new(c, table).await?),
         })
     }
 
@@ -139,6 +141,39 @@ impl Backend {
 pub(crate) const COLUMNS: &str = "version, name, checksum, checksum_algorithm, applied_at, duration_ms, success, \
      error, failed_statement_index, failed_statement, statements_total, statements_applied, \
      applied_by, keel_version, method, applied_sql";
+
+/// What to do when the tracking table holds what keel did not write.
+const TRACKING_HINT: &str = "this table was not made by keel (or was changed since): give keel a table of its own with --table NAME (or `table = \"…\"` in keel.toml), or move this one aside";
+
+/// Each engine's tracking-table statements: create, and read the rows.
+pub(crate) fn tracking_sql() -> [(Dialect, &'static str, &'static str); 3] {
+    [
+        (Dialect::Sqlite, sqlite::CREATE, sqlite::APPLIED),
+        (Dialect::Postgres, postgres::CREATE, postgres::APPLIED),
+        (Dialect::Mysql, mysql::CREATE, mysql::APPLIED),
+    ]
+}
+
+/// What keel was doing when reading its records failed.
+pub(crate) fn reading(table: &str) -> String {
+    format!("reading the tracking table {table}")
+}
+
+/// Where tracking rows come from, for decoding errors.
+pub(crate) fn tracking_origin(table: &str) -> Origin<'_> {
+    Origin::table(table).with_hint(TRACKING_HINT)
+}
+
+/// A stored `method`; an unknown one is an error, never a guess.
+pub(crate) fn method(stored: &str, origin: Origin<'_>) -> Result<Method> {
+    Method::parse(stored).ok_or_else(|| Error::Decode {
+        table: origin.table.to_string(),
+        column: "method".to_string(),
+        found: format!("the value `{stored}`"),
+        expected: format!("one of {}", Method::ALL.map(Method::as_str).join(", ")),
+        hint: origin.hint.map(str::to_string),
+    })
+}
 
 /// The client machine's host name, for `applied_by` and lock holders.
 pub(crate) fn client_host() -> String {

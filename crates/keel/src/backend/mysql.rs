@@ -6,39 +6,33 @@
 //! includes the database, since MySQL's named locks are server-wide.
 
 use super::{COLUMNS, Driver, StatementFailure};
+use crate::db::decode::MysqlRow;
+use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
-use crate::error::{DbError, Error, Result};
-use crate::settings::DatabaseUrl;
+use crate::error::{DbError, Result};
 use crate::source::split::Statement;
 use crate::source::{Checksum, checksum::ALGORITHM};
-use crate::tracking::{AppliedMigration, KEEL_VERSION, Method, Write};
+use crate::tracking::{AppliedMigration, KEEL_VERSION, Write};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, Params, Value};
+use mysql_async::{Conn, Params, Value};
 use std::time::Instant;
+
+/// The tracking table, and the read of its rows.
+pub(super) const CREATE: &str = include_str!("sql/mysql_create.sql");
+pub(super) const APPLIED: &str = include_str!("sql/mysql_applied.sql");
 
 pub(crate) struct Mysql {
     conn: Conn,
+    /// The tracking table's name as given, for messages.
+    raw_table: String,
+    /// The same, quoted.
     table: String,
     lock_name: String,
     tx_started: Option<Instant>,
 }
 
-fn db_error(e: &mysql_async::Error) -> DbError {
-    match e {
-        mysql_async::Error::Server(s) => DbError {
-            message: format!("{} (MySQL error {})", s.message, s.code),
-            sqlstate: Some(s.state.clone()),
-        },
-        other => DbError {
-            message: other.to_string(),
-            sqlstate: None,
-        },
-    }
-}
-
-pub(crate) fn fail(context: &str, e: mysql_async::Error) -> Error {
-    Error::db(context, db_error(&e))
-}
+pub(crate) use crate::db::error::fail;
+use crate::db::error::{Context, db_error};
 
 impl Mysql {
     /// The connection, for engine-specific work outside migrations.
@@ -46,30 +40,19 @@ impl Mysql {
         &mut self.conn
     }
 
-    pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Mysql> {
-        let connect_error = |message: String| Error::Connect {
-            url: url.redacted(),
-            message,
-        };
-        let raw = url.expose();
-        let raw = match raw.split_once("://") {
-            Some((_, rest)) => format!("mysql://{rest}"),
-            None => raw.to_string(),
-        };
-        let opts = Opts::from_url(&raw).map_err(|e| connect_error(e.to_string()))?;
-        let mut conn = Conn::new(opts)
-            .await
-            .map_err(|e| connect_error(db_error(&e).to_string()))?;
-        let database: Option<String> = conn
+    /// Wraps an open connection; the lock is named after the database and
+    /// the tracking table, since MySQL's named locks are server-wide.
+    pub async fn new(mut conn: Conn, table: &str) -> Result<Mysql> {
+        let database: Option<Option<String>> = conn
             .query_first("SELECT DATABASE()")
             .await
-            .map_err(|e| fail("reading the current database", e))?
-            .flatten();
-        let database = database.unwrap_or_default();
+            .context("reading the current database")?;
+        let database = database.flatten().unwrap_or_default();
         // GET_LOCK names are at most 64 characters.
         let lock_name = format!("keel:{}", super::lock_key(&format!("{database}.{table}")));
         Ok(Mysql {
             conn,
+            raw_table: table.to_string(),
             table: Dialect::Mysql.quote(table),
             lock_name,
             tx_started: None,
@@ -85,7 +68,7 @@ impl Mysql {
                     .or_else(|| self.tx_started.map(|s| s.elapsed().as_millis() as i64))
                     .unwrap_or(0);
                 let sql = format!(
-                    "INSERT INTO {t} ({COLUMNS}) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                    "INSERT INTO {t} ({COLUMNS}) VALUES (?, ?, ?, ?, coalesce(?, UTC_TIMESTAMP(3)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                      ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum), \
                      checksum_algorithm = VALUES(checksum_algorithm), applied_at = VALUES(applied_at), \
                      duration_ms = VALUES(duration_ms), success = VALUES(success), error = VALUES(error), \
@@ -99,6 +82,7 @@ impl Mysql {
                     r.name.clone().into(),
                     r.checksum.as_str().into(),
                     ALGORITHM.into(),
+                    r.applied_at.as_deref().map(mysql_datetime).into(),
                     duration.into(),
                     r.success.into(),
                     r.error.clone().into(),
@@ -143,21 +127,10 @@ impl Mysql {
     }
 }
 
-fn take<T: mysql_async::prelude::FromValue>(row: &mut mysql_async::Row, i: usize) -> Result<T> {
-    let bad = |message: String| {
-        Error::db(
-            "reading the tracking table",
-            DbError {
-                message,
-                sqlstate: None,
-            },
-        )
-    };
-    match row.take_opt(i) {
-        Some(Ok(v)) => Ok(v),
-        Some(Err(e)) => Err(bad(format!("column {i}: {e}"))),
-        None => Err(bad(format!("column {i} is missing"))),
-    }
+/// An ISO 8601 UTC time (`2026-12-01T20:13:49.123Z`) as a DATETIME(3)
+/// literal MySQL accepts (`2026-12-01 20:13:49.123`).
+fn mysql_datetime(iso: &str) -> String {
+    iso.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 impl Driver for Mysql {
@@ -166,7 +139,7 @@ impl Driver for Mysql {
             .conn
             .exec_first("SELECT GET_LOCK(?, 0)", (self.lock_name.as_str(),))
             .await
-            .map_err(|e| fail("taking the migration lock", e))?;
+            .context("taking the migration lock")?;
         Ok(got.flatten() == Some(1))
     }
 
@@ -175,7 +148,7 @@ impl Driver for Mysql {
             .conn
             .exec_first("SELECT IS_USED_LOCK(?)", (self.lock_name.as_str(),))
             .await
-            .map_err(|e| fail("finding the lock holder", e))?;
+            .context("finding the lock holder")?;
         let Some(id) = id.flatten() else {
             return Ok("a session that has just released it".to_string());
         };
@@ -186,7 +159,7 @@ impl Driver for Mysql {
                 (id,),
             )
             .await
-            .map_err(|e| fail("finding the lock holder", e))?;
+            .context("finding the lock holder")?;
         Ok(match info {
             Some((user, host, secs)) => {
                 format!(
@@ -201,56 +174,51 @@ impl Driver for Mysql {
         self.conn
             .exec_drop("SELECT RELEASE_LOCK(?)", (self.lock_name.as_str(),))
             .await
-            .map_err(|e| fail("releasing the migration lock", e))
+            .context("releasing the migration lock")
     }
 
     async fn ensure_table(&mut self) -> Result<()> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (\
-             version BIGINT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, checksum VARCHAR(128) NOT NULL, \
-             checksum_algorithm VARCHAR(64) NOT NULL, applied_at DATETIME(3) NOT NULL, duration_ms BIGINT NOT NULL, \
-             success BOOLEAN NOT NULL, error TEXT, failed_statement_index BIGINT, failed_statement LONGTEXT, \
-             statements_total BIGINT NOT NULL, statements_applied BIGINT NOT NULL, applied_by VARCHAR(255) NOT NULL, \
-             keel_version VARCHAR(64) NOT NULL, method VARCHAR(16) NOT NULL, applied_sql LONGTEXT NOT NULL\
-             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-            self.table
+        let sql = Sql::template(
+            Dialect::Mysql,
+            CREATE,
+            &[("table", &Ident::new(&self.raw_table))],
         );
         self.conn
-            .query_drop(sql)
+            .query_drop(sql.as_str())
             .await
-            .map_err(|e| fail("creating the tracking table", e))
+            .context("creating the tracking table")
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        let sql = format!(
-            "SELECT version, name, checksum, checksum_algorithm, DATE_FORMAT(applied_at, '%Y-%m-%dT%H:%i:%s.%fZ'), \
-             duration_ms, success, error, failed_statement_index, failed_statement, statements_total, \
-             statements_applied, applied_by, keel_version, method FROM {} ORDER BY version",
-            self.table
+        let sql = Sql::template(
+            Dialect::Mysql,
+            APPLIED,
+            &[("table", &Ident::new(&self.raw_table))],
         );
-        let rows: Vec<mysql_async::Row> = match self.conn.query(sql).await {
+        let rows: Vec<mysql_async::Row> = match self.conn.query(sql.as_str()).await {
             Ok(rows) => rows,
             Err(mysql_async::Error::Server(s)) if s.code == 1146 => return Ok(Vec::new()),
-            Err(e) => return Err(fail("reading the tracking table", e)),
+            Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
+        let origin = super::tracking_origin(&self.raw_table);
         let mut out = Vec::with_capacity(rows.len());
         for mut r in rows {
             out.push(AppliedMigration {
-                version: take(&mut r, 0)?,
-                name: take(&mut r, 1)?,
-                checksum: Checksum::from_stored(take(&mut r, 2)?),
-                checksum_algorithm: take(&mut r, 3)?,
-                applied_at: take(&mut r, 4)?,
-                duration_ms: take(&mut r, 5)?,
-                success: take(&mut r, 6)?,
-                error: take(&mut r, 7)?,
-                failed_statement_index: take(&mut r, 8)?,
-                failed_statement: take(&mut r, 9)?,
-                statements_total: take(&mut r, 10)?,
-                statements_applied: take(&mut r, 11)?,
-                applied_by: take(&mut r, 12)?,
-                keel_version: take(&mut r, 13)?,
-                method: Method::parse(&take::<String>(&mut r, 14)?),
+                version: r.col(0, origin)?,
+                name: r.col(1, origin)?,
+                checksum: Checksum::from_stored(r.col(2, origin)?),
+                checksum_algorithm: r.col(3, origin)?,
+                applied_at: r.col(4, origin)?,
+                duration_ms: r.col(5, origin)?,
+                success: r.col(6, origin)?,
+                error: r.col(7, origin)?,
+                failed_statement_index: r.col(8, origin)?,
+                failed_statement: r.col(9, origin)?,
+                statements_total: r.col(10, origin)?,
+                statements_applied: r.col(11, origin)?,
+                applied_by: r.col(12, origin)?,
+                keel_version: r.col(13, origin)?,
+                method: super::method(&r.col::<String>(14, origin)?, origin)?,
             });
         }
         Ok(out)
@@ -261,7 +229,7 @@ impl Driver for Mysql {
         self.conn
             .exec_first(sql, (version,))
             .await
-            .map_err(|e| fail("reading applied SQL", e))
+            .context("reading applied SQL")
     }
 
     async fn run_in_transaction(
@@ -273,7 +241,7 @@ impl Driver for Mysql {
         self.conn
             .query_drop("START TRANSACTION")
             .await
-            .map_err(|e| fail("starting a transaction", e))?;
+            .context("starting a transaction")?;
         self.tx_started = Some(Instant::now());
         for (i, s) in statements.iter().enumerate() {
             if let Err(e) = self.conn.query_drop(s.text.as_str()).await {
@@ -281,7 +249,7 @@ impl Driver for Mysql {
                 self.conn
                     .query_drop("ROLLBACK")
                     .await
-                    .map_err(|e| fail("rolling back", e))?;
+                    .context("rolling back")?;
                 return Ok(Err((i, db_error(&e))));
             }
         }
@@ -290,11 +258,8 @@ impl Driver for Mysql {
         self.conn
             .exec_drop(sql, params)
             .await
-            .map_err(|e| fail("writing the tracking row", e))?;
-        self.conn
-            .query_drop("COMMIT")
-            .await
-            .map_err(|e| fail("committing", e))?;
+            .context("writing the tracking row")?;
+        self.conn.query_drop("COMMIT").await.context("committing")?;
         Ok(Ok(()))
     }
 
@@ -311,7 +276,7 @@ impl Driver for Mysql {
         self.conn
             .exec_drop(sql, params)
             .await
-            .map_err(|e| fail("writing the tracking table", e))
+            .context("writing the tracking table")
     }
 
     async fn user(&mut self) -> Result<String> {
@@ -319,15 +284,12 @@ impl Driver for Mysql {
             .conn
             .query_first("SELECT CURRENT_USER()")
             .await
-            .map_err(|e| fail("reading the user", e))?;
+            .context("reading the user")?;
         let user = user.unwrap_or_default();
         Ok(user.split('@').next().unwrap_or_default().to_string())
     }
 
     async fn close(self) -> Result<()> {
-        self.conn
-            .disconnect()
-            .await
-            .map_err(|e| fail("disconnecting", e))
+        self.conn.disconnect().await.context("disconnecting")
     }
 }

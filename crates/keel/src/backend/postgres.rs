@@ -7,81 +7,48 @@
 //! `pg_try_advisory_lock`, polled by the runner, so a waiting keel never sits
 //! in a blocked statement that `CREATE INDEX CONCURRENTLY` would wait for.
 
-use super::{COLUMNS, Driver, StatementFailure, client_host, lock_key};
+use super::{COLUMNS, Driver, StatementFailure, lock_key};
+use crate::db::decode::PgRow;
+use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
-use crate::error::{DbError, Error, Result};
-use crate::settings::DatabaseUrl;
+use crate::error::{DbError, Result};
 use crate::source::split::Statement;
 use crate::source::{Checksum, checksum::ALGORITHM};
-use crate::tracking::{AppliedMigration, KEEL_VERSION, Method, Write};
+use crate::tracking::{AppliedMigration, KEEL_VERSION, Write};
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::task::Poll;
+use tokio_postgres::Client;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls};
+
+/// Rows of PostgreSQL's own functions and catalogs.
+const CATALOG: crate::db::decode::Origin<'static> = crate::db::decode::Origin {
+    table: "the PostgreSQL catalog",
+    hint: None,
+};
+
+/// Who holds keel's advisory lock on this database.
+pub(crate) const LOCK_HOLDER: &str = include_str!("sql/postgres_lock_holder.sql");
 
 /// First key of keel's two-part advisory lock: "keel" in ASCII.
 const LOCK_CLASS: i64 = 0x6b65_656c;
 
+/// The tracking table, and the read of its rows.
+pub(super) const CREATE: &str = include_str!("sql/postgres_create.sql");
+pub(super) const APPLIED: &str = include_str!("sql/postgres_applied.sql");
+
 pub(crate) struct Postgres {
     client: Client,
+    /// The tracking table's name as given, for messages.
+    raw_table: String,
+    /// The same, quoted.
     table: String,
     lock_key: i64,
     upsert: Option<tokio_postgres::Statement>,
 }
 
-pub(crate) fn db_error(e: &tokio_postgres::Error) -> DbError {
-    match e.as_db_error() {
-        Some(d) => {
-            let mut message = d.message().to_string();
-            if let Some(detail) = d.detail() {
-                message.push_str(&format!(" (detail: {detail})"));
-            }
-            if let Some(hint) = d.hint() {
-                message.push_str(&format!(" (hint: {hint})"));
-            }
-            DbError {
-                message,
-                sqlstate: Some(d.code().code().to_string()),
-            }
-        }
-        None => DbError {
-            message: e.to_string(),
-            sqlstate: None,
-        },
-    }
-}
-
-/// Opens a connection whose `application_name` says it is keel; the
-/// connection task runs on the current runtime.
-pub(crate) async fn connect_client(url: &DatabaseUrl) -> Result<Client> {
-    let connect_error = |message: String| Error::Connect {
-        url: url.redacted(),
-        message,
-    };
-    let mut config =
-        tokio_postgres::Config::from_str(url.expose()).map_err(|e| connect_error(e.to_string()))?;
-    if config.get_application_name().is_none() {
-        config.application_name(format!(
-            "keel {KEEL_VERSION} on {} pid {}",
-            client_host(),
-            std::process::id()
-        ));
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(std::time::Duration::from_secs(10));
-    }
-    let (client, connection) = config.connect(NoTls).await.map_err(|e| {
-        let db = db_error(&e);
-        connect_error(match db.sqlstate {
-            Some(_) => db.to_string(),
-            None => e.to_string(),
-        })
-    })?;
-    tokio::spawn(connection);
-    Ok(client)
-}
+pub(crate) use crate::db::error::db_error;
+use crate::db::error::{Context, fail};
 
 /// Which of `roles` do not exist (for `--grant`), checked before anything
 /// is changed.
@@ -95,12 +62,10 @@ pub(crate) async fn missing_roles(client: &Client, roles: &[String]) -> Result<V
             &[(&roles, Type::TEXT_ARRAY)],
         )
         .await
-        .map_err(|e| fail("looking up the --grant roles", &e))?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-fn fail(context: &str, e: impl std::borrow::Borrow<tokio_postgres::Error>) -> Error {
-    Error::db(context, db_error(e.borrow()))
+        .context("looking up the --grant roles")?;
+    rows.iter()
+        .map(|r| r.col(0, crate::db::decode::Origin::table("pg_roles")))
+        .collect()
 }
 
 impl Postgres {
@@ -109,14 +74,15 @@ impl Postgres {
         &self.client
     }
 
-    pub async fn connect(url: &DatabaseUrl, table: &str) -> Result<Postgres> {
-        let client = connect_client(url).await?;
-        Ok(Postgres {
+    /// Wraps an open connection.
+    pub fn new(client: Client, table: &str) -> Postgres {
+        Postgres {
             client,
+            raw_table: table.to_string(),
             table: Dialect::Postgres.quote(table),
             lock_key: lock_key(table),
             upsert: None,
-        })
+        }
     }
 
     async fn upsert_statement(&mut self) -> Result<tokio_postgres::Statement> {
@@ -124,7 +90,7 @@ impl Postgres {
             return Ok(s.clone());
         }
         let sql = format!(
-            "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, now(), \
+            "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, coalesce($16::text::timestamptz, now()), \
              coalesce($5, (extract(epoch FROM clock_timestamp() - now()) * 1000)::int8), \
              $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, \
@@ -140,7 +106,7 @@ impl Postgres {
             .client
             .prepare(&sql)
             .await
-            .map_err(|e| fail("preparing the tracking-table insert", e))?;
+            .context("preparing the tracking-table insert")?;
         self.upsert = Some(s.clone());
         Ok(s)
     }
@@ -163,7 +129,7 @@ impl Postgres {
         self.client
             .prepare(&sql)
             .await
-            .map_err(|e| fail("preparing a tracking-table write", e))
+            .context("preparing a tracking-table write")
     }
 }
 
@@ -185,6 +151,7 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
             &KEEL_VERSION,
             r.method.as_static(),
             &r.sql,
+            &r.applied_at,
         ],
         Write::Progress {
             version,
@@ -241,33 +208,27 @@ impl Driver for Postgres {
                 ],
             )
             .await
-            .map_err(|e| fail("taking the migration lock", e))?;
-        Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
+            .context("taking the migration lock")?;
+        match rows.first() {
+            Some(r) => r.col(0, CATALOG),
+            None => Ok(false),
+        }
     }
 
     async fn lock_holder(&mut self) -> Result<String> {
         let rows = self
             .client
-            .query(
-                "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), \
-                 coalesce(host(a.client_addr), 'local socket'), \
-                 to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 \
-                 AND l.classid::int8 = $1 AND l.objid::int8 = $2 AND l.database = \
-                 (SELECT oid FROM pg_database WHERE datname = current_database())",
-                &[&LOCK_CLASS, &self.lock_key],
-            )
+            .query(LOCK_HOLDER, &[&LOCK_CLASS, &self.lock_key])
             .await
-            .map_err(|e| fail("finding the lock holder", e))?;
+            .context("finding the lock holder")?;
         Ok(match rows.first() {
             Some(r) => format!(
                 "PostgreSQL backend pid {} (\"{}\", user {}, from {}, connected since {})",
-                r.get::<_, i32>(0),
-                r.get::<_, String>(1),
-                r.get::<_, String>(2),
-                r.get::<_, String>(3),
-                r.get::<_, String>(4)
+                r.col::<i32>(0, CATALOG)?,
+                r.col::<String>(1, CATALOG)?,
+                r.col::<String>(2, CATALOG)?,
+                r.col::<String>(3, CATALOG)?,
+                r.col::<String>(4, CATALOG)?
             ),
             None => "a session that has just released it".to_string(),
         })
@@ -283,7 +244,7 @@ impl Driver for Postgres {
                 ],
             )
             .await
-            .map_err(|e| fail("releasing the migration lock", e))?;
+            .context("releasing the migration lock")?;
         Ok(())
     }
 
@@ -297,63 +258,61 @@ impl Driver for Postgres {
                 &[(&self.table, Type::TEXT)],
             )
             .await
-            .map_err(|e| fail("looking for the tracking table", e))?;
-        if !exists.first().is_some_and(|r| r.get::<_, bool>(0)) {
-            let sql = format!(
-                "CREATE TABLE IF NOT EXISTS {} (\
-                 version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, \
-                 checksum_algorithm text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), \
-                 duration_ms bigint NOT NULL, success boolean NOT NULL, error text, \
-                 failed_statement_index bigint, failed_statement text, statements_total bigint NOT NULL, \
-                 statements_applied bigint NOT NULL, applied_by text NOT NULL, keel_version text NOT NULL, \
-                 method text NOT NULL, applied_sql text NOT NULL)",
-                self.table
+            .context("looking for the tracking table")?;
+        let exists = match exists.first() {
+            Some(r) => r.col::<bool>(0, CATALOG)?,
+            None => false,
+        };
+        if !exists {
+            let sql = Sql::template(
+                Dialect::Postgres,
+                CREATE,
+                &[("table", &Ident::new(&self.raw_table))],
             );
             self.client
-                .batch_execute(&sql)
+                .batch_execute(sql.as_str())
                 .await
-                .map_err(|e| fail("creating the tracking table", e))?;
+                .context("creating the tracking table")?;
         }
         Ok(())
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        let sql = format!(
-            "SELECT version, name, checksum, checksum_algorithm, \
-             applied_at, duration_ms, success, \
-             error, failed_statement_index, failed_statement, statements_total, statements_applied, \
-             applied_by, keel_version, method FROM {}",
-            self.table
+        let sql = Sql::template(
+            Dialect::Postgres,
+            APPLIED,
+            &[("table", &Ident::new(&self.raw_table))],
         );
-        let rows = match self.client.query_typed(&sql, &[]).await {
+        let rows = match self.client.query_typed(sql.as_str(), &[]).await {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
                 return Ok(Vec::new());
             }
-            Err(e) => return Err(fail("reading the tracking table", e)),
+            Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
+        let origin = super::tracking_origin(&self.raw_table);
         // Sorted here: an ORDER BY costs the server more planning than the
         // sort costs keel.
-        let mut applied: Vec<AppliedMigration> = rows
-            .iter()
-            .map(|r| AppliedMigration {
-                version: r.get(0),
-                name: r.get(1),
-                checksum: Checksum::from_stored(r.get(2)),
-                checksum_algorithm: r.get(3),
-                applied_at: r.get::<_, Timestamp>(4).to_string(),
-                duration_ms: r.get(5),
-                success: r.get(6),
-                error: r.get(7),
-                failed_statement_index: r.get(8),
-                failed_statement: r.get(9),
-                statements_total: r.get(10),
-                statements_applied: r.get(11),
-                applied_by: r.get(12),
-                keel_version: r.get(13),
-                method: Method::parse(r.get(14)),
-            })
-            .collect();
+        let mut applied = Vec::with_capacity(rows.len());
+        for r in &rows {
+            applied.push(AppliedMigration {
+                version: r.col(0, origin)?,
+                name: r.col(1, origin)?,
+                checksum: Checksum::from_stored(r.col(2, origin)?),
+                checksum_algorithm: r.col(3, origin)?,
+                applied_at: r.col::<Timestamp>(4, origin)?.to_string(),
+                duration_ms: r.col(5, origin)?,
+                success: r.col(6, origin)?,
+                error: r.col(7, origin)?,
+                failed_statement_index: r.col(8, origin)?,
+                failed_statement: r.col(9, origin)?,
+                statements_total: r.col(10, origin)?,
+                statements_applied: r.col(11, origin)?,
+                applied_by: r.col(12, origin)?,
+                keel_version: r.col(13, origin)?,
+                method: super::method(r.col(14, origin)?, origin)?,
+            });
+        }
         applied.sort_by_key(|a| a.version);
         Ok(applied)
     }
@@ -364,8 +323,9 @@ impl Driver for Postgres {
             .client
             .query_opt(&sql, &[&version])
             .await
-            .map_err(|e| fail("reading applied SQL", e))?;
-        Ok(row.map(|r| r.get(0)))
+            .context("reading applied SQL")?;
+        row.map(|r| r.col(0, super::tracking_origin(&self.raw_table)))
+            .transpose()
     }
 
     async fn run_in_transaction(
@@ -395,21 +355,20 @@ impl Driver for Postgres {
             client.execute(write, params).await.map(|_| ())
         }));
         requests.push(Box::pin(client.batch_execute("COMMIT")));
-        let results = pipeline(requests).await;
-        let n = statements.len();
-        if let Some(Err(e)) = results.first() {
+        let mut results = pipeline(requests).await.into_iter();
+        if let Some(Err(e)) = results.next() {
             return Err(fail("starting a transaction", e));
         }
-        for (i, r) in results[1..=n].iter().enumerate() {
-            if let Err(e) = r {
+        for i in 0..statements.len() {
+            if let Some(Err(e)) = results.next() {
                 // the COMMIT that follows an error rolls back
                 return Ok(Err((i, db_error(e))));
             }
         }
-        if let Err(e) = &results[n + 1] {
+        if let Some(Err(e)) = results.next() {
             return Err(fail("writing the tracking row", e));
         }
-        if let Err(e) = &results[n + 2] {
+        if let Some(Err(e)) = results.next() {
             return Err(fail("committing", e));
         }
         Ok(Ok(()))
@@ -428,7 +387,7 @@ impl Driver for Postgres {
         self.client
             .execute(&statement, &write_params(write))
             .await
-            .map_err(|e| fail("writing the tracking table", e))?;
+            .context("writing the tracking table")?;
         Ok(())
     }
 
@@ -437,8 +396,8 @@ impl Driver for Postgres {
             .client
             .query_one("SELECT current_user::text", &[])
             .await
-            .map_err(|e| fail("reading the user", e))?;
-        Ok(row.get(0))
+            .context("reading the user")?;
+        row.col(0, CATALOG)
     }
 
     async fn close(self) -> Result<()> {

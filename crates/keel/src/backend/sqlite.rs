@@ -7,40 +7,37 @@
 //! volume do not share; sqlx takes none.)
 
 use super::{COLUMNS, Driver, StatementFailure, client_host};
+use crate::db::decode::SqliteRow;
+use crate::db::error::{Context, db_error};
+use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
 use crate::error::{DbError, Error, Result};
 use crate::settings::DatabaseUrl;
 use crate::source::split::Statement;
 use crate::source::{Checksum, checksum::ALGORITHM};
-use crate::tracking::{AppliedMigration, KEEL_VERSION, Method, Write};
+use crate::tracking::{AppliedMigration, KEEL_VERSION, Write};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::File;
 use std::io::{Read, Seek, Write as _};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+/// The tracking table, and the read of its rows.
+pub(super) const CREATE: &str = include_str!("sql/sqlite_create.sql");
+pub(super) const APPLIED: &str = include_str!("sql/sqlite_applied.sql");
 
 pub(crate) struct Sqlite {
     conn: Connection,
+    /// The tracking table's name as given, for messages.
+    raw_table: String,
+    /// The same, quoted.
     table: String,
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
     tx_started: Option<Instant>,
 }
 
-fn db_error(e: &rusqlite::Error) -> DbError {
-    let sqlstate = match e {
-        rusqlite::Error::SqliteFailure(f, _) => Some(format!("SQLITE_{:?}", f.code).to_uppercase()),
-        _ => None,
-    };
-    DbError {
-        message: e.to_string(),
-        sqlstate,
-    }
-}
-
-pub(crate) fn fail(context: &str, e: rusqlite::Error) -> Error {
-    Error::db(context, db_error(&e))
-}
+pub(crate) use crate::db::error::fail;
 
 impl Sqlite {
     /// The connection, for engine-specific work outside migrations.
@@ -48,28 +45,19 @@ impl Sqlite {
         &mut self.conn
     }
 
-    pub fn connect(url: &DatabaseUrl, table: &str, busy_timeout: Duration) -> Result<Sqlite> {
+    /// Wraps an open connection to `url`; the lock file sits beside the
+    /// database file.
+    pub fn new(conn: Connection, url: &DatabaseUrl, table: &str) -> Sqlite {
         let path = url.sqlite_path().unwrap_or(":memory:");
-        let connect_error = |message: String| Error::Connect {
-            url: url.redacted(),
-            message,
-        };
-        let conn = if path == ":memory:" {
-            Connection::open_in_memory()
-        } else {
-            Connection::open(path)
-        }
-        .map_err(|e| connect_error(e.to_string()))?;
-        conn.busy_timeout(busy_timeout)
-            .map_err(|e| connect_error(e.to_string()))?;
         let lock_path = (path != ":memory:").then(|| PathBuf::from(format!("{path}.keel-lock")));
-        Ok(Sqlite {
+        Sqlite {
             conn,
+            raw_table: table.to_string(),
             table: Dialect::Sqlite.quote(table),
             lock_path,
             lock_file: None,
             tx_started: None,
-        })
+        }
     }
 
     fn write_now(&mut self, write: &Write) -> rusqlite::Result<()> {
@@ -83,7 +71,7 @@ impl Sqlite {
                 self.conn.execute(
                     &format!(
                         "INSERT OR REPLACE INTO {t} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, \
-                         strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                         coalesce(?16, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
                     ),
                     params![
                         r.version,
@@ -100,7 +88,8 @@ impl Sqlite {
                         r.applied_by,
                         KEEL_VERSION,
                         r.method.as_str(),
-                        r.sql
+                        r.sql,
+                        r.applied_at
                     ],
                 )?;
             }
@@ -191,55 +180,50 @@ impl Driver for Sqlite {
     }
 
     async fn ensure_table(&mut self) -> Result<()> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (\
-             version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, \
-             checksum_algorithm TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, \
-             success INTEGER NOT NULL, error TEXT, failed_statement_index INTEGER, failed_statement TEXT, \
-             statements_total INTEGER NOT NULL, statements_applied INTEGER NOT NULL, applied_by TEXT NOT NULL, \
-             keel_version TEXT NOT NULL, method TEXT NOT NULL, applied_sql TEXT NOT NULL)",
-            self.table
+        let sql = Sql::template(
+            Dialect::Sqlite,
+            CREATE,
+            &[("table", &Ident::new(&self.raw_table))],
         );
         self.conn
-            .execute_batch(&sql)
-            .map_err(|e| fail("creating the tracking table", e))
+            .execute_batch(sql.as_str())
+            .context("creating the tracking table")
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        let sql = format!(
-            "SELECT version, name, checksum, checksum_algorithm, applied_at, duration_ms, success, error, \
-             failed_statement_index, failed_statement, statements_total, statements_applied, applied_by, \
-             keel_version, method FROM {} ORDER BY version",
-            self.table
+        let sql = Sql::template(
+            Dialect::Sqlite,
+            APPLIED,
+            &[("table", &Ident::new(&self.raw_table))],
         );
-        let mut stmt = match self.conn.prepare(&sql) {
+        let mut stmt = match self.conn.prepare(sql.as_str()) {
             Ok(s) => s,
             Err(e) if e.to_string().contains("no such table") => return Ok(Vec::new()),
-            Err(e) => return Err(fail("reading the tracking table", e)),
+            Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(AppliedMigration {
-                    version: r.get(0)?,
-                    name: r.get(1)?,
-                    checksum: Checksum::from_stored(r.get(2)?),
-                    checksum_algorithm: r.get(3)?,
-                    applied_at: r.get(4)?,
-                    duration_ms: r.get(5)?,
-                    success: r.get(6)?,
-                    error: r.get(7)?,
-                    failed_statement_index: r.get(8)?,
-                    failed_statement: r.get(9)?,
-                    statements_total: r.get(10)?,
-                    statements_applied: r.get(11)?,
-                    applied_by: r.get(12)?,
-                    keel_version: r.get(13)?,
-                    method: Method::parse(&r.get::<_, String>(14)?),
-                })
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(|e| fail("reading the tracking table", e))?;
-        Ok(rows)
+        let mut rows = stmt.query([]).context(super::reading(&self.raw_table))?;
+        let origin = super::tracking_origin(&self.raw_table);
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().context(super::reading(&self.raw_table))? {
+            out.push(AppliedMigration {
+                version: r.col(0, origin)?,
+                name: r.col(1, origin)?,
+                checksum: Checksum::from_stored(r.col(2, origin)?),
+                checksum_algorithm: r.col(3, origin)?,
+                applied_at: r.col(4, origin)?,
+                duration_ms: r.col(5, origin)?,
+                success: r.col(6, origin)?,
+                error: r.col(7, origin)?,
+                failed_statement_index: r.col(8, origin)?,
+                failed_statement: r.col(9, origin)?,
+                statements_total: r.col(10, origin)?,
+                statements_applied: r.col(11, origin)?,
+                applied_by: r.col(12, origin)?,
+                keel_version: r.col(13, origin)?,
+                method: super::method(&r.col::<String>(14, origin)?, origin)?,
+            });
+        }
+        Ok(out)
     }
 
     async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
@@ -250,7 +234,7 @@ impl Driver for Sqlite {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| fail("reading applied SQL", e))
+            .context("reading applied SQL")
     }
 
     async fn run_in_transaction(

@@ -5,6 +5,7 @@
 use super::ddl::{self, Plan};
 use super::encode::Checksum;
 use super::{Orphans, Report, load, pg_fail, q};
+use crate::db::decode::{Origin, PgRow};
 use crate::error::{Error, Result};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -24,10 +25,10 @@ pub(super) async fn table_pages(
         )
         .await
         .map_err(|e| pg_fail("reading table sizes", &e))?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
-        .collect())
+    let origin = Origin::table("pg_class (table sizes)");
+    rows.iter()
+        .map(|r| Ok((r.col(0, origin)?, r.col::<i64>(1, origin)?.max(0) as u64)))
+        .collect()
 }
 
 pub(super) enum Task {
@@ -117,7 +118,7 @@ pub(super) async fn validate_foreign_keys(
                             &e,
                         )
                     })?
-                    .get(0);
+                    .col(0, Origin::table(&fk.table))?;
                 out.push(Orphans {
                     table: fk.table.clone(),
                     constraint: fk.name.clone(),
@@ -170,7 +171,11 @@ pub(super) async fn promise_autoincrement(
             .await
             .map_err(fail)?;
         // pg_get_serial_sequence returns the name already quoted
-        let Some(sequence) = row.first().and_then(|r| r.get::<_, Option<String>>(0)) else {
+        let sequence: Option<String> = match row.first() {
+            Some(r) => r.col(0, Origin::table("pg_get_serial_sequence"))?,
+            None => None,
+        };
+        let Some(sequence) = sequence else {
             continue;
         };
         let state = client
@@ -180,7 +185,8 @@ pub(super) async fn promise_autoincrement(
             )
             .await
             .map_err(fail)?;
-        let (last, called): (i64, bool) = (state.get(0), state.get(1));
+        let origin = Origin::table(&sequence);
+        let (last, called): (i64, bool) = (state.col(0, origin)?, state.col(1, origin)?);
         let next = if called { last + 1 } else { last };
         if next <= seq {
             client

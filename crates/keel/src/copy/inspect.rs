@@ -9,7 +9,7 @@
 use super::types::{self, Classes};
 use crate::error::{Error, Result};
 use crate::schema::model;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -68,18 +68,7 @@ pub struct Other {
 }
 
 pub fn open(path: &Path) -> Result<Connection> {
-    if !path.is_file() {
-        return Err(Error::invalid(
-            format!("SQLite file {} does not exist", path.display()),
-            Some("give the path of the SQLite database to copy from, e.g. sqlite:app.db"),
-        ));
-    }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| fail(path, &e))?;
-    Ok(conn)
+    crate::db::sqlite_read_only(path)
 }
 
 pub fn fail(path: &Path, e: &rusqlite::Error) -> Error {

@@ -20,6 +20,7 @@ mod checksum;
 pub mod ddl;
 pub mod encode;
 mod finish;
+mod history;
 pub mod inspect;
 pub mod load;
 mod target;
@@ -62,6 +63,23 @@ pub struct Options {
     pub grant: Vec<String>,
     /// `TABLE.COLUMN=TYPE` overrides.
     pub casts: Vec<String>,
+    /// keel's tracking table in both databases (`keel_migrations` when
+    /// empty): never copied as data; its rows arrive as the target's history.
+    pub tracking_table: String,
+}
+
+impl Options {
+    fn known(&self) -> crate::known::KnownTables {
+        crate::known::KnownTables::new(self.tracking_table())
+    }
+
+    pub(crate) fn tracking_table(&self) -> &str {
+        if self.tracking_table.is_empty() {
+            crate::settings::DEFAULT_TABLE
+        } else {
+            &self.tracking_table
+        }
+    }
 }
 
 /// What happened to one table.
@@ -174,6 +192,19 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
             )
         })
         .collect();
+    let known = options.known();
+    tables.retain(|t| match known.owner(&t.name) {
+        None => true,
+        Some(crate::known::Owner::Keel) => false,
+        Some(owner) => {
+            notes.push(format!(
+                "{} is {}'s migration history, not application data: not copied",
+                t.name,
+                owner.tool()
+            ));
+            false
+        }
+    });
     for name in options.tables.iter().chain(&options.exclude) {
         if !tables.iter().any(|t| &t.name == name) {
             return Err(Error::invalid(
@@ -286,7 +317,7 @@ pub async fn run(
     }
     progress(Event::Step("reading the SQLite schema"));
     let (mut plans, mut notes) = plan(&path, options)?;
-    let main = crate::backend::postgres::connect_client(&url).await?;
+    let main = crate::db::postgres(&url).await?;
     check_roles(&main, &options.grant).await?;
 
     // which tables exist already, and which hold rows
@@ -370,7 +401,7 @@ pub async fn run(
     let existing_ref = &load_into_existing;
     let url_ref = &url;
     let lane_futures = lanes.iter().map(|(_, tables)| async move {
-        let client = crate::backend::postgres::connect_client(url_ref).await?;
+        let client = crate::db::postgres(url_ref).await?;
         client
             .batch_execute(
                 "SET maintenance_work_mem = '256MB'; BEGIN; SET LOCAL synchronous_commit = off",
@@ -501,7 +532,14 @@ pub async fn run(
     // sequences: repaired in data-only mode (the schema is the app's),
     // checked otherwise
     progress(Event::Step("checking sequences"));
-    let mut db = crate::Database::connect(&url).await?;
+    let mut db = crate::Database::connect_with(
+        &url,
+        crate::ConnectOptions {
+            table: options.tracking_table().to_string(),
+            ..Default::default()
+        },
+    )
+    .await?;
     if load_into_existing.is_empty() {
         let seq = crate::sequences::run(
             &mut db,
@@ -526,6 +564,20 @@ pub async fn run(
         report.sequences = Some(seq?);
     }
     db.close().await?;
+    // keel's history: the target's own when the schema was the app's
+    if !options.data_only {
+        let records = history::read(&path, options.tracking_table()).await?;
+        if !records.is_empty() {
+            progress(Event::Step("copying keel's history"));
+            let n = records.len();
+            history::write(&url, options.tracking_table(), records).await?;
+            notes.push(format!(
+                "keel's history ({n} row(s) of {}) arrived in the target's {} with method `copy`",
+                options.tracking_table(),
+                options.tracking_table()
+            ));
+        }
+    }
     report.notes = notes;
     report.millis = started.elapsed().as_millis() as u64;
     Ok(report)

@@ -4,6 +4,7 @@
 
 use super::types::PgType;
 use super::{inspect, pg_fail, q};
+use crate::db::decode::{Origin, PgRow};
 use crate::error::{Error, Result};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -34,7 +35,10 @@ pub(super) async fn existing_tables(
         )
         .await
         .map_err(|e| pg_fail("looking for existing tables", &e))?;
-    let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    let found: Vec<String> = rows
+        .iter()
+        .map(|r| r.col(0, Origin::table("pg_class")))
+        .collect::<Result<_>>()?;
     if found.is_empty() {
         return Ok(Vec::new());
     }
@@ -47,11 +51,14 @@ pub(super) async fn existing_tables(
         .query_one(&format!("SELECT {}", probes.join(", ")), &[])
         .await
         .map_err(|e| pg_fail("looking into the existing tables", &e))?;
-    Ok(found
+    found
         .into_iter()
         .enumerate()
-        .map(|(i, name)| (name, row.get(i)))
-        .collect())
+        .map(|(i, name)| {
+            let holds_rows = row.col(i, Origin::table(&name))?;
+            Ok((name, holds_rows))
+        })
+        .collect()
 }
 
 /// The column types of an existing target table, in the SQLite column order.
@@ -63,9 +70,14 @@ pub(super) async fn target_types(client: &Client, table: &inspect::Table) -> Res
         )
         .await
         .map_err(|e| pg_fail(&format!("reading the columns of {}", table.name), &e))?;
+    let origin = Origin::table(&table.name);
+    let mut columns: Vec<(String, String)> = Vec::new();
+    for r in &rows {
+        columns.push((r.col(0, origin)?, r.col(1, origin)?));
+    }
     let mut types = Vec::new();
     for c in &table.columns {
-        let Some(r) = rows.iter().find(|r| r.get::<_, String>(0) == c.name) else {
+        let Some((_, ty)) = columns.iter().find(|(name, _)| *name == c.name) else {
             return Err(Error::invalid(
                 format!(
                     "target table {} has no column {}; nothing was written",
@@ -74,8 +86,7 @@ pub(super) async fn target_types(client: &Client, table: &inspect::Table) -> Res
                 Some("add the column with a migration, or leave the table out with --exclude"),
             ));
         };
-        let ty: String = r.get(1);
-        let Some(pg) = PgType::parse(&ty) else {
+        let Some(pg) = PgType::parse(ty) else {
             return Err(Error::invalid(
                 format!(
                     "target column {}.{} has type {ty}, which keel cannot write yet",

@@ -21,7 +21,7 @@ pub async fn validate(
     let url = postgres_target(to)?;
     progress(Event::Step("reading the SQLite schema"));
     let (mut plans, notes) = plan(&path, options)?;
-    let client = crate::backend::postgres::connect_client(&url).await?;
+    let client = crate::db::postgres(&url).await?;
     let names: Vec<String> = plans.iter().map(|p| p.table.name.clone()).collect();
     let existing = target::existing_tables(&client, &names).await?;
     let mut report = Report {

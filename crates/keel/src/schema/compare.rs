@@ -9,7 +9,7 @@ use super::model::Schema;
 use super::render::{self, Plan};
 use super::scratch::Scratch;
 use super::subset::Subset;
-use crate::database::{ConnectOptions, Database};
+use crate::db::{ConnectOptions, Database};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::plan::Target;

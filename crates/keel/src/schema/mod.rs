@@ -14,7 +14,7 @@ pub mod diff;
 pub mod inspect;
 pub mod model;
 pub mod render;
-pub(crate) mod scratch;
+pub(crate) use crate::db::scratch;
 mod subset;
 pub mod types;
 

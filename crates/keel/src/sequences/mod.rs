@@ -14,7 +14,7 @@ mod postgres;
 mod sqlite;
 
 use crate::backend::Backend;
-use crate::database::Database;
+use crate::db::Database;
 use crate::error::Result;
 use serde::Serialize;
 

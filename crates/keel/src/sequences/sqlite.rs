@@ -36,31 +36,77 @@ pub(super) fn run(
     tracking_table: &str,
     options: &Options,
 ) -> Result<Report> {
-    let tables = inspect(conn, tracking_table)?;
+    let known = crate::known::KnownTables::new(tracking_table);
+    let mut tables = inspect(conn, tracking_table)?;
+    tables.retain(|t| !known.is_known(&t.name));
     let mut report = Report {
         columns_checked: tables.len(),
         ..Report::default()
     };
-    for t in tables.iter().filter(|t| t.behind()) {
-        report.findings.push(Finding {
-            problem: Problem::Behind,
-            table: t.name.clone(),
-            column: t.column.clone(),
-            sequence: Some("sqlite_sequence".to_string()),
-            role: None,
-            detail: format!(
-                "{} but MAX({}) is {}: ids SQLite promised never to reuse would be reused after deletes",
-                describe_seq(t.seq),
-                t.column,
-                t.max.unwrap_or(0)
-            ),
-            fixable: true,
-        });
-    }
+    report.findings.extend(tables.iter().filter_map(assess));
     if options.fix && !report.findings.is_empty() {
         report.changes = fix(conn, &tables)?;
     }
     Ok(report)
+}
+
+/// What is wrong with one AUTOINCREMENT table: pure, so it is unit-tested.
+fn assess(t: &Table) -> Option<Finding> {
+    t.behind().then(|| Finding {
+        problem: Problem::Behind,
+        table: t.name.clone(),
+        column: t.column.clone(),
+        sequence: Some("sqlite_sequence".to_string()),
+        role: None,
+        detail: format!(
+            "{} but MAX({}) is {}: ids SQLite promised never to reuse would be reused after deletes",
+            describe_seq(t.seq),
+            t.column,
+            t.max.unwrap_or(0)
+        ),
+        fixable: true,
+    })
+}
+
+/// How `fix` raises one counter to the table's maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Raise {
+    /// `UPDATE` the table's `sqlite_sequence` row.
+    Update(i64),
+    /// `INSERT` the row it lacks.
+    Insert(i64),
+}
+
+/// The repair of one table, from its state read under the write lock
+/// (`has_row`: whether `sqlite_sequence` has a row for it): pure, so it is
+/// unit-tested. `None` when it is no longer behind.
+fn plan_raise(now: &Table, has_row: bool) -> Option<(Raise, Change)> {
+    let max = now.max.filter(|_| now.behind())?;
+    let literal = sql_string(&now.name);
+    let (raise, sql) = if has_row {
+        (
+            Raise::Update(max),
+            format!("UPDATE sqlite_sequence SET seq = {max} WHERE name = {literal}"),
+        )
+    } else {
+        (
+            Raise::Insert(max),
+            format!("INSERT INTO sqlite_sequence (name, seq) VALUES ({literal}, {max})"),
+        )
+    };
+    let change = Change {
+        problem: Problem::Behind,
+        table: now.name.clone(),
+        column: now.column.clone(),
+        sequence: Some("sqlite_sequence".to_string()),
+        role: None,
+        before: now
+            .seq
+            .map_or_else(|| "no row".to_string(), |s| format!("seq {s}")),
+        after: format!("seq {max}"),
+        sql: vec![sql],
+    };
+    Some((raise, change))
 }
 
 fn describe_seq(seq: Option<i64>) -> String {
@@ -153,37 +199,21 @@ fn fix(conn: &mut Connection, tables: &[Table]) -> Result<Vec<Change>> {
             seq: seqs.get(&t.name).copied().flatten(),
             max: column_max(&tx, &t.name, &t.column).map_err(|e| fail(context, e))?,
         };
-        let Some(max) = now.max.filter(|_| now.behind()) else {
+        let Some((raise, change)) = plan_raise(&now, seqs.contains_key(&t.name)) else {
             continue;
         };
-        let literal = sql_string(&t.name);
-        let sql = if seqs.contains_key(&t.name) {
-            tx.execute(
+        match raise {
+            Raise::Update(max) => tx.execute(
                 "UPDATE sqlite_sequence SET seq = ?1 WHERE name = ?2",
                 params![max, t.name],
-            )
-            .map_err(|e| fail(context, e))?;
-            format!("UPDATE sqlite_sequence SET seq = {max} WHERE name = {literal}")
-        } else {
-            tx.execute(
+            ),
+            Raise::Insert(max) => tx.execute(
                 "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)",
                 params![t.name, max],
-            )
-            .map_err(|e| fail(context, e))?;
-            format!("INSERT INTO sqlite_sequence (name, seq) VALUES ({literal}, {max})")
-        };
-        changes.push(Change {
-            problem: Problem::Behind,
-            table: t.name.clone(),
-            column: t.column.clone(),
-            sequence: Some("sqlite_sequence".to_string()),
-            role: None,
-            before: now
-                .seq
-                .map_or_else(|| "no row".to_string(), |s| format!("seq {s}")),
-            after: format!("seq {max}"),
-            sql: vec![sql],
-        });
+            ),
+        }
+        .map_err(|e| fail(context, e))?;
+        changes.push(change);
     }
     // Dropping `tx` on an error above rolls everything back.
     tx.commit().map_err(|e| fail(context, e))?;
@@ -214,6 +244,58 @@ mod tests {
         assert!(!t(Some(100), Some(100)).behind());
         assert!(!t(Some(500), Some(100)).behind());
         assert!(!t(None, Some(-3)).behind());
+    }
+
+    fn table(name: &str, seq: Option<i64>, max: Option<i64>) -> Table {
+        Table {
+            name: name.into(),
+            column: "id".into(),
+            seq,
+            max,
+        }
+    }
+
+    #[test]
+    fn a_counter_behind_the_data_is_reported_with_both_numbers() {
+        let f = assess(&table("user", Some(5), Some(100))).unwrap();
+        assert_eq!(f.problem, Problem::Behind);
+        assert_eq!((&*f.table, &*f.column), ("user", "id"));
+        assert_eq!(f.sequence.as_deref(), Some("sqlite_sequence"));
+        assert!(f.fixable);
+        assert_eq!(
+            f.detail,
+            "sqlite_sequence is 5 but MAX(id) is 100: ids SQLite promised never to reuse would be reused after deletes"
+        );
+        let f = assess(&table("user", None, Some(3))).unwrap();
+        assert!(
+            f.detail
+                .starts_with("sqlite_sequence has no row but MAX(id) is 3"),
+            "{}",
+            f.detail
+        );
+        assert!(assess(&table("user", Some(100), Some(100))).is_none());
+        assert!(assess(&table("user", None, None)).is_none());
+    }
+
+    #[test]
+    fn fix_updates_an_existing_row_and_inserts_a_missing_one() {
+        let (raise, change) = plan_raise(&table("user", Some(5), Some(100)), true).unwrap();
+        assert_eq!(raise, Raise::Update(100));
+        assert_eq!((&*change.before, &*change.after), ("seq 5", "seq 100"));
+        assert_eq!(
+            change.sql,
+            ["UPDATE sqlite_sequence SET seq = 100 WHERE name = 'user'"]
+        );
+        let (raise, change) = plan_raise(&table("it's", None, Some(7)), false).unwrap();
+        assert_eq!(raise, Raise::Insert(7));
+        assert_eq!((&*change.before, &*change.after), ("no row", "seq 7"));
+        assert_eq!(
+            change.sql,
+            ["INSERT INTO sqlite_sequence (name, seq) VALUES ('it''s', 7)"]
+        );
+        // caught up in between (read again under the write lock): nothing to do
+        assert!(plan_raise(&table("user", Some(100), Some(100)), true).is_none());
+        assert!(plan_raise(&table("user", Some(5), None), true).is_none());
     }
 
     #[test]

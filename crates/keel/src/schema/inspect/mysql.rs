@@ -16,36 +16,32 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-const TABLES: &str = "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES \
-     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?";
-const COLUMNS: &str = "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, \
-     COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION FROM information_schema.COLUMNS \
-     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?";
-const KEYS: &str = "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, tc.CONSTRAINT_TYPE, k.COLUMN_NAME, \
-     k.ORDINAL_POSITION, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME \
-     FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.TABLE_CONSTRAINTS tc \
-       ON tc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND tc.TABLE_NAME = k.TABLE_NAME \
-      AND tc.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-     WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME <> ?";
-const RULES: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE \
-     FROM information_schema.REFERENTIAL_CONSTRAINTS \
-     WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME <> ?";
+const TABLES: &str = include_str!("mysql/tables.sql");
+const COLUMNS: &str = include_str!("mysql/columns.sql");
+const KEYS: &str = include_str!("mysql/keys.sql");
+const RULES: &str = include_str!("mysql/rules.sql");
 /// MariaDB names checks per table (its view has `TABLE_NAME`).
-const CHECKS_MARIADB: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE \
-     FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME <> ?";
-const CHECKS_MYSQL: &str = "SELECT tc.TABLE_NAME, cc.CONSTRAINT_NAME, cc.CHECK_CLAUSE \
-     FROM information_schema.CHECK_CONSTRAINTS cc JOIN information_schema.TABLE_CONSTRAINTS tc \
-       ON tc.CONSTRAINT_SCHEMA = cc.CONSTRAINT_SCHEMA AND tc.CONSTRAINT_NAME = cc.CONSTRAINT_NAME \
-      AND tc.CONSTRAINT_TYPE = 'CHECK' \
-     WHERE cc.CONSTRAINT_SCHEMA = DATABASE() AND tc.TABLE_NAME <> ?";
-const STATISTICS: &str = "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, \
-     INDEX_TYPE, COLLATION FROM information_schema.STATISTICS \
-     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?";
-const TRIGGERS: &str = "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, \
-     ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
-     AND EVENT_OBJECT_TABLE <> ?";
-const VIEWS: &str = "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS \
-     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ?";
+const CHECKS_MARIADB: &str = include_str!("mysql/checks_mariadb.sql");
+const CHECKS_MYSQL: &str = include_str!("mysql/checks_mysql.sql");
+const STATISTICS: &str = include_str!("mysql/statistics.sql");
+const TRIGGERS: &str = include_str!("mysql/triggers.sql");
+const VIEWS: &str = include_str!("mysql/views.sql");
+
+/// Every catalog query, named: for the test that each prepares.
+pub(crate) fn queries() -> Vec<(&'static str, String)> {
+    [
+        ("tables", TABLES),
+        ("columns", COLUMNS),
+        ("keys", KEYS),
+        ("rules", RULES),
+        ("checks (MariaDB)", CHECKS_MARIADB),
+        ("statistics", STATISTICS),
+        ("triggers", TRIGGERS),
+        ("views", VIEWS),
+    ]
+    .map(|(n, q)| (n, q.to_string()))
+    .to_vec()
+}
 
 fn key(name: &str) -> Key {
     Key::new(DEFAULT_SCHEMA, name)
@@ -74,7 +70,7 @@ async fn query(
     let rows: Vec<Row> = conn
         .exec(sql, (table,))
         .await
-        .map_err(|e| fail(&format!("inspecting the schema: {what}"), e))?;
+        .map_err(|e| fail(format!("inspecting the schema: {what}"), e))?;
     Ok(rows.into_iter().map(texts).collect())
 }
 

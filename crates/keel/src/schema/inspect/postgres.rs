@@ -6,8 +6,10 @@
 //! pipeline inside a single `READ ONLY REPEATABLE READ` transaction: one
 //! round trip and one snapshot, however many tables there are.
 
-use crate::backend::postgres::{db_error, pipeline};
-use crate::error::{Error, Result};
+use crate::backend::postgres::pipeline;
+use crate::db::decode::{Origin, PgRow};
+use crate::db::error::fail;
+use crate::error::Result;
 use crate::schema::model::*;
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,16 +17,18 @@ use std::pin::Pin;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
+/// Rows of the catalog queries, for decoding errors.
+const CAT: Origin<'static> = Origin {
+    table: "the PostgreSQL catalog",
+    hint: None,
+};
+
 /// The user tables every per-table query joins: ordinary and partitioned
 /// tables outside the system schemas, keel's tracking table (`$1`) left
 /// out. Tables of extensions are dropped by [`inspect`] (rows whose table
 /// relations.sql did not return), not here: that would be one more
 /// pg_depend lookup per table in each of four queries.
-const REL: &str = "WITH rel AS (
-  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> $1
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
-";
+const REL: &str = include_str!("postgres/rel.sql");
 
 const RELATIONS: &str = include_str!("postgres/relations.sql");
 const COLUMNS: &str = include_str!("postgres/columns.sql");
@@ -36,6 +40,23 @@ const SEQUENCES: &str = include_str!("postgres/sequences.sql");
 const ENUMS: &str = include_str!("postgres/enums.sql");
 const VIEW_DEPS: &str = include_str!("postgres/view_deps.sql");
 const NAMESPACES: &str = include_str!("postgres/namespaces.sql");
+
+/// Every catalog query, named, as sent: for the test that each prepares.
+pub(crate) fn queries() -> Vec<(&'static str, String)> {
+    let with_rel = |q: &str| format!("{REL}{q}");
+    vec![
+        ("relations", RELATIONS.to_string()),
+        ("columns", with_rel(COLUMNS)),
+        ("constraints", with_rel(CONSTRAINTS)),
+        ("indexes", with_rel(INDEXES)),
+        ("triggers", with_rel(TRIGGERS)),
+        ("functions", FUNCTIONS.to_string()),
+        ("sequences", SEQUENCES.to_string()),
+        ("enums", ENUMS.to_string()),
+        ("view_deps", VIEW_DEPS.to_string()),
+        ("namespaces", NAMESPACES.to_string()),
+    ]
+}
 
 /// How many queries [`inspect`] sends (besides `BEGIN` and `COMMIT`): a
 /// constant, whatever the size of the schema.
@@ -85,9 +106,7 @@ pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Sch
     let mut results = Vec::with_capacity(names.len());
     let piped = pipeline(requests).await;
     for (r, name) in piped.into_iter().zip(names) {
-        results.push(
-            r.map_err(|e| Error::db(format!("inspecting the schema: {name}"), db_error(&e)))?,
-        );
+        results.push(r.map_err(|e| fail(format!("inspecting the schema: {name}"), e))?);
     }
     let mut it = results.into_iter().skip(1);
     let mut next = || it.next().unwrap_or_default();
@@ -101,12 +120,12 @@ pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Sch
     let mut tables: HashMap<i64, Table> = HashMap::new();
     let mut views: HashMap<i64, View> = HashMap::new();
     for r in &relations {
-        let key = Key::new(r.get::<_, String>(1), r.get::<_, String>(2));
-        let kind: String = r.get(3);
+        let key = Key::new(r.col::<String>(1, CAT)?, r.col::<String>(2, CAT)?);
+        let kind: String = r.col(3, CAT)?;
         if kind == "v" || kind == "m" {
-            let definition: Option<String> = r.get(4);
+            let definition: Option<String> = r.col(4, CAT)?;
             views.insert(
-                r.get(0),
+                r.col(0, CAT)?,
                 View {
                     key,
                     materialized: kind == "m",
@@ -115,11 +134,11 @@ pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Sch
                 },
             );
         } else {
-            tables.insert(r.get(0), Table::new(key));
+            tables.insert(r.col(0, CAT)?, Table::new(key));
         }
     }
 
-    let mut cols: Vec<(i64, i32, Column)> = columns.iter().map(column).collect();
+    let mut cols: Vec<(i64, i32, Column)> = columns.iter().map(column).collect::<Result<_>>()?;
     cols.sort_by_key(|(oid, num, _)| (*oid, *num));
     for (oid, _, c) in cols {
         if let Some(t) = tables.get_mut(&oid) {
@@ -128,64 +147,64 @@ pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Sch
     }
 
     for r in &constraints {
-        let Some(t) = tables.get_mut(&r.get::<_, i64>(0)) else {
+        let Some(t) = tables.get_mut(&r.col::<i64>(0, CAT)?) else {
             continue;
         };
-        constraint(t, r);
+        constraint(t, r)?;
     }
 
     for r in &indexes {
-        let Some(t) = tables.get_mut(&r.get::<_, i64>(0)) else {
+        let Some(t) = tables.get_mut(&r.col::<i64>(0, CAT)?) else {
             continue;
         };
-        let index = index(r);
+        let index = index(r)?;
         t.indexes.insert(index.name.clone(), index);
     }
 
     for r in &triggers {
-        let Some(t) = tables.get_mut(&r.get::<_, i64>(0)) else {
+        let Some(t) = tables.get_mut(&r.col::<i64>(0, CAT)?) else {
             continue;
         };
-        let name: String = r.get(1);
+        let name: String = r.col(1, CAT)?;
         t.triggers.insert(
             name.clone(),
             Trigger {
                 name,
-                definition: r.get(2),
-                enabled: r.get::<_, String>(3) != "D",
-                function: Some(Key::new(r.get::<_, String>(4), r.get::<_, String>(5))),
+                definition: r.col(2, CAT)?,
+                enabled: r.col::<String>(3, CAT)? != "D",
+                function: Some(Key::new(r.col::<String>(4, CAT)?, r.col::<String>(5, CAT)?)),
             },
         );
     }
 
     for r in &view_deps {
-        if let Some(v) = views.get_mut(&r.get::<_, i64>(0)) {
+        if let Some(v) = views.get_mut(&r.col::<i64>(0, CAT)?) {
             v.depends_on
-                .push(Key::new(r.get::<_, String>(1), r.get::<_, String>(2)));
+                .push(Key::new(r.col::<String>(1, CAT)?, r.col::<String>(2, CAT)?));
         }
     }
 
     for r in &functions {
         let key = Key::new(
-            r.get::<_, String>(0),
-            format!("{}({})", r.get::<_, String>(1), r.get::<_, String>(2)),
+            r.col::<String>(0, CAT)?,
+            format!("{}({})", r.col::<String>(1, CAT)?, r.col::<String>(2, CAT)?),
         );
         schema.functions.insert(
             key.clone(),
             Function {
                 key,
-                identity_arguments: r.get(2),
-                definition: r.get::<_, String>(3).trim().to_string(),
+                identity_arguments: r.col(2, CAT)?,
+                definition: r.col::<String>(3, CAT)?.trim().to_string(),
             },
         );
     }
 
     for r in &sequences {
-        let key = Key::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        let key = Key::new(r.col::<String>(0, CAT)?, r.col::<String>(1, CAT)?);
         let owned_by = match (
-            r.get::<_, Option<String>>(8),
-            r.get::<_, Option<String>>(9),
-            r.get::<_, Option<String>>(10),
+            r.col::<Option<String>>(8, CAT)?,
+            r.col::<Option<String>>(9, CAT)?,
+            r.col::<Option<String>>(10, CAT)?,
         ) {
             (Some(s), Some(t), Some(c)) => Some((Key::new(s, t), c)),
             _ => None,
@@ -194,35 +213,35 @@ pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Sch
             key.clone(),
             Sequence {
                 key,
-                data_type: r.get(2),
-                start: r.get(3),
-                increment: r.get(4),
-                min: r.get(5),
-                max: r.get(6),
-                cycle: r.get(7),
+                data_type: r.col(2, CAT)?,
+                start: r.col(3, CAT)?,
+                increment: r.col(4, CAT)?,
+                min: r.col(5, CAT)?,
+                max: r.col(6, CAT)?,
+                cycle: r.col(7, CAT)?,
                 owned_by,
             },
         );
     }
 
     for r in &enums {
-        let key = Key::new(r.get::<_, String>(0), r.get::<_, String>(1));
+        let key = Key::new(r.col::<String>(0, CAT)?, r.col::<String>(1, CAT)?);
         schema.enums.insert(
             key.clone(),
             EnumType {
                 key,
-                values: r.get(2),
+                values: r.col(2, CAT)?,
             },
         );
     }
 
     for r in &namespaces {
-        let kind: String = r.get(0);
-        let name: String = r.get(1);
+        let kind: String = r.col(0, CAT)?;
+        let name: String = r.col(1, CAT)?;
         if kind == "schema" {
             schema.schemas.push(name);
         } else {
-            let ext_schema: Option<String> = r.get(2);
+            let ext_schema: Option<String> = r.col(2, CAT)?;
             schema.extensions.insert(
                 name.clone(),
                 Extension {
@@ -245,22 +264,22 @@ pub(crate) async fn inspect(client: &Client, tracking_table: &str) -> Result<Sch
     Ok(schema)
 }
 
-fn column(r: &Row) -> (i64, i32, Column) {
-    let default: Option<String> = r.get(5);
-    let identity: String = r.get(6);
-    let generated: String = r.get(7);
-    let seq: Option<(String, String)> = match (r.get(9), r.get(10)) {
+fn column(r: &Row) -> Result<(i64, i32, Column)> {
+    let default: Option<String> = r.col(5, CAT)?;
+    let identity: String = r.col(6, CAT)?;
+    let generated: String = r.col(7, CAT)?;
+    let seq: Option<(String, String)> = match (r.col(9, CAT)?, r.col(10, CAT)?) {
         (Some(s), Some(n)) => Some((s, n)),
         _ => None,
     };
     let mut c = Column {
-        name: r.get(2),
-        data_type: r.get(3),
-        nullable: !r.get::<_, bool>(4),
+        name: r.col(2, CAT)?,
+        data_type: r.col(3, CAT)?,
+        nullable: !r.col::<bool>(4, CAT)?,
         default: None,
         generator: None,
         generated: None,
-        collation: r.get(8),
+        collation: r.col(8, CAT)?,
     };
     match (identity.as_str(), generated.as_str()) {
         ("a", _) => c.generator = Some(Generator::Identity { always: true }),
@@ -275,15 +294,15 @@ fn column(r: &Row) -> (i64, i32, Column) {
             (d, _) => c.default = d,
         },
     }
-    (r.get(0), r.get(1), c)
+    Ok((r.col(0, CAT)?, r.col(1, CAT)?, c))
 }
 
-fn constraint(t: &mut Table, r: &Row) {
-    let name: String = r.get(1);
-    let kind: String = r.get(2);
+fn constraint(t: &mut Table, r: &Row) -> Result<()> {
+    let name: String = r.col(1, CAT)?;
+    let kind: String = r.col(2, CAT)?;
     // NULL but for checks and exclusions (constraints.sql)
-    let definition: String = r.get::<_, Option<String>>(3).unwrap_or_default();
-    let columns: Vec<String> = r.get(4);
+    let definition: String = r.col::<Option<String>>(3, CAT)?.unwrap_or_default();
+    let columns: Vec<String> = r.col(4, CAT)?;
     match kind.as_str() {
         "p" => t.primary_key = Some(PrimaryKey { name, columns }),
         "u" => {
@@ -298,14 +317,14 @@ fn constraint(t: &mut Table, r: &Row) {
                 name: name.clone(),
                 columns,
                 references: Key::new(
-                    r.get::<_, Option<String>>(5).unwrap_or_default(),
-                    r.get::<_, Option<String>>(6).unwrap_or_default(),
+                    r.col::<Option<String>>(5, CAT)?.unwrap_or_default(),
+                    r.col::<Option<String>>(6, CAT)?.unwrap_or_default(),
                 ),
-                referenced_columns: r.get(7),
-                on_update: Action::from_pg(&r.get::<_, String>(8)),
-                on_delete: Action::from_pg(&r.get::<_, String>(9)),
-                deferrable: r.get(10),
-                initially_deferred: r.get(11),
+                referenced_columns: r.col(7, CAT)?,
+                on_update: Action::from_pg(&r.col::<String>(8, CAT)?),
+                on_delete: Action::from_pg(&r.col::<String>(9, CAT)?),
+                deferrable: r.col(10, CAT)?,
+                initially_deferred: r.col(11, CAT)?,
             };
             t.foreign_keys.insert(name, fk);
         }
@@ -321,6 +340,7 @@ fn constraint(t: &mut Table, r: &Row) {
             );
         }
     }
+    Ok(())
 }
 
 /// `CHECK (x > 0) NOT VALID` → `x > 0`.
@@ -334,10 +354,10 @@ pub(crate) fn check_expression(definition: &str) -> String {
     }
 }
 
-fn index(r: &Row) -> Index {
-    let key_count = r.get::<_, i32>(5).max(0) as usize;
-    let parts: Vec<String> = r.get(6);
-    let options: Vec<i16> = r.get(7);
+fn index(r: &Row) -> Result<Index> {
+    let key_count = r.col::<i32>(5, CAT)?.max(0) as usize;
+    let parts: Vec<String> = r.col(6, CAT)?;
+    let options: Vec<i16> = r.col(7, CAT)?;
     let mut columns = Vec::new();
     let mut include = Vec::new();
     for (i, p) in parts.into_iter().enumerate() {
@@ -355,13 +375,13 @@ fn index(r: &Row) -> Index {
             include.push(p);
         }
     }
-    Index {
-        name: r.get(1),
-        unique: r.get(2),
-        method: r.get(3),
-        valid: r.get(4),
+    Ok(Index {
+        name: r.col(1, CAT)?,
+        unique: r.col(2, CAT)?,
+        method: r.col(3, CAT)?,
+        valid: r.col(4, CAT)?,
         columns,
         include,
-        predicate: r.get(8),
-    }
+        predicate: r.col(8, CAT)?,
+    })
 }

@@ -45,12 +45,12 @@ type Rows = Vec<Vec<rusqlite::types::Value>>;
 fn rows(conn: &Connection, sql: &str, table: &str, what: &str) -> Result<Rows> {
     let mut stmt = conn
         .prepare(sql)
-        .map_err(|e| fail(&format!("inspecting the schema: {what}"), e))?;
+        .map_err(|e| fail(format!("inspecting the schema: {what}"), e))?;
     let n = stmt.column_count();
     let out = stmt
         .query_map([table], |r| (0..n).map(|i| r.get(i)).collect())
         .and_then(|rows| rows.collect::<rusqlite::Result<Rows>>())
-        .map_err(|e| fail(&format!("inspecting the schema: {what}"), e))?;
+        .map_err(|e| fail(format!("inspecting the schema: {what}"), e))?;
     Ok(out)
 }
 

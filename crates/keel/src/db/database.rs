@@ -1,4 +1,5 @@
-//! [`Database`]: an open connection to the database keel manages, with the
+//! [`Database`]: an open connection to the database keel manages (a
+//! [`Backend`] over a connection opened by [`super::Conn::open`]), with the
 //! tracking-table name and lock timeout it was opened with.
 
 use crate::backend::Backend;

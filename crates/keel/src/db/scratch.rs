@@ -3,7 +3,8 @@
 //! afterwards. Used to build what the migrations produce and to prove a
 //! plan converges; never used for anything the user owns.
 
-use crate::database::{ConnectOptions, Database};
+use super::Conn;
+use crate::db::{ConnectOptions, Database};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::settings::{DatabaseUrl, Engine};
@@ -53,7 +54,7 @@ impl Scratch {
                 })
             }
             engine => {
-                let mut server = Database::connect(like).await?;
+                let mut server = Conn::open(like, super::Options::default()).await?;
                 let create = match engine {
                     Engine::Postgres => format!(
                         "CREATE DATABASE {} TEMPLATE template0",
@@ -61,7 +62,7 @@ impl Scratch {
                     ),
                     _ => format!("CREATE DATABASE {}", Dialect::Mysql.quote(&name)),
                 };
-                let created = server.backend.execute(&create).await;
+                let created = server.execute(&create).await;
                 let _ = server.close().await;
                 if let Err(e) = created? {
                     return Err(Error::Refused {
@@ -109,7 +110,7 @@ impl Scratch {
                 Ok(())
             }
             Place::Server { server, name } => {
-                let mut db = Database::connect(&server).await?;
+                let mut db = Conn::open(&server, super::Options::default()).await?;
                 let sql = match server.engine() {
                     Engine::Postgres => format!(
                         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
@@ -117,7 +118,7 @@ impl Scratch {
                     ),
                     _ => format!("DROP DATABASE IF EXISTS {}", Dialect::Mysql.quote(&name)),
                 };
-                let dropped = db.backend.execute(&sql).await;
+                let dropped = db.execute(&sql).await;
                 let _ = db.close().await;
                 dropped?.map_err(|e| Error::db(format!("dropping scratch database {name}"), e))
             }
