@@ -8,6 +8,7 @@ mod support;
 mod check_every_engine;
 mod concurrency;
 mod copy_postgres;
+mod diff_fixtures;
 mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;

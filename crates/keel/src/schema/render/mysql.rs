@@ -207,6 +207,16 @@ impl<'a> Planner<'a> {
                         format!("ALTER TABLE {} DROP FOREIGN KEY {}", qk(&tkey), q(&f.name)),
                         vec![],
                     );
+                    if let (false, Some(t)) = (add_new, a_t)
+                        && made_its_own_index(f, t)
+                    {
+                        self.out.add(
+                            DROP_FK + 1,
+                            id,
+                            format!("DROP INDEX {} ON {}", q(&f.name), qk(&tkey)),
+                            vec![],
+                        );
+                    }
                 }
                 if let (true, Some(f), Some(t)) = (add_new, ef, e_t) {
                     self.out.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
@@ -497,6 +507,20 @@ fn add_fk(f: &ForeignKey, t: &Table) -> String {
         f.on_update.sql(),
         f.on_delete.sql()
     )
+}
+
+/// Whether InnoDB made an index for `f` (named after it, and hidden from
+/// the model): it does when no other index starts with its columns. Such
+/// an index outlives the foreign key, so dropping the key drops it too.
+fn made_its_own_index(f: &ForeignKey, t: &Table) -> bool {
+    let starts_with = |cols: &[String]| cols.starts_with(&f.columns);
+    let pk = t.primary_key.iter().any(|p| starts_with(&p.columns));
+    let unique = t.uniques.values().any(|u| starts_with(&u.columns));
+    let index = t.indexes.values().any(|i| {
+        let bare: Vec<String> = i.columns.iter().map(|c| c.replace('`', "")).collect();
+        starts_with(&bare)
+    });
+    !f.name.is_empty() && !pk && !unique && !index
 }
 
 fn fk_hazards(f: &ForeignKey, t: &Table) -> Vec<String> {
