@@ -11,6 +11,8 @@
 
 pub mod compare;
 pub mod diff;
+#[cfg(test)]
+mod golden;
 pub mod inspect;
 pub mod model;
 pub mod render;
