@@ -265,10 +265,24 @@ fn rich(dialect: Dialect, expected: bool) -> Schema {
     ] {
         s.functions.insert(f.key.clone(), f);
     }
+    // a column SQLite adds in place, and one it cannot (NOT NULL, no default)
+    let mut org = simple_table("org");
+    let mut team = simple_table("team");
+    if expected {
+        org.columns.push(Column {
+            nullable: false,
+            default: Some("0".into()),
+            ..col("rank", "integer")
+        });
+        team.columns.push(Column {
+            nullable: false,
+            ..col("required", "text")
+        });
+    }
     for t in [
         user(expected),
-        simple_table("org"),
-        simple_table("team"),
+        org,
+        team,
         simple_table(&pick("order", "legacy_table")),
     ] {
         s.tables.insert(t.key.clone(), t);
