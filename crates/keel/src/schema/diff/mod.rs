@@ -674,4 +674,101 @@ mod tests {
         );
         assert_eq!(d[0].id, "index/public/user/a/definition");
     }
+
+    #[test]
+    fn a_type_change_points_at_both_columns() {
+        let expected = schema(
+            Dialect::Postgres,
+            vec![users("character varying(255)", &[])],
+        );
+        let actual = schema(Dialect::Postgres, vec![users("uuid", &[])]);
+        let d = diff(&expected, &actual);
+        assert_eq!(d.len(), 1);
+        match &d[0].delta {
+            Delta::ColumnChanged {
+                table,
+                column,
+                change: ColumnChange::DataType,
+            } => {
+                assert_eq!(table, &Key::new("public", "user"));
+                assert_eq!(column.from.data_type, "character varying(255)");
+                assert_eq!(column.to.data_type, "uuid");
+            }
+            other => panic!("not a type change: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn across_engines_restrict_is_compared_and_reported_as_no_action() {
+        let order = |on_delete| {
+            let mut t = Table::new(Key::new("public", "order"));
+            t.columns.push(col("user_id", "integer", true, None));
+            let f = ForeignKey {
+                name: "order_user".into(),
+                columns: vec!["user_id".into()],
+                references: Key::new("public", "user"),
+                referenced_columns: vec!["id".into()],
+                on_update: Action::NoAction,
+                on_delete,
+                deferrable: false,
+                initially_deferred: false,
+            };
+            t.foreign_keys.insert(f.name.clone(), f);
+            t
+        };
+        let lite = schema(Dialect::Sqlite, vec![order(Action::Restrict)]);
+        let pg = schema(Dialect::Postgres, vec![order(Action::SetNull)]);
+        let d = diff(&lite, &pg);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].id, "foreign_key/public/order/order_user/on_delete");
+        assert_eq!(d[0].expected.as_deref(), Some("NO ACTION"));
+        assert!(matches!(
+            &d[0].delta,
+            Delta::ForeignKeyChanged {
+                change: ForeignKeyChange::OnDelete(Action::NoAction, Action::SetNull),
+                key,
+                ..
+            } if key.from.on_delete == Action::Restrict
+        ));
+        let pg_restrict = schema(Dialect::Postgres, vec![order(Action::NoAction)]);
+        assert!(diff(&lite, &pg_restrict).is_empty());
+    }
+
+    #[test]
+    fn ids_and_values_are_derived_from_the_typed_change() {
+        let t = Key::new("public", "t");
+        let d = Difference::new(Delta::CheckCount {
+            table: t.clone(),
+            count: Pair::new(2, 1),
+        });
+        assert_eq!(d.id, "check/public/t/*/count");
+        assert_eq!((d.kind, d.change), (Kind::Check, Change::Changed));
+        assert_eq!(
+            (d.expected.as_deref(), d.actual.as_deref()),
+            (Some("2"), Some("1"))
+        );
+        let unnamed = PrimaryKey {
+            name: String::new(),
+            columns: vec!["id".into(), "at".into()],
+        };
+        let d = Difference::new(Delta::PrimaryKey {
+            table: t,
+            key: Presence::Extra(unnamed),
+        });
+        assert_eq!(d.id, "primary_key/public/t/t_pkey");
+        assert_eq!(d.change, Change::Extra);
+        assert_eq!((d.expected, d.actual.as_deref()), (None, Some("id, at")));
+        let d = Difference::new(Delta::Schema(Presence::Missing("app".into())));
+        assert_eq!(
+            (d.id.as_str(), d.table.as_deref()),
+            ("schema/app/app", None)
+        );
+        let json = serde_json::to_value(&d).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"id": "schema/app/app", "kind": "schema", "change": "missing",
+                "schema": "app", "name": "app", "expected": "app", "actual": null}),
+            "the typed change itself is not part of the JSON"
+        );
+    }
 }

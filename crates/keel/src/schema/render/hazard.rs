@@ -218,3 +218,39 @@ impl Serialize for Hazard {
         s.collect_str(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hazards_are_words_in_the_script_and_in_json() {
+        let t = Key::new("public", "user");
+        let pk = Hazard::UniqueIndexUnderLock {
+            table: t.clone(),
+            nulls: true,
+        };
+        assert_eq!(
+            pk.to_string(),
+            "builds a unique index on public.user under an ACCESS EXCLUSIVE lock; fails on duplicates or NULLs"
+        );
+        let unique = Hazard::UniqueIndexUnderLock {
+            table: t,
+            nulls: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&unique).unwrap_or_default(),
+            serde_json::json!(
+                "builds a unique index on public.user under an ACCESS EXCLUSIVE lock; fails on duplicates"
+            )
+        );
+        assert_eq!(
+            Hazard::RebuildCanFail(vec![
+                "column/public/t/a/type".into(),
+                "check/public/t/c".into()
+            ])
+            .to_string(),
+            "fails if an existing row violates the new definition (NOT NULL, UNIQUE, CHECK), and values keep their stored type under the new column type affinity: column/public/t/a/type, check/public/t/c"
+        );
+    }
+}
