@@ -22,7 +22,7 @@ mod subset;
 pub mod types;
 
 pub use compare::{Comparison, Options, Side, compare};
-pub use diff::{Change, Difference, Kind, diff};
+pub use diff::{Change, Delta, Difference, Kind, diff};
 pub use inspect::inspect;
 pub use model::Schema;
 pub use render::Plan;
