@@ -210,11 +210,11 @@ impl Steps {
         let mut at: HashMap<String, usize> = HashMap::new();
         let mut steps: Vec<Step> = Vec::new();
         for (_, s) in all {
-            match at.get(&s.sql) {
-                Some(&i) => {
+            match at.get(&s.sql).and_then(|&i| steps.get_mut(i)) {
+                Some(first) => {
                     for r in s.resolves {
-                        if !steps[i].resolves.contains(&r) {
-                            steps[i].resolves.push(r);
+                        if !first.resolves.contains(&r) {
+                            first.resolves.push(r);
                         }
                     }
                 }

@@ -443,9 +443,12 @@ impl<'a> Planner<'a> {
                 .strip_prefix(&format!("{}_check", t.key.name))
                 .and_then(|i| i.parse::<usize>().ok())
                 .filter(|i| (1..=n).contains(i) && self.same_dialect());
-            match auto {
-                Some(i) if slots[i - 1].is_none() => slots[i - 1] = Some((None, c)),
-                _ => named.push((Some(c.name.clone()), c)),
+            match auto
+                .and_then(|i| slots.get_mut(i - 1))
+                .filter(|s| s.is_none())
+            {
+                Some(slot) => *slot = Some((None, c)),
+                None => named.push((Some(c.name.clone()), c)),
             }
         }
         let mut named = named.into_iter();
@@ -755,6 +758,42 @@ pub(crate) fn mentions(text: &str, ident: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unnamed_checks_keep_their_slot_so_sqlite_numbers_them_back() {
+        let schema = Schema::empty(LITE);
+        let p = Planner {
+            e: &schema,
+            a: &schema,
+            out: Steps::new(false),
+            create_views: BTreeSet::new(),
+            drop_views: BTreeSet::new(),
+            rebuilds: BTreeMap::new(),
+        };
+        let mut t = Table::new(Key::new(DEFAULT_SCHEMA, "t"));
+        for name in ["t_check2", "positive", "t_check9"] {
+            t.checks.insert(
+                name.into(),
+                Check {
+                    name: name.into(),
+                    expression: format!("{name} > 0"),
+                },
+            );
+        }
+        let order: Vec<(Option<String>, &str)> = p
+            .checks_in_order(&t)
+            .into_iter()
+            .map(|(n, c)| (n, c.name.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (Some("positive".to_string()), "positive"),
+                (None, "t_check2"),
+                (Some("t_check9".to_string()), "t_check9"),
+            ]
+        );
+    }
 
     #[test]
     fn mentions_finds_whole_words_only() {
