@@ -9,6 +9,7 @@ mod check_every_engine;
 mod concurrency;
 mod copy_history;
 mod copy_postgres;
+mod diff_fixtures;
 mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;
