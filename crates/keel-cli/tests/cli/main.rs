@@ -10,6 +10,7 @@ mod concurrency;
 mod copy_history;
 mod copy_postgres;
 mod copy_then_diff;
+mod diff_fixtures;
 mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;

@@ -93,7 +93,7 @@ impl Serialize for Key {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Extension {
     pub name: String,
     pub schema: String,
