@@ -145,9 +145,9 @@ fn normalize_spelling(t: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// How each dialect writes a logical type: `[SQLite, PostgreSQL, MySQL]`;
-/// `{p}` stands for the source type's parameters (`(10,2)`), the second
-/// row of a pair is used when there are parameters.
+/// How each dialect writes a logical type: `[SQLite, PostgreSQL, MySQL]`.
+/// `{p}` stands for the source type's parameters (`(10,2)`); text has one
+/// row without parameters and one with (`varchar(n)`).
 fn spellings(l: &Logical, params: bool) -> Option<[&'static str; 3]> {
     Some(match (l, params) {
         (Logical::Bool, _) => ["boolean", "boolean", "tinyint(1)"],
@@ -213,8 +213,8 @@ pub fn spell(from: Dialect, data_type: &str, to: Dialect) -> String {
     {
         return "text".into();
     }
-    match spellings(&l, !params.is_empty()) {
-        Some(row) => row[column].replace("{p}", params),
+    match spellings(&l, !params.is_empty()).and_then(|row| row.get(column).copied()) {
+        Some(spelling) => spelling.replace("{p}", params),
         None => match l {
             Logical::Other(o) => o,
             _ => lower,
@@ -226,6 +226,62 @@ pub fn spell(from: Dialect, data_type: &str, to: Dialect) -> String {
 mod tests {
     use super::*;
     use Dialect::*;
+
+    #[test]
+    fn renderers_spell_types_as_copy_writes_them() {
+        // SQLite → PostgreSQL is copy's own choice
+        assert_eq!(spell(Sqlite, "INTEGER", Postgres), "bigint");
+        assert_eq!(spell(Sqlite, "char(3)", Postgres), "character varying(3)");
+        assert_eq!(
+            spell(Sqlite, "nvarchar(10)", Postgres),
+            "character varying(10)"
+        );
+        assert_eq!(
+            spell(Sqlite, "timestamp with time zone", Postgres),
+            "timestamp with time zone"
+        );
+        assert_eq!(spell(Sqlite, "REAL", Postgres), "double precision");
+        assert_eq!(spell(Sqlite, "json", Postgres), "jsonb");
+        assert_eq!(spell(Sqlite, "", Postgres), "bytea", "no data to profile");
+        // the rest of the table
+        assert_eq!(
+            spell(Mysql, "timestamp", Postgres),
+            "timestamp with time zone"
+        );
+        assert_eq!(spell(Mysql, "char(2)", Postgres), "character(2)");
+        assert_eq!(spell(Mysql, "tinyint(1)", Sqlite), "boolean");
+        assert_eq!(
+            spell(Postgres, "character varying(20)", Mysql),
+            "varchar(20)"
+        );
+        assert_eq!(spell(Postgres, "uuid", Mysql), "char(36)");
+        assert_eq!(spell(Postgres, "integer", Mysql), "int");
+        assert_eq!(spell(Sqlite, "integer", Mysql), "bigint");
+        assert_eq!(spell(Postgres, "numeric(10,2)", Sqlite), "decimal(10,2)");
+        assert_eq!(spell(Postgres, "point", Sqlite), "point");
+        for (declared, pg) in [("VARCHAR(80)", "character varying(80)"), ("DATE", "date")] {
+            assert_eq!(spell(Sqlite, declared, Postgres), pg);
+            assert_eq!(
+                sqlite::choose(declared, None).0.to_string(),
+                pg,
+                "the renderer and copy agree"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sqlite_column_matches_every_type_copy_could_give_it() {
+        for pg in ["bigint", "double precision", "text", "bytea"] {
+            assert!(same_type(Sqlite, "", Postgres, pg), "{pg}");
+            assert!(same_type(Postgres, pg, Sqlite, "string"), "{pg}");
+        }
+        assert!(
+            same_type(Sqlite, "json", Postgres, "text"),
+            "JSON that did not parse"
+        );
+        assert!(!same_type(Sqlite, "", Postgres, "uuid"));
+        assert!(!same_type(Sqlite, "boolean", Postgres, "text"));
+    }
 
     #[test]
     fn same_engine_compares_spelling() {
