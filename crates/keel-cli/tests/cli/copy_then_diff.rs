@@ -185,3 +185,48 @@ fn awkward_defaults_and_affinities_copy_faithfully_and_diff_agrees() {
         "{doc}"
     );
 }
+
+#[test]
+fn copy_diff_and_sequences_agree_on_which_column_is_the_rowid() {
+    let db = TestDb::new(Engine::Postgres, "copy_rowid");
+    let src = sqlite(
+        &db,
+        "CREATE TABLE quirk_desc (id INTEGER PRIMARY KEY DESC, v TEXT);
+         CREATE TABLE quirk_word (id INTEGER PRIMARY KEY, autoincrement_note TEXT DEFAULT 'AUTOINCREMENT' /* AUTOINCREMENT */);
+         CREATE TABLE quirk_table_key (id INTEGER, v TEXT, PRIMARY KEY (id DESC));
+         INSERT INTO quirk_desc VALUES (50, 'a');
+         INSERT INTO quirk_word (id) VALUES (7);
+         INSERT INTO quirk_table_key VALUES (9, 'b');",
+    );
+    let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
+    // `INTEGER PRIMARY KEY DESC` is no rowid alias (SQLite's documented
+    // quirk): no identity is invented, and the sequence check says so
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(doc["valid"], true, "{doc}");
+    let findings: Vec<String> = doc["sequences"]["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|x| x["table"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(findings, ["public.quirk_desc"], "{doc}");
+    let identity = |t: &str| {
+        db.scalar(&format!(
+            "SELECT attidentity::text FROM pg_attribute WHERE attrelid = '{t}'::regclass AND attname = 'id'"
+        ))
+    };
+    assert_eq!(identity("quirk_desc"), "");
+    assert_eq!(identity("quirk_word"), "d");
+    assert_eq!(identity("quirk_table_key"), "d");
+    assert_eq!(
+        db.scalar(
+            "INSERT INTO quirk_word DEFAULT VALUES RETURNING id::text || ' ' || autoincrement_note"
+        ),
+        "8 AUTOINCREMENT"
+    );
+    let from = format!("sqlite:{src}");
+    let (code, doc) = db.keel_json(&["diff", &from, &db.url]);
+    assert_eq!(code, Some(0), "{doc}");
+}
