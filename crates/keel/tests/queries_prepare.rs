@@ -2,6 +2,8 @@
 //! SQLite (in memory), PostgreSQL and MariaDB (each in a database of its
 //! own, dropped afterwards).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use keel::Dialect;
 use keel::db::queries::{self, Query};
 use mysql_async::prelude::Queryable;

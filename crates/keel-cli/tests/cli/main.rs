@@ -3,6 +3,8 @@
 //! test in its own freshly created database. Grouped by area in one test
 //! binary so linking stays cheap.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod check_every_engine;
