@@ -4,8 +4,9 @@
 
 use super::ddl::{self, Plan};
 use super::encode::Checksum;
-use super::{Orphans, Report, load, pg_fail, q};
+use super::{Orphans, Report, load, q};
 use crate::db::decode::{Origin, PgRow};
+use crate::db::error::fail;
 use crate::error::{Error, Result};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -24,7 +25,7 @@ pub(super) async fn table_pages(
             &[(&names, Type::TEXT_ARRAY)],
         )
         .await
-        .map_err(|e| pg_fail("reading table sizes", &e))?;
+        .map_err(|e| fail("reading table sizes", &e))?;
     let origin = Origin::table("pg_class (table sizes)");
     rows.iter()
         .map(|r| Ok((r.col(0, origin)?, r.col::<i64>(1, origin)?.max(0) as u64)))
@@ -56,7 +57,7 @@ pub(super) async fn run_tasks(
                     Task::Sql(sql, i) => client
                         .batch_execute(&sql)
                         .await
-                        .map_err(|e| pg_fail(&format!("on table {}", plans[i].table.name), &e))?,
+                        .map_err(|e| fail(format!("on table {}", plans[i].table.name), &e))?,
                     Task::Checksum(i, pages) => {
                         let p = &plans[i];
                         let names: Vec<String> =
@@ -104,8 +105,8 @@ pub(super) async fn validate_foreign_keys(
                     continue;
                 };
                 if e.as_db_error().map(|d| d.code().code()) != Some("23503") {
-                    return Err(pg_fail(
-                        &format!("validating foreign key {} of {}", fk.name, fk.table),
+                    return Err(fail(
+                        format!("validating foreign key {} of {}", fk.name, fk.table),
                         &e,
                     ));
                 }
@@ -113,8 +114,8 @@ pub(super) async fn validate_foreign_keys(
                     .query_one(&fk.orphans, &[])
                     .await
                     .map_err(|e| {
-                        pg_fail(
-                            &format!("counting rows of {} without a parent", fk.table),
+                        fail(
+                            format!("counting rows of {} without a parent", fk.table),
                             &e,
                         )
                     })?
@@ -155,8 +156,8 @@ pub(super) async fn promise_autoincrement(
         };
         let col = &p.table.columns[i].name;
         let fail = |e: tokio_postgres::Error| {
-            pg_fail(
-                &format!(
+            fail(
+                format!(
                     "moving the sequence of {} above sqlite_sequence",
                     p.table.name
                 ),

@@ -71,8 +71,13 @@ pub fn open(path: &Path) -> Result<Connection> {
     crate::db::sqlite_read_only(path)
 }
 
+/// An error reading the SQLite source, naming the file.
 pub fn fail(path: &Path, e: &rusqlite::Error) -> Error {
-    Error::invalid_input(format!("reading SQLite database {}: {e}", path.display()))
+    Error::invalid_input(format!(
+        "reading SQLite database {}: {}",
+        path.display(),
+        crate::db::error::db_error(e)
+    ))
 }
 
 /// Every user table (SQLite's own `sqlite_*` tables excluded) and the

@@ -3,8 +3,9 @@
 //! types of tables it loads into.
 
 use super::types::PgType;
-use super::{inspect, pg_fail, q};
+use super::{inspect, q};
 use crate::db::decode::{Origin, PgRow};
+use crate::db::error::fail;
 use crate::error::{Error, Result};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -34,7 +35,7 @@ pub(super) async fn existing_tables(
             &[(&names, Type::TEXT_ARRAY)],
         )
         .await
-        .map_err(|e| pg_fail("looking for existing tables", &e))?;
+        .map_err(|e| fail("looking for existing tables", &e))?;
     let found: Vec<String> = rows
         .iter()
         .map(|r| r.col(0, Origin::table("pg_class")))
@@ -50,7 +51,7 @@ pub(super) async fn existing_tables(
     let row = client
         .query_one(&format!("SELECT {}", probes.join(", ")), &[])
         .await
-        .map_err(|e| pg_fail("looking into the existing tables", &e))?;
+        .map_err(|e| fail("looking into the existing tables", &e))?;
     found
         .into_iter()
         .enumerate()
@@ -69,7 +70,7 @@ pub(super) async fn target_types(client: &Client, table: &inspect::Table) -> Res
             &[(&q(&table.name), Type::TEXT)],
         )
         .await
-        .map_err(|e| pg_fail(&format!("reading the columns of {}", table.name), &e))?;
+        .map_err(|e| fail(format!("reading the columns of {}", table.name), &e))?;
     let origin = Origin::table(&table.name);
     let mut columns: Vec<(String, String)> = Vec::new();
     for r in &rows {

@@ -17,7 +17,7 @@
 //! exhaustion only.
 
 use super::{Change, Finding, Options, Problem, Report};
-use crate::backend::mysql::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::{DbError, Error, Result};
 use mysql_async::prelude::Queryable;

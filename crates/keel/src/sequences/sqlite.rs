@@ -8,7 +8,7 @@
 //! writer cannot slip a larger id in between check and repair.
 
 use super::{Change, Finding, Options, Problem, Report};
-use crate::backend::sqlite::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::schema::inspect::sqlite::ddl::rowid_facts;

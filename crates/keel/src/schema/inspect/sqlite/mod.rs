@@ -14,7 +14,7 @@
 //! as written, hidden columns, index origins) rides along in
 //! [`Table::sqlite`].
 
-use crate::backend::sqlite::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::schema::model::*;
