@@ -10,7 +10,7 @@
 
 use crate::db::Database;
 use crate::error::{DbError, Error, MigrationFailure, Result};
-use crate::plan::{self, DownTarget, Entry, State, Target};
+use crate::plan::{self, DownTarget, Entry, RepairStep, State, Target};
 use crate::source::split::{Statement, split};
 use crate::source::{Migration, Migrations, SqlFile, textdiff};
 use crate::tracking::{AppliedMigration, Method, Record, Write};
@@ -83,19 +83,7 @@ pub struct StampReport {
     pub stamped: Vec<i64>,
 }
 
-/// Options of `repair`, naming the decisions the user took after review.
-#[derive(Clone, Debug, Default)]
-pub struct RepairOptions {
-    /// Partially applied migrations the user finished by hand.
-    pub mark_applied: Vec<i64>,
-    /// Partially applied migrations the user undid by hand.
-    pub mark_rolled_back: Vec<i64>,
-    /// Partially applied migrations to continue from the failed statement.
-    pub retry: Vec<i64>,
-    /// Forget the records of applied migrations whose files are gone.
-    pub forget_missing: bool,
-    pub dry_run: bool,
-}
+pub use crate::plan::RepairOptions;
 
 /// One thing `repair` did or would do.
 #[derive(Clone, Debug, Serialize)]
@@ -292,7 +280,8 @@ impl Migrator {
 
     /// Resolves what blocks `up` after the user reviewed it: accepts modified
     /// checksums, clears failures that left nothing applied, and for partial
-    /// failures does what the user chose.
+    /// failures does what the user chose. [`plan::repair`] decides; this
+    /// only carries its steps out, under the lock.
     pub async fn repair(
         &self,
         db: &mut Database,
@@ -311,147 +300,83 @@ impl Migrator {
         applied: &[AppliedMigration],
         options: &RepairOptions,
     ) -> Result<RepairReport> {
-        let entries = plan::status(&self.migrations, applied);
-        let chosen: Vec<i64> = options
-            .mark_applied
-            .iter()
-            .chain(&options.mark_rolled_back)
-            .chain(&options.retry)
-            .copied()
-            .collect();
-        for v in &chosen {
-            let partial = entries
+        let plan = plan::repair(&self.migrations, applied, options)?;
+        let writes_records = !options.dry_run
+            && plan
+                .steps
                 .iter()
-                .any(|e| e.version == *v && matches!(e.state, State::Failed { .. }));
-            if !partial {
-                return Err(Error::invalid(
-                    format!("migration {v} has no recorded failure to resolve"),
-                    Some(
-                        "run `keel status`: only failed migrations take --mark-applied, --mark-rolled-back or --retry",
-                    ),
-                ));
-            }
-        }
-        let applied_by = applied_by(db, false).await?;
+                .any(|s| matches!(s, RepairStep::MarkApplied { .. } | RepairStep::Retry { .. }));
+        let applied_by = applied_by(db, !writes_records).await?;
         let mut report = RepairReport {
             dry_run: options.dry_run,
-            actions: Vec::new(),
-            unresolved: Vec::new(),
+            actions: Vec::with_capacity(plan.steps.len()),
+            unresolved: Vec::with_capacity(plan.blockers.len()),
         };
-        for e in &entries {
-            let row = applied.iter().find(|a| a.version == e.version);
-            let local = self.migrations.get(e.version);
-            let action = match (&e.state, row) {
-                (
-                    State::Modified {
-                        applied_checksum,
-                        file_checksum,
-                    },
-                    _,
-                ) => {
-                    let Some(m) = local else { continue };
-                    Some((
-                        Write::Accept {
-                            version: e.version,
-                            checksum: m.up.checksum.clone(),
-                            sql: m.up.sql.clone(),
-                        },
-                        "accept_checksum",
-                        format!(
-                            "accepted {} as applied (checksum {} → {})",
-                            m.up.file,
-                            applied_checksum.short(),
-                            file_checksum.short()
-                        ),
-                    ))
+        for step in &plan.steps {
+            match step {
+                // a dry run refuses a retry exactly as the real one would
+                RepairStep::Retry { row, migration } if options.dry_run => {
+                    retry_from(db, migration, row).await?;
                 }
-                (State::Missing, _) if options.forget_missing => Some((
-                    Write::Delete { version: e.version },
-                    "forget_missing",
-                    "forgot the record of a migration whose file is gone".to_string(),
-                )),
-                (State::Missing, _) => {
-                    report.unresolved.push(Unresolved {
-                        version: e.version,
-                        name: e.name.clone(),
-                        detail: "applied, but its file is missing".to_string(),
-                        applied_statements: Vec::new(),
-                        failed_statement: None,
-                        options: vec![
-                            "restore the file from version control".to_string(),
-                            "keel repair --forget-missing (the schema change stays; only the record goes)".to_string(),
-                        ],
-                    });
-                    None
-                }
-                (State::Failed { .. }, Some(row)) => {
-                    if options.retry.contains(&e.version) {
-                        let Some(m) = local else {
-                            return Err(Error::invalid(
-                                format!(
-                                    "cannot retry migration {}: its file is missing",
-                                    e.version
-                                ),
-                                None,
-                            ));
-                        };
-                        if !options.dry_run {
-                            retry(db, m, row, &applied_by).await?;
-                        }
-                        report.actions.push(RepairAction {
-                            version: e.version,
-                            name: e.name.clone(),
-                            action: "retry",
-                            detail: format!(
-                                "ran {} from statement {}",
-                                m.up.file,
-                                row.statements_applied + 1
-                            ),
-                        });
-                        continue;
-                    }
-                    self.resolve_failure(db, e, row, local, options, &applied_by, &mut report)
-                        .await?
-                }
-                _ => None,
-            };
-            if let Some((write, action, detail)) = action {
-                if !options.dry_run {
-                    db.backend.write(&write).await?;
-                }
-                report.actions.push(RepairAction {
-                    version: e.version,
-                    name: e.name.clone(),
-                    action,
-                    detail,
-                });
+                _ if options.dry_run => {}
+                _ => execute_repair(db, step, &applied_by).await?,
             }
+            report.actions.push(RepairAction {
+                version: step.version(),
+                name: step.name().to_string(),
+                action: step.action(),
+                detail: step.detail(),
+            });
+        }
+        for blocker in &plan.blockers {
+            let applied_statements = match blocker.partial() {
+                Some(row) => {
+                    let stored = db
+                        .backend
+                        .applied_sql(row.version)
+                        .await?
+                        .unwrap_or_default();
+                    split(&stored, db.dialect())
+                        .into_iter()
+                        .take(usize::try_from(row.statements_applied).unwrap_or(0))
+                        .map(|s| s.text)
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            report.unresolved.push(Unresolved {
+                version: blocker.version(),
+                name: blocker.name().to_string(),
+                detail: blocker.detail(),
+                applied_statements,
+                failed_statement: blocker.partial().and_then(|r| r.failed_statement.clone()),
+                options: blocker.options(),
+            });
         }
         Ok(report)
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    async fn resolve_failure(
-        &self,
-        db: &mut Database,
-        e: &Entry,
-        row: &AppliedMigration,
-        local: Option<&Migration>,
-        options: &RepairOptions,
-        applied_by: &str,
-        report: &mut RepairReport,
-    ) -> Result<Option<(Write, &'static str, String)>> {
-        let delete = Write::Delete { version: e.version };
-        if options.mark_rolled_back.contains(&e.version) {
-            return Ok(Some((
-                delete,
-                "mark_rolled_back",
-                "recorded as not applied".to_string(),
-            )));
-        }
-        if options.mark_applied.contains(&e.version) {
-            let sql = db.backend.applied_sql(e.version).await?.unwrap_or_default();
-            let record = Record {
+/// Carries out one step of a repair plan.
+async fn execute_repair(db: &mut Database, step: &RepairStep<'_>, applied_by: &str) -> Result<()> {
+    let write = match step {
+        RepairStep::AcceptChecksum { migration: m, .. } => Write::Accept {
+            version: m.version,
+            checksum: m.up.checksum.clone(),
+            sql: m.up.sql.clone(),
+        },
+        RepairStep::ClearFailure { row, .. }
+        | RepairStep::MarkRolledBack { row, .. }
+        | RepairStep::ForgetMissing { row } => Write::Delete {
+            version: row.version,
+        },
+        RepairStep::MarkApplied { row, migration } => {
+            let sql = db
+                .backend
+                .applied_sql(row.version)
+                .await?
+                .unwrap_or_default();
+            Write::Upsert(Box::new(Record {
                 success: true,
                 error: None,
                 failed_statement_index: None,
@@ -460,49 +385,12 @@ impl Migrator {
                 method: Method::Repair,
                 applied_by: applied_by.to_string(),
                 duration_ms: Some(row.duration_ms),
-                ..failure_base(row, local, sql)
-            };
-            return Ok(Some((
-                Write::Upsert(Box::new(record)),
-                "mark_applied",
-                "recorded as applied".to_string(),
-            )));
+                ..failure_base(row, *migration, sql)
+            }))
         }
-        if row.statements_applied == 0 {
-            return Ok(Some((
-                delete,
-                "clear_failure",
-                "cleared the failure record (none of its statements had stayed applied)"
-                    .to_string(),
-            )));
-        }
-        let stored = db.backend.applied_sql(e.version).await?.unwrap_or_default();
-        let statements = split(&stored, db.dialect());
-        let applied_statements = statements
-            .iter()
-            .take(row.statements_applied as usize)
-            .map(|s| s.text.clone())
-            .collect();
-        report.unresolved.push(Unresolved {
-            version: e.version,
-            name: e.name.clone(),
-            detail: format!(
-                "{} of {} statements stayed applied before statement {} failed: {}",
-                row.statements_applied,
-                row.statements_total,
-                row.failed_statement_index.unwrap_or(row.statements_applied + 1),
-                row.error.as_deref().unwrap_or("interrupted")
-            ),
-            applied_statements,
-            failed_statement: row.failed_statement.clone(),
-            options: vec![
-                format!("keel repair --retry {}  (fix the file's failing statement first; runs it and the rest)", e.version),
-                format!("keel repair --mark-applied {}  (you finished it by hand)", e.version),
-                format!("keel repair --mark-rolled-back {}  (you undid the applied statements by hand)", e.version),
-            ],
-        });
-        Ok(None)
-    }
+        RepairStep::Retry { row, migration } => return retry(db, migration, row, applied_by).await,
+    };
+    db.backend.write(&write).await
 }
 
 /// The tracking rows, failures included.
@@ -822,30 +710,17 @@ async fn retry(
     row: &AppliedMigration,
     applied_by: &str,
 ) -> Result<()> {
-    let done = row.statements_applied as usize;
-    let stored = db.backend.applied_sql(m.version).await?.unwrap_or_default();
-    let dialect = db.dialect();
-    let before: Vec<String> = split(&stored, dialect)
-        .into_iter()
-        .take(done)
-        .map(|s| s.text)
-        .collect();
-    let statements = split(&m.up.sql, dialect);
-    let now: Vec<String> = statements
-        .iter()
-        .take(done)
-        .map(|s| s.text.clone())
-        .collect();
-    if before != now {
-        return Err(Error::Refused {
-            action: format!("retry migration {}", m.version),
-            problems: vec![format!(
-                "the first {done} statements of {} differ from those that were applied",
-                m.up.file
-            )],
-            hint: "keep the applied statements as they were and fix only the failing one and those after it".into(),
-        });
-    }
+    let done = retry_from(db, m, row).await?;
     run_file(db, m, Direction::Up, applied_by, &[], true, done).await?;
     Ok(())
+}
+
+/// The statement a retry continues from (0-based), once the statements
+/// that stayed applied are found unchanged in the file.
+async fn retry_from(db: &mut Database, m: &Migration, row: &AppliedMigration) -> Result<usize> {
+    let stored = db.backend.applied_sql(m.version).await?.unwrap_or_default();
+    let dialect = db.dialect();
+    let done =
+        plan::repair::check_retry(m, row, &split(&stored, dialect), &split(&m.up.sql, dialect))?;
+    Ok(done)
 }

@@ -37,18 +37,11 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
         if !u.applied_statements.is_empty() {
             p.line("  statements that stayed applied:");
             for (i, s) in u.applied_statements.iter().enumerate() {
-                p.line(format_args!(
-                    "    {}. {}",
-                    i + 1,
-                    s.lines().next().unwrap_or_default()
-                ));
+                p.line(format_args!("    {}. {}", i + 1, headline(s)));
             }
         }
         if let Some(f) = &u.failed_statement {
-            p.line(format_args!(
-                "  failed statement: {}",
-                f.lines().next().unwrap_or_default()
-            ));
+            p.line(format_args!("  failed statement: {}", headline(f)));
         }
         p.line("  choose one:");
         for o in &u.options {
@@ -64,4 +57,34 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Problems
     })
+}
+
+/// A statement's first line of SQL: leading comment lines (a file's
+/// `-- keel:` directives come with its first statement) are skipped.
+fn headline(statement: &str) -> &str {
+    let mut lines = statement.lines().map(str::trim);
+    lines
+        .clone()
+        .find(|l| !l.is_empty() && !l.starts_with("--"))
+        .or_else(|| lines.next())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headline;
+
+    #[test]
+    fn headline_skips_leading_comments() {
+        assert_eq!(
+            headline("-- keel:no-transaction\n\nCREATE TABLE a (\n  id int\n)"),
+            "CREATE TABLE a ("
+        );
+        assert_eq!(
+            headline("INSERT INTO t VALUES (1)"),
+            "INSERT INTO t VALUES (1)"
+        );
+        assert_eq!(headline("-- only a comment"), "-- only a comment");
+        assert_eq!(headline(""), "");
+    }
 }

@@ -3,12 +3,16 @@
 //! test in its own freshly created database. Grouped by area in one test
 //! binary so linking stays cheap.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod check_every_engine;
 mod concurrency;
 mod copy_history;
 mod copy_postgres;
+mod copy_then_diff;
+mod diff_fixtures;
 mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;
@@ -19,5 +23,6 @@ mod malformed;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod settings;
+mod snapshots_sqlite;
 mod tls;
 mod tracking_table;

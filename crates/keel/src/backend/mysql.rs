@@ -31,7 +31,7 @@ pub(crate) struct Mysql {
     tx_started: Option<Instant>,
 }
 
-pub(crate) use crate::db::error::fail;
+use crate::db::error::fail;
 use crate::db::error::{Context, db_error};
 
 impl Mysql {

@@ -47,7 +47,7 @@ pub(crate) struct Postgres {
     upsert: Option<tokio_postgres::Statement>,
 }
 
-pub(crate) use crate::db::error::db_error;
+use crate::db::error::db_error;
 use crate::db::error::{Context, fail};
 
 /// Which of `roles` do not exist (for `--grant`), checked before anything

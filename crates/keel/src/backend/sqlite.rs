@@ -37,7 +37,7 @@ pub(crate) struct Sqlite {
     tx_started: Option<Instant>,
 }
 
-pub(crate) use crate::db::error::fail;
+use crate::db::error::fail;
 
 impl Sqlite {
     /// The connection, for engine-specific work outside migrations.

@@ -17,7 +17,7 @@
 //! exhaustion only.
 
 use super::{Change, Finding, Options, Problem, Report};
-use crate::backend::mysql::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::{DbError, Error, Result};
 use mysql_async::prelude::Queryable;
@@ -30,19 +30,7 @@ const CHUNK: usize = 500;
 /// `information_schema_stats_expiry`.
 const ER_UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
 
-const CATALOG: &str = "\
-SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, t.AUTO_INCREMENT,
-       EXISTS (SELECT 1 FROM information_schema.STATISTICS s
-               WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME
-                 AND s.COLUMN_NAME = c.COLUMN_NAME AND s.SEQ_IN_INDEX = 1) AS leads
-FROM information_schema.COLUMNS c
-JOIN information_schema.TABLES t
-  ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
-WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
-  AND c.EXTRA LIKE '%auto_increment%'
-  AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')
-  AND c.TABLE_NAME <> ?
-ORDER BY c.TABLE_NAME";
+pub(crate) const CATALOG: &str = include_str!("sql/mysql_catalog.sql");
 
 /// One auto-increment column and where its table's counter stands.
 #[derive(Clone, Debug)]
@@ -204,40 +192,48 @@ fn assess(c: &Column) -> Vec<Finding> {
     found
 }
 
+/// The repair of one column, when it is behind: the `ALTER TABLE` and the
+/// change it makes. Pure, so it is unit-tested.
+fn plan_fix(c: &Column) -> Option<Change> {
+    let (Some(ai), Some(max)) = (c.auto_increment, c.max) else {
+        return None;
+    };
+    if !assess(c).iter().any(|f| f.problem == Problem::Behind) {
+        return None;
+    }
+    let next = max + 1;
+    // DDL takes no placeholders; `next` is a number keel computed.
+    let sql = format!(
+        "ALTER TABLE {} AUTO_INCREMENT = {next}",
+        Dialect::Mysql.quote(&c.table)
+    );
+    Some(Change {
+        problem: Problem::Behind,
+        table: c.table.clone(),
+        column: c.column.clone(),
+        sequence: Some("AUTO_INCREMENT".to_string()),
+        role: None,
+        before: format!("AUTO_INCREMENT {ai}"),
+        after: format!("AUTO_INCREMENT {next}"),
+        sql: vec![sql],
+    })
+}
+
 /// `ALTER TABLE … AUTO_INCREMENT = MAX + 1` for every column still behind.
 async fn fix(conn: &mut Conn, columns: &[Column]) -> Result<Vec<Change>> {
     let mut changes: Vec<Change> = Vec::new();
-    for c in columns {
-        let (Some(ai), Some(max)) = (c.auto_increment, c.max) else {
-            continue;
-        };
-        if !assess(c).iter().any(|f| f.problem == Problem::Behind) {
-            continue;
+    for change in columns.iter().filter_map(plan_fix) {
+        for sql in &change.sql {
+            if let Err(e) = conn.query_drop(sql).await {
+                let context = format!(
+                    "setting AUTO_INCREMENT of {} ({} table(s) already repaired: MySQL DDL is not transactional)",
+                    change.table,
+                    changes.len()
+                );
+                return Err(fail(&context, e));
+            }
         }
-        let next = max + 1;
-        // DDL takes no placeholders; `next` is a number keel computed.
-        let sql = format!(
-            "ALTER TABLE {} AUTO_INCREMENT = {next}",
-            Dialect::Mysql.quote(&c.table)
-        );
-        if let Err(e) = conn.query_drop(&sql).await {
-            let context = format!(
-                "setting AUTO_INCREMENT of {} ({} table(s) already repaired: MySQL DDL is not transactional)",
-                c.table,
-                changes.len()
-            );
-            return Err(fail(&context, e));
-        }
-        changes.push(Change {
-            problem: Problem::Behind,
-            table: c.table.clone(),
-            column: c.column.clone(),
-            sequence: Some("AUTO_INCREMENT".to_string()),
-            role: None,
-            before: format!("AUTO_INCREMENT {ai}"),
-            after: format!("AUTO_INCREMENT {next}"),
-            sql: vec![sql],
-        });
+        changes.push(change);
     }
     Ok(changes)
 }
@@ -327,6 +323,32 @@ mod tests {
         assert!(problems(&column("int", 101, Some(100))).is_empty());
         assert!(problems(&column("int", 1, None)).is_empty());
         assert!(problems(&column("int", 1, Some(-7))).is_empty());
+    }
+
+    #[test]
+    fn fix_moves_the_counter_just_past_the_maximum() {
+        let c = Column {
+            table: "we`ird".into(),
+            ..column("int", 5, Some(100))
+        };
+        let change = plan_fix(&c).unwrap();
+        assert_eq!(change.sql, ["ALTER TABLE `we``ird` AUTO_INCREMENT = 101"]);
+        assert_eq!(
+            (&*change.before, &*change.after),
+            ("AUTO_INCREMENT 5", "AUTO_INCREMENT 101")
+        );
+        assert_eq!(change.problem, Problem::Behind);
+        // sound, empty, grouped or exhausted columns are left alone
+        assert!(plan_fix(&column("int", 101, Some(100))).is_none());
+        assert!(plan_fix(&column("int", 1, None)).is_none());
+        assert!(
+            plan_fix(&Column {
+                leads: false,
+                ..column("int", 5, Some(100))
+            })
+            .is_none()
+        );
+        assert!(plan_fix(&column("tinyint(4)", 127, Some(127))).is_none());
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! writer cannot slip a larger id in between check and repair.
 
 use super::{Change, Finding, Options, Problem, Report};
-use crate::backend::sqlite::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::schema::inspect::sqlite::ddl::rowid_facts;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
 
@@ -42,26 +43,70 @@ pub(super) fn run(
         columns_checked: tables.len(),
         ..Report::default()
     };
-    for t in tables.iter().filter(|t| t.behind()) {
-        report.findings.push(Finding {
-            problem: Problem::Behind,
-            table: t.name.clone(),
-            column: t.column.clone(),
-            sequence: Some("sqlite_sequence".to_string()),
-            role: None,
-            detail: format!(
-                "{} but MAX({}) is {}: ids SQLite promised never to reuse would be reused after deletes",
-                describe_seq(t.seq),
-                t.column,
-                t.max.unwrap_or(0)
-            ),
-            fixable: true,
-        });
-    }
+    report.findings.extend(tables.iter().filter_map(assess));
     if options.fix && !report.findings.is_empty() {
         report.changes = fix(conn, &tables)?;
     }
     Ok(report)
+}
+
+/// What is wrong with one AUTOINCREMENT table: pure, so it is unit-tested.
+fn assess(t: &Table) -> Option<Finding> {
+    t.behind().then(|| Finding {
+        problem: Problem::Behind,
+        table: t.name.clone(),
+        column: t.column.clone(),
+        sequence: Some("sqlite_sequence".to_string()),
+        role: None,
+        detail: format!(
+            "{} but MAX({}) is {}: ids SQLite promised never to reuse would be reused after deletes",
+            describe_seq(t.seq),
+            t.column,
+            t.max.unwrap_or(0)
+        ),
+        fixable: true,
+    })
+}
+
+/// How `fix` raises one counter to the table's maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Raise {
+    /// `UPDATE` the table's `sqlite_sequence` row.
+    Update(i64),
+    /// `INSERT` the row it lacks.
+    Insert(i64),
+}
+
+/// The repair of one table, from its state read under the write lock
+/// (`has_row`: whether `sqlite_sequence` has a row for it): pure, so it is
+/// unit-tested. `None` when it is no longer behind.
+fn plan_raise(now: &Table, has_row: bool) -> Option<(Raise, Change)> {
+    let max = now.max.filter(|_| now.behind())?;
+    let literal = sql_string(&now.name);
+    let (raise, sql) = if has_row {
+        (
+            Raise::Update(max),
+            format!("UPDATE sqlite_sequence SET seq = {max} WHERE name = {literal}"),
+        )
+    } else {
+        (
+            Raise::Insert(max),
+            format!("INSERT INTO sqlite_sequence (name, seq) VALUES ({literal}, {max})"),
+        )
+    };
+    let change = Change {
+        problem: Problem::Behind,
+        table: now.name.clone(),
+        column: now.column.clone(),
+        sequence: Some("sqlite_sequence".to_string()),
+        role: None,
+        before: now
+            .seq
+            .map_or_else(|| "no row".to_string(), |s| format!("seq {s}")),
+        after: format!("seq {max}"),
+        sql: vec![sql],
+    };
+    Some((raise, change))
 }
 
 fn describe_seq(seq: Option<i64>) -> String {
@@ -87,19 +132,12 @@ fn inspect(conn: &Connection, tracking_table: &str) -> Result<Vec<Table>> {
     let seqs = sequence_rows(conn).map_err(|e| fail(context, e))?;
     let mut tables = Vec::new();
     for (name, sql) in candidates {
-        let words = words(sql.as_deref().unwrap_or(""));
-        let has_word = |w: &str| words.iter().any(|x| x.eq_ignore_ascii_case(w));
-        let without_rowid = words
-            .windows(2)
-            .any(|p| p[0].eq_ignore_ascii_case("WITHOUT") && p[1].eq_ignore_ascii_case("ROWID"));
-        let is_virtual = words
-            .get(1)
-            .is_some_and(|w| w.eq_ignore_ascii_case("VIRTUAL"));
-        let autoincrement = has_word("AUTOINCREMENT") || seqs.contains_key(&name);
-        if !autoincrement || without_rowid || is_virtual {
+        let facts = rowid_facts(sql.as_deref().unwrap_or(""));
+        let autoincrement = facts.autoincrement || seqs.contains_key(&name);
+        if !autoincrement || facts.without_rowid || facts.virtual_table {
             continue;
         }
-        let column = rowid_column(conn, &name).map_err(|e| fail(context, e))?;
+        let column = facts.rowid_alias.unwrap_or_else(|| "rowid".to_string());
         let max = column_max(conn, &name, &column).map_err(|e| fail(context, e))?;
         tables.push(Table {
             seq: seqs.get(&name).copied().flatten(),
@@ -136,20 +174,6 @@ fn sequence_rows(conn: &Connection) -> rusqlite::Result<HashMap<String, Option<i
     Ok(out)
 }
 
-/// The INTEGER PRIMARY KEY column (the rowid alias), or `rowid` when there
-/// is none.
-fn rowid_column(conn: &Connection, table: &str) -> rusqlite::Result<String> {
-    let mut stmt = conn.prepare("SELECT name, type, pk FROM pragma_table_info(?1)")?;
-    let cols: Vec<(String, String, i64)> = stmt
-        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let pks: Vec<_> = cols.iter().filter(|c| c.2 > 0).collect();
-    Ok(match pks.as_slice() {
-        [(name, ty, _)] if ty.eq_ignore_ascii_case("INTEGER") => name.clone(),
-        _ => "rowid".to_string(),
-    })
-}
-
 fn column_max(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Option<i64>> {
     let sql = format!(
         "SELECT MAX({}) FROM {}",
@@ -175,37 +199,21 @@ fn fix(conn: &mut Connection, tables: &[Table]) -> Result<Vec<Change>> {
             seq: seqs.get(&t.name).copied().flatten(),
             max: column_max(&tx, &t.name, &t.column).map_err(|e| fail(context, e))?,
         };
-        let Some(max) = now.max.filter(|_| now.behind()) else {
+        let Some((raise, change)) = plan_raise(&now, seqs.contains_key(&t.name)) else {
             continue;
         };
-        let literal = sql_string(&t.name);
-        let sql = if seqs.contains_key(&t.name) {
-            tx.execute(
+        match raise {
+            Raise::Update(max) => tx.execute(
                 "UPDATE sqlite_sequence SET seq = ?1 WHERE name = ?2",
                 params![max, t.name],
-            )
-            .map_err(|e| fail(context, e))?;
-            format!("UPDATE sqlite_sequence SET seq = {max} WHERE name = {literal}")
-        } else {
-            tx.execute(
+            ),
+            Raise::Insert(max) => tx.execute(
                 "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)",
                 params![t.name, max],
-            )
-            .map_err(|e| fail(context, e))?;
-            format!("INSERT INTO sqlite_sequence (name, seq) VALUES ({literal}, {max})")
-        };
-        changes.push(Change {
-            problem: Problem::Behind,
-            table: t.name.clone(),
-            column: t.column.clone(),
-            sequence: Some("sqlite_sequence".to_string()),
-            role: None,
-            before: now
-                .seq
-                .map_or_else(|| "no row".to_string(), |s| format!("seq {s}")),
-            after: format!("seq {max}"),
-            sql: vec![sql],
-        });
+            ),
+        }
+        .map_err(|e| fail(context, e))?;
+        changes.push(change);
     }
     // Dropping `tx` on an error above rolls everything back.
     tx.commit().map_err(|e| fail(context, e))?;
@@ -218,78 +226,9 @@ fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// The bare words of a `CREATE TABLE` statement: strings, quoted
-/// identifiers (`"…"`, `` `…` ``, `[…]`) and comments are skipped, so a
-/// column named "autoincrement" or a comment mentioning it does not count.
-fn words(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '`' => {
-                // A doubled quote inside is an escaped one: the scan simply
-                // leaves and re-enters the quoted part.
-                for d in chars.by_ref() {
-                    if d == c {
-                        break;
-                    }
-                }
-            }
-            '[' => chars.by_ref().take_while(|&d| d != ']').for_each(drop),
-            '-' if chars.peek() == Some(&'-') => {
-                chars.by_ref().take_while(|&d| d != '\n').for_each(drop);
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                for d in chars.by_ref() {
-                    if prev == '*' && d == '/' {
-                        break;
-                    }
-                    prev = d;
-                }
-            }
-            c if c.is_alphanumeric() || c == '_' => {
-                let mut word = String::from(c);
-                while let Some(&d) = chars.peek() {
-                    if !(d.is_alphanumeric() || d == '_' || d == '$') {
-                        break;
-                    }
-                    word.push(d);
-                    chars.next();
-                }
-                out.push(word);
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn autoincrement_is_found_only_as_a_bare_word() {
-        let w = words("CREATE TABLE \"user\" (id INTEGER PRIMARY KEY autoincrement, x)");
-        assert!(w.iter().any(|w| w.eq_ignore_ascii_case("AUTOINCREMENT")));
-        for sql in [
-            "CREATE TABLE t (\"AUTOINCREMENT\" INTEGER PRIMARY KEY)",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, x DEFAULT 'AUTOINCREMENT')",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY -- AUTOINCREMENT\n)",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY /* AUTOINCREMENT */)",
-            "CREATE TABLE [AUTOINCREMENT] (`AUTOINCREMENT` INTEGER PRIMARY KEY)",
-            "CREATE TABLE \"we\"\"ird AUTOINCREMENT\" (id INTEGER PRIMARY KEY)",
-        ] {
-            assert!(
-                !words(sql)
-                    .iter()
-                    .any(|w| w.eq_ignore_ascii_case("AUTOINCREMENT")),
-                "{sql}"
-            );
-        }
-    }
 
     #[test]
     fn a_missing_row_is_behind_only_when_the_table_has_positive_ids() {
@@ -307,6 +246,58 @@ mod tests {
         assert!(!t(None, Some(-3)).behind());
     }
 
+    fn table(name: &str, seq: Option<i64>, max: Option<i64>) -> Table {
+        Table {
+            name: name.into(),
+            column: "id".into(),
+            seq,
+            max,
+        }
+    }
+
+    #[test]
+    fn a_counter_behind_the_data_is_reported_with_both_numbers() {
+        let f = assess(&table("user", Some(5), Some(100))).unwrap();
+        assert_eq!(f.problem, Problem::Behind);
+        assert_eq!((&*f.table, &*f.column), ("user", "id"));
+        assert_eq!(f.sequence.as_deref(), Some("sqlite_sequence"));
+        assert!(f.fixable);
+        assert_eq!(
+            f.detail,
+            "sqlite_sequence is 5 but MAX(id) is 100: ids SQLite promised never to reuse would be reused after deletes"
+        );
+        let f = assess(&table("user", None, Some(3))).unwrap();
+        assert!(
+            f.detail
+                .starts_with("sqlite_sequence has no row but MAX(id) is 3"),
+            "{}",
+            f.detail
+        );
+        assert!(assess(&table("user", Some(100), Some(100))).is_none());
+        assert!(assess(&table("user", None, None)).is_none());
+    }
+
+    #[test]
+    fn fix_updates_an_existing_row_and_inserts_a_missing_one() {
+        let (raise, change) = plan_raise(&table("user", Some(5), Some(100)), true).unwrap();
+        assert_eq!(raise, Raise::Update(100));
+        assert_eq!((&*change.before, &*change.after), ("seq 5", "seq 100"));
+        assert_eq!(
+            change.sql,
+            ["UPDATE sqlite_sequence SET seq = 100 WHERE name = 'user'"]
+        );
+        let (raise, change) = plan_raise(&table("it's", None, Some(7)), false).unwrap();
+        assert_eq!(raise, Raise::Insert(7));
+        assert_eq!((&*change.before, &*change.after), ("no row", "seq 7"));
+        assert_eq!(
+            change.sql,
+            ["INSERT INTO sqlite_sequence (name, seq) VALUES ('it''s', 7)"]
+        );
+        // caught up in between (read again under the write lock): nothing to do
+        assert!(plan_raise(&table("user", Some(100), Some(100)), true).is_none());
+        assert!(plan_raise(&table("user", Some(5), None), true).is_none());
+    }
+
     #[test]
     fn fix_raises_and_inserts_counters_and_is_idempotent() -> Result<()> {
         let mut conn = Connection::open_in_memory().map_err(|e| fail("open", e))?;
@@ -314,6 +305,8 @@ mod tests {
             "CREATE TABLE \"user\" (id INTEGER PRIMARY KEY AUTOINCREMENT);
              CREATE TABLE \"we\"\"ird name\" (\"the id\" INTEGER PRIMARY KEY AUTOINCREMENT);
              CREATE TABLE plain (id INTEGER PRIMARY KEY);
+             CREATE TABLE decoy (id INTEGER PRIMARY KEY, autoincrement_note TEXT DEFAULT 'AUTOINCREMENT' CHECK (autoincrement_note <> 'x AUTOINCREMENT'));
+             INSERT INTO decoy VALUES (50, 'AUTOINCREMENT');
              CREATE TABLE keel_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT);
              INSERT INTO \"user\" VALUES (100);
              INSERT INTO \"we\"\"ird name\" VALUES (7);

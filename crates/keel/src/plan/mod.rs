@@ -1,6 +1,10 @@
 //! Pure decisions: local migrations × applied rows → each migration's state,
-//! and the plan for `up`, `down` and `stamp`, or the reasons to refuse.
+//! and the plan for `up`, `down`, `stamp` and ([`repair`](mod@repair))
+//! `repair`, or the reasons to refuse.
 //! No I/O here; everything is unit-tested without a database.
+
+pub mod repair;
+pub use repair::{RepairBlocker, RepairOptions, RepairPlan, RepairRefusal, RepairStep, repair};
 
 use crate::error::Error;
 use crate::source::{Checksum, Migration, Migrations, checksum::ALGORITHM};
