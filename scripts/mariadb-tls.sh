@@ -36,12 +36,15 @@ run openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=keel_x509" \
 printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$certs/client.cnf"
 run openssl x509 -req -sha256 -days 2 -in "$certs/client.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
   -CAcreateserial -extfile "$certs/client.cnf" -out "$certs/client.pem"
-run mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
+# Its own tmpdir too: at start-up mariadbd deletes every `#sql*` file in its
+# tmpdir, which in /tmp would be the shared server's in-flight temp tables.
+mkdir -p "$dir/tmp"
+run mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --tmpdir="$dir/tmp" \
   --auth-root-authentication-method=normal --skip-test-db
 
 "$mariadbd" --no-defaults --user=root --datadir="$dir/data" --bind-address=127.0.0.1 --port="$port" \
   --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-  --skip-log-bin --innodb-buffer-pool-size=32M \
+  --tmpdir="$dir/tmp" --skip-log-bin --innodb-buffer-pool-size=32M \
   --ssl-ca="$certs/ca.pem" --ssl-cert="$certs/server.pem" --ssl-key="$certs/server.key" \
   </dev/null >/dev/null 2>&1 &
 server=$!
