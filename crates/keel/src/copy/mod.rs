@@ -17,12 +17,12 @@
 //!    in the same canonical form as the rows that left SQLite.
 
 mod checksum;
-pub mod ddl;
-pub mod encode;
+pub(crate) mod ddl;
+pub(crate) mod encode;
 mod finish;
 mod history;
-pub mod inspect;
-pub mod load;
+pub(crate) mod inspect;
+pub(crate) mod load;
 mod target;
 pub mod types;
 mod validate;
