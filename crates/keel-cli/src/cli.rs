@@ -40,6 +40,10 @@ pub struct Global {
     /// Seconds to wait for another runner's migration lock [default: 300]
     #[arg(long, global = true, value_name = "SECONDS")]
     pub lock_timeout: Option<f64>,
+    /// Migrations folder layout: auto, keel, sqlx, diesel, golang-migrate,
+    /// dbmate, goose, flyway, prisma [default: auto]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub layout: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -74,7 +74,10 @@ pub fn side(ctx: &Context, arg: &str) -> Result<Side> {
                 hint: Some("point --migrations at your folder".into()),
             });
         }
-        return Ok(Side::Migrations(Migrations::from_dir(dir)?));
+        return Ok(Side::Migrations(Migrations::from_dir_as(
+            dir,
+            ctx.settings.layout,
+        )?));
     }
     Ok(Side::Url(DatabaseUrl::parse(arg)?))
 }

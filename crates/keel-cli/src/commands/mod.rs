@@ -67,7 +67,8 @@ impl Context {
     /// to the database unless every file is valid.
     pub async fn open(&self) -> Result<(Migrator, Database)> {
         let dir = self.settings.migrations_dir.clone();
-        let loading = tokio::task::spawn_blocking(move || load(&dir));
+        let layout = self.settings.layout;
+        let loading = tokio::task::spawn_blocking(move || load(&dir, layout));
         let db = self.connect().await;
         let migrator = match loading.await {
             Ok(m) => m?,
@@ -115,14 +116,14 @@ impl Context {
     }
 }
 
-fn load(dir: &std::path::Path) -> Result<Migrator> {
+pub fn load(dir: &std::path::Path, layout: Option<keel::source::Layout>) -> Result<Migrator> {
     if !dir.is_dir() {
         return Err(keel::Error::InvalidInput {
             message: format!("migrations folder {} does not exist", dir.display()),
             hint: Some("run `keel init`, or point --migrations at your folder".into()),
         });
     }
-    Ok(Migrator::new(Migrations::from_dir(dir)?))
+    Ok(Migrator::new(Migrations::from_dir_as(dir, layout)?))
 }
 
 /// Merges `extra` into the header object.

@@ -272,6 +272,11 @@ pub fn down<'a>(
                 "migration {} ({}) was modified after it was applied; its down file may not match what ran",
                 e.version, m.up.file
             )),
+            (_, Some(m)) if m.down.is_none() && m.irreversible.is_some() => problems.push(format!(
+                "migration {} is not reversible: its down file {} holds no statement",
+                e.version,
+                m.irreversible.as_deref().unwrap_or_default()
+            )),
             (_, Some(m)) if m.down.is_none() => problems.push(format!(
                 "migration {} ({}) has no down file; it cannot be reverted",
                 e.version, m.up.file
