@@ -87,6 +87,21 @@ pub enum Command {
     /// The CI gate: pending, modified, missing and failed migrations, drift
     /// against the migrations, and sequence trouble
     Check,
+    /// Import another tool's history (sqlx, diesel, golang-migrate, dbmate,
+    /// goose, flyway, prisma, alembic, rails) into keel's tracking table
+    /// without running anything, checking files against its checksums
+    Adopt(AdoptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose history to import: sqlx, diesel, golang-migrate,
+    /// dbmate, goose, flyway, prisma, alembic, rails, or auto
+    #[arg(long, value_name = "TOOL", default_value = "auto")]
+    pub from: String,
+    /// Show what would be imported; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

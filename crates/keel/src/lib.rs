@@ -29,6 +29,7 @@
 //! left to do and carry on.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod adopt;
 mod backend;
 pub mod check;
 pub mod copy;

@@ -462,7 +462,7 @@ async fn acquire_lock(db: &mut Database, observer: Observer<'_>) -> Result<Optio
 /// the tracking table exists, read it, run `body`, and release the lock on
 /// every path. The body's error wins over an error releasing (a session lock
 /// dies with its connection anyway). Returns how long keel waited, if it had to.
-async fn locked<T>(
+pub(crate) async fn locked<T>(
     db: &mut Database,
     observer: Observer<'_>,
     body: impl AsyncFnOnce(&mut Database, &[AppliedMigration], Observer<'_>) -> Result<T>,

@@ -1,6 +1,7 @@
 //! One file per command: each parses nothing (clap did), calls the library,
 //! prints through the [`Printer`], and returns an [`ExitStatus`].
 
+mod adopt;
 mod check;
 mod copy;
 mod diff;
@@ -40,6 +41,7 @@ pub fn name(command: &Command) -> &'static str {
         Command::Validate(_) => "validate",
         Command::Diff(_) => "diff",
         Command::Check => "check",
+        Command::Adopt(_) => "adopt",
     }
 }
 
@@ -58,6 +60,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Validate(args) => copy::validate(ctx, &args).await,
         Command::Diff(args) => diff::run(ctx, &args).await,
         Command::Check => check::run(ctx).await,
+        Command::Adopt(args) => adopt::run(ctx, &args).await,
     }
 }
 

@@ -14,7 +14,7 @@
 
 mod dbmate;
 mod diesel;
-mod flyway;
+pub(crate) mod flyway;
 mod golang_migrate;
 mod goose;
 mod keel;
