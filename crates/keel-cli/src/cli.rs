@@ -86,7 +86,7 @@ pub enum Command {
     Diff(DiffArgs),
     /// The CI gate: pending, modified, missing and failed migrations, drift
     /// against the migrations, and sequence trouble
-    Check,
+    Check(CheckArgs),
     /// Import another tool's history (sqlx, diesel, golang-migrate, dbmate,
     /// goose, flyway, prisma, alembic, rails) into keel's tracking table
     /// without running anything, checking files against its checksums
@@ -172,6 +172,21 @@ pub struct DiffArgs {
     /// Include statements that delete data (DROP TABLE, DROP COLUMN) in the plan
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Leave these tables out of the comparison (repeatable or comma-separated)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "TABLE",
+        conflicts_with = "sql"
+    )]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Leave these tables out of the drift check (repeatable or comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "TABLE")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Args)]

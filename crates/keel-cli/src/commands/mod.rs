@@ -40,7 +40,7 @@ pub fn name(command: &Command) -> &'static str {
         Command::Copy(_) => "copy",
         Command::Validate(_) => "validate",
         Command::Diff(_) => "diff",
-        Command::Check => "check",
+        Command::Check(_) => "check",
         Command::Adopt(_) => "adopt",
     }
 }
@@ -59,7 +59,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Copy(args) => copy::run(ctx, &args).await,
         Command::Validate(args) => copy::validate(ctx, &args).await,
         Command::Diff(args) => diff::run(ctx, &args).await,
-        Command::Check => check::run(ctx).await,
+        Command::Check(args) => check::run(ctx, &args).await,
         Command::Adopt(args) => adopt::run(ctx, &args).await,
     }
 }
@@ -127,6 +127,16 @@ pub fn load(dir: &std::path::Path, layout: Option<keel::source::Layout>) -> Resu
         });
     }
     Ok(Migrator::new(Migrations::from_dir_as(dir, layout)?))
+}
+
+/// Other tools' history tables in the configured database, each printed
+/// once as a note (never as drift); an error reading them is no reason to
+/// fail the command, so it yields no notes.
+pub async fn leftover_notes(ctx: &Context, url: &keel::DatabaseUrl) -> Vec<String> {
+    match keel::adopt::leftover_tables(url, &ctx.settings.table).await {
+        Ok(list) => list.iter().map(|l| l.note()).collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Merges `extra` into the header object.

@@ -83,6 +83,45 @@ pub struct AdoptOptions {
     pub dry_run: bool,
 }
 
+/// Another tool's history table left in a database keel manages.
+#[derive(Clone, Debug, Serialize)]
+pub struct Leftover {
+    pub table: String,
+    /// The tool, in words.
+    pub tool: &'static str,
+}
+
+impl Leftover {
+    /// The note `status`, `check` and `diff` print: once, never as drift.
+    pub fn note(&self) -> String {
+        format!(
+            "{} is the history table of {}: not part of the schema, never reported as drift (`keel adopt` imports it)",
+            self.table, self.tool
+        )
+    }
+}
+
+/// The other tools' history tables in the database at `url` (keel's own
+/// table, under whatever name, is not one of them).
+pub async fn leftover_tables(url: &crate::DatabaseUrl, keel_table: &str) -> Result<Vec<Leftover>> {
+    let known = crate::known::KnownTables::new(keel_table);
+    let mut reader = read::Reader::open(url).await?;
+    let tables = reader.tables().await;
+    reader.close().await?;
+    let mut out: Vec<Leftover> = tables?
+        .into_iter()
+        .filter_map(|table| match known.owner(&table) {
+            None | Some(crate::known::Owner::Keel) => None,
+            Some(owner) => Some(Leftover {
+                table,
+                tool: owner.tool(),
+            }),
+        })
+        .collect();
+    out.sort_by(|a, b| a.table.cmp(&b.table));
+    Ok(out)
+}
+
 /// Imports the other tool's history of `db` for `migrations`.
 pub async fn adopt(
     migrations: &Migrations,
