@@ -9,4 +9,7 @@ cd "$(dirname "$0")/.."
 . scripts/services.sh
 ensure_postgres
 ensure_mariadb
+# `keel adopt` is tested against the real dbmate (npm, a few seconds)
+KEEL_DBMATE="$(scripts/install-dbmate.sh)"
+export KEEL_DBMATE
 cargo test --workspace --locked "$@"

@@ -6,11 +6,19 @@ use crate::cli::AdoptArgs;
 use crate::exit::ExitStatus;
 use keel::Result;
 use keel::adopt::{AdoptOptions, Tool, Verified};
+use keel::source::Layout;
 use serde_json::json;
 
 pub async fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitStatus> {
     let tool = Tool::parse(&args.from)?;
-    let (migrator, mut db) = ctx.open().await?;
+    // golang-migrate's names are keel's, but its down files are optional
+    let migrator = match (tool, ctx.settings.layout) {
+        (Some(Tool::GolangMigrate), None) => {
+            super::load(&ctx.settings.migrations_dir, Some(Layout::GolangMigrate))?
+        }
+        (_, layout) => super::load(&ctx.settings.migrations_dir, layout)?,
+    };
+    let mut db = ctx.connect().await?;
     let options = AdoptOptions {
         tool,
         dry_run: args.dry_run,
@@ -61,6 +69,12 @@ pub async fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitStatus> {
     }
     if report.dry_run {
         p.line(format_args!("dry run: nothing was written"));
+    }
+    let layout = migrator.migrations().layout;
+    if layout != Layout::Keel && ctx.settings.layout.is_none() {
+        p.line(format_args!(
+            "the folder is read in {layout}'s layout; set `layout = \"{layout}\"` in keel.toml to keep it so"
+        ));
     }
     p.document(
         "adopt",

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod adopt;
 mod check_every_engine;
 mod concurrency;
 mod copy_history;

@@ -350,7 +350,7 @@ fn assemble(parts: Vec<Part>, problems: &mut Vec<SourceProblem>) -> Vec<Migratio
                 &up.file.file,
                 None,
                 format!(
-                    "up file without its down file {version}_{}.down.sql: add it, or rename to {version}_{}.sql",
+                    "up file without its down file {version}_{}.down.sql: add it, or rename to {version}_{}.sql (a golang-migrate folder, whose down files are optional: --layout golang-migrate)",
                     up.name, up.name
                 ),
             ));
