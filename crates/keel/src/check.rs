@@ -56,11 +56,12 @@ impl CheckReport {
     }
 }
 
-/// Whether a difference concerns one of `tables` (by name, any schema).
+/// Whether a difference concerns one of `tables` (a table or view, by
+/// name, in any schema, with what hangs on it).
 pub fn excluded(d: &Difference, tables: &[String]) -> bool {
     let table = match (&d.table, d.kind) {
         (Some(t), _) => t,
-        (None, schema::Kind::Table) => &d.name,
+        (None, schema::Kind::Table | schema::Kind::View) => &d.name,
         (None, _) => return false,
     };
     tables.iter().any(|x| x == table)

@@ -346,9 +346,20 @@ pub(crate) async fn read(reader: &mut Reader, tool: Tool) -> Result<History> {
                 match (kind.as_str(), version) {
                     ("SCHEMA" | "DELETE", _) => continue,
                     (_, None) => {
-                        history.notes.push(format!(
-                            "repeatable {script} is not imported (keel does not run repeatables yet)"
-                        ));
+                        // a repeatable: its newest successful run counts
+                        current.retain(|e| e.original != script);
+                        let mut e = Entry::new(Key::Script(script.clone()), &script);
+                        e.user = col(&r, 6).map(str::to_string);
+                        e.applied_at = col(&r, 7).map(str::to_string);
+                        e.duration_ms = int(&r, 8);
+                        e.success = truthy(col(&r, 9));
+                        if !e.success {
+                            e.failure = Some("Flyway recorded success = 0".into());
+                        }
+                        e.checksum = int(&r, 5)
+                            .and_then(|c| i32::try_from(c).ok())
+                            .map(Recorded::Flyway);
+                        current.push(e);
                         continue;
                     }
                     ("UNDO_SQL" | "UNDO_JDBC", Some(v)) => {

@@ -63,6 +63,28 @@ pub struct Migration {
     pub irreversible: Option<String>,
 }
 
+impl Migration {
+    /// A repeatable migration (`R__<name>.sql`): re-applied, after the
+    /// versioned ones, whenever its checksum changes. Its version is
+    /// [`repeatable_version`] of its name, always negative.
+    pub fn is_repeatable(&self) -> bool {
+        self.version < 0
+    }
+}
+
+/// The tracking-table key of the repeatable migration `name`: a negative
+/// number from the SHA-256 of the name (48 bits), so it never meets a
+/// versioned migration's version and stays the same across runs.
+pub fn repeatable_version(name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("keel-repeatable:{name}").as_bytes());
+    let mut n: i64 = 0;
+    for b in d.iter().take(6) {
+        n = (n << 8) | i64::from(*b);
+    }
+    -(n + 1)
+}
+
 /// A file embedded by [`embed_migrations!`](crate::embed_migrations).
 #[derive(Clone, Copy, Debug)]
 pub struct EmbeddedFile {
@@ -77,6 +99,7 @@ pub struct Migrations {
     pub origin: String,
     /// The layout they were read in.
     pub layout: Layout,
+    /// Sorted by version: repeatables (negative versions) first.
     list: Vec<Migration>,
 }
 
@@ -271,17 +294,15 @@ fn assemble(parts: Vec<Part>, problems: &mut Vec<SourceProblem>) -> Vec<Migratio
     }
     let mut ups: BTreeMap<i64, Half> = BTreeMap::new();
     let mut downs: BTreeMap<i64, (String, Option<SqlFile>, String)> = BTreeMap::new();
+    let mut broken_ups = std::collections::BTreeSet::new();
     for part in parts {
+        let mut part = part;
         let rule = match part.role {
             Role::Up(rule) => Some(rule),
             Role::Down => None,
             Role::Repeatable => {
-                problems.push(SourceProblem::new(
-                    &part.file,
-                    None,
-                    "repeatable migrations (R__) are not supported yet: keel would never run this file; turn it into a versioned migration".to_string(),
-                ));
-                continue;
+                part.version = repeatable_version(&part.name);
+                Some(DownRule::Forbidden)
             }
         };
         let taken = match rule {
@@ -301,6 +322,10 @@ fn assemble(parts: Vec<Part>, problems: &mut Vec<SourceProblem>) -> Vec<Migratio
             Ok(f) => f,
             Err(p) => {
                 problems.push(p);
+                if rule.is_some() {
+                    // its down file is not an orphan: the up file has a problem
+                    broken_ups.insert(part.version);
+                }
                 continue;
             }
         };
@@ -324,6 +349,7 @@ fn assemble(parts: Vec<Part>, problems: &mut Vec<SourceProblem>) -> Vec<Migratio
     let mut list = Vec::with_capacity(ups.len());
     for (version, (down_name, _, down_file)) in &downs {
         match ups.get(version) {
+            None if broken_ups.contains(version) => {}
             None => problems.push(SourceProblem::new(
                 down_file,
                 None,

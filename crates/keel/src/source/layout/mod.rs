@@ -122,7 +122,7 @@ impl Layout {
         }
         if !self.allows_version_zero() {
             for p in &parts {
-                if p.version == 0 {
+                if p.version == 0 && p.role != Role::Repeatable {
                     problems.push(SourceProblem::new(
                         &p.file,
                         None,
@@ -130,7 +130,7 @@ impl Layout {
                     ));
                 }
             }
-            parts.retain(|p| p.version != 0);
+            parts.retain(|p| p.version != 0 || p.role == Role::Repeatable);
         }
         (parts, problems)
     }
@@ -275,6 +275,9 @@ fn claim(f: &File) -> Option<Claim> {
     if !f.is_sql() {
         return None;
     }
+    if f.base().starts_with("R__") {
+        return Some(Claim::Repeatable);
+    }
     if flyway::claims(f.base()) {
         return Some(Claim::Layout(Layout::Flyway));
     }
@@ -295,6 +298,8 @@ enum Claim {
     Layout(Layout),
     /// keel's names, shared by keel, sqlx and golang-migrate.
     Numbered,
+    /// `R__<name>.sql`, a repeatable of keel's or Flyway's layout.
+    Repeatable,
     /// Migrations keel cannot run; the reason.
     Unknown(&'static str),
 }
@@ -304,9 +309,11 @@ pub(crate) fn detect(origin: &str, files: &[File]) -> Result<Layout, Error> {
     let mut problems = Vec::new();
     let mut by_layout: Vec<(Layout, Vec<&str>)> = Vec::new();
     let mut numbered: Vec<&str> = Vec::new();
+    let mut repeatables: Vec<&str> = Vec::new();
     for f in files {
         match claim(f) {
             None => {}
+            Some(Claim::Repeatable) => repeatables.push(&f.path),
             Some(Claim::Unknown(why)) => {
                 problems.push(SourceProblem::new(&f.path, None, why.to_string()))
             }
@@ -325,11 +332,32 @@ pub(crate) fn detect(origin: &str, files: &[File]) -> Result<Layout, Error> {
     }
     // keel-style names go with sqlx (a file marked `-- no-transaction`);
     // next to dbmate or goose files they are files without their markers.
-    match by_layout.as_slice() {
-        [] => return Ok(Layout::Keel),
-        [(Layout::Sqlx, _)] => return Ok(Layout::Sqlx),
-        [(l, _)] if numbered.is_empty() => return Ok(*l),
-        _ => {}
+    let single = match by_layout.as_slice() {
+        [] => Some(Layout::Keel),
+        [(Layout::Sqlx, _)] => Some(Layout::Sqlx),
+        [(l, _)] if numbered.is_empty() => Some(*l),
+        _ => None,
+    };
+    match single {
+        Some(l) if repeatables.is_empty() || matches!(l, Layout::Keel | Layout::Flyway) => {
+            return Ok(l);
+        }
+        Some(l) => {
+            return Err(Error::InvalidMigrations {
+                origin: origin.to_string(),
+                problems: repeatables
+                    .iter()
+                    .map(|r| {
+                        SourceProblem::new(
+                            r,
+                            None,
+                            format!("a repeatable migration (R__) in a {l} folder: only keel's and Flyway's layouts have them"),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        None => {}
     }
     let mut groups: Vec<String> = by_layout
         .iter()
@@ -373,6 +401,10 @@ pub(crate) fn check_forced(origin: &str, layout: Layout, files: &[File]) -> Resu
             None => continue,
             Some(Claim::Unknown(why)) => why.to_string(),
             Some(Claim::Layout(l)) if l == layout => continue,
+            Some(Claim::Repeatable) if matches!(layout, Layout::Keel | Layout::Flyway) => continue,
+            Some(Claim::Repeatable) => format!(
+                "a repeatable migration (R__), which the {layout} layout does not have"
+            ),
             // keel's names are read by the numbered layouts, and checked by
             // the readers of the others
             Some(Claim::Numbered) if !matches!(layout, Layout::Diesel | Layout::Prisma) => {

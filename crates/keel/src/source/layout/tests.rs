@@ -235,3 +235,65 @@ fn keel_layout_empty_down_is_not_reversible_but_empty_up_is_an_error() {
     assert!(problems(&[("1_a.sql", "-- todo\n")], None).contains("contains no SQL statement"));
     assert!(problems(&[("0_a.sql", "SELECT 1;")], None).contains("version 0"));
 }
+
+#[test]
+fn repeatables_run_after_versioned_ones_and_again_when_changed() {
+    use crate::plan::{self, State, Target};
+    use crate::tracking::{AppliedMigration, Method};
+    let load_with = |view: &str| {
+        ok(&[
+            ("1_a.sql", "CREATE TABLE a (id int);"),
+            ("2_b.sql", "CREATE TABLE b (id int);"),
+            ("R__view.sql", view),
+        ])
+    };
+    let m = load_with("CREATE VIEW v AS SELECT 1;");
+    let r = m.iter().find(|m| m.is_repeatable()).unwrap();
+    assert_eq!(r.version, crate::source::repeatable_version("view"));
+    assert!(r.version < 0);
+    let order: Vec<i64> = plan::up(&m, &[], Target::Latest, false)
+        .unwrap()
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(order, [1, 2, r.version], "repeatables last");
+    let row = |m: &crate::source::Migration| AppliedMigration {
+        version: m.version,
+        name: m.name.clone(),
+        checksum: m.up.checksum.clone(),
+        checksum_algorithm: crate::source::checksum::ALGORITHM.into(),
+        applied_at: "2024-01-01T00:00:00Z".into(),
+        duration_ms: 0,
+        success: true,
+        error: None,
+        failed_statement_index: None,
+        failed_statement: None,
+        statements_total: 1,
+        statements_applied: 1,
+        applied_by: "t".into(),
+        keel_version: "t".into(),
+        method: Method::Run,
+    };
+    let applied: Vec<AppliedMigration> = m.iter().map(row).collect();
+    assert!(
+        plan::up(&m, &applied, Target::Latest, false)
+            .unwrap()
+            .is_empty()
+    );
+    // the view changed: only it runs again, and nothing is "modified"
+    let changed = load_with("CREATE VIEW v AS SELECT 2;");
+    let states = plan::status(&changed, &applied);
+    assert!(
+        states
+            .iter()
+            .all(|e| e.version >= 0 && e.state == State::Applied
+                || e.version < 0 && e.state == State::Pending),
+        "{states:#?}"
+    );
+    let again = plan::up(&changed, &applied, Target::Latest, false).unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(again[0].is_repeatable());
+    // never reverted
+    let down = plan::down(&changed, &applied, crate::plan::DownTarget::Version(0));
+    assert!(down.is_err() || down.unwrap().iter().all(|m| !m.is_repeatable()));
+}
