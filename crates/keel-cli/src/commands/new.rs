@@ -110,8 +110,8 @@ fn diesel_folder(version: i64, name: &str) -> String {
     }
 }
 
-/// The next Flyway version: one above the largest leading number when the
-/// folder counts (V1, V2, …), else a UTC timestamp.
+/// The next Flyway version: `1` in an empty folder, one above the largest
+/// leading number when the folder counts (V1, V2, …), else a UTC timestamp.
 fn flyway_next(dir: &std::path::Path) -> Result<String> {
     let mut largest: Option<u64> = None;
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -127,7 +127,8 @@ fn flyway_next(dir: &std::path::Path) -> Result<String> {
     }
     Ok(match largest {
         Some(v) if v < 10_000_000_000 => (v + 1).to_string(),
-        _ => utc_timestamp().to_string(),
+        Some(_) => utc_timestamp().to_string(),
+        None => "1".to_string(),
     })
 }
 
@@ -168,6 +169,40 @@ fn utc_timestamp() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_files_follow_the_folder_layout() {
+        use keel::source::Layout;
+        let dir = std::path::Path::new("/nonexistent");
+        let names = |l: Layout, reversible: bool| -> Vec<String> {
+            super::layout_files(l, dir, 20240102030405, "add_x", reversible)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(names(Layout::Keel, false), ["20240102030405_add_x.sql"]);
+        assert_eq!(
+            names(Layout::Diesel, false),
+            [
+                "2024-01-02-030405_add_x/up.sql",
+                "2024-01-02-030405_add_x/down.sql"
+            ]
+        );
+        assert_eq!(
+            names(Layout::GolangMigrate, false),
+            [
+                "20240102030405_add_x.up.sql",
+                "20240102030405_add_x.down.sql"
+            ]
+        );
+        assert_eq!(
+            names(Layout::Flyway, true),
+            ["V1__add_x.sql", "U1__add_x.sql"]
+        );
+        let goose = super::layout_files(Layout::Goose, dir, 1, "x", false).unwrap();
+        assert!(goose[0].1.starts_with("-- +goose Up") && goose[0].1.contains("-- +goose Down"));
+    }
+
     #[test]
     fn slugs_and_timestamps() {
         assert_eq!(super::slug("Add Users email!"), "add_users_email");
