@@ -144,10 +144,10 @@ pub async fn adopt(
     let raw = |m: &Migration| raw_file(dir, m);
     if options.dry_run {
         let applied = db.backend.applied().await?;
-        return Ok(plan(migrations, &history, &applied, &raw)?.report(&history, true));
+        return Ok(plan(migrations, &history, &applied, &raw, db.dialect())?.report(&history, true));
     }
     let body = async |db: &mut Database, applied: &[AppliedMigration], _: Observer<'_>| {
-        let planned = plan(migrations, &history, applied, &raw)?;
+        let planned = plan(migrations, &history, applied, &raw, db.dialect())?;
         if !planned.records.is_empty() {
             let by = format!(
                 "{}@{}",
@@ -227,6 +227,7 @@ pub(crate) fn plan(
     history: &History,
     applied: &[AppliedMigration],
     raw: &dyn Fn(&Migration) -> Option<Vec<u8>>,
+    dialect: crate::Dialect,
 ) -> Result<Plan> {
     let tool = history.tool;
     let mut problems = Vec::new();
@@ -341,7 +342,7 @@ pub(crate) fn plan(
                 entry.failure.as_deref().unwrap_or("failed")
             )
         });
-        let total = m.up.statements(crate::Dialect::Postgres).len() as i64;
+        let total = m.up.statements(dialect).len() as i64;
         let applied_by = match &entry.user {
             Some(user) => format!("{user} via {tool}"),
             None => tool.to_string(),

@@ -2,6 +2,7 @@
 
 use super::tools::{Entry, History, Key, Recorded, Tool};
 use super::{Verified, plan};
+use crate::Dialect;
 use crate::error::Error;
 use crate::source::{Layout, Migration, Migrations};
 
@@ -79,7 +80,7 @@ fn prisma_checksums_and_an_unfinished_migration() {
     more.success = false;
     more.failure = Some("Prisma never finished it".into());
     let h = history(Tool::Prisma, vec![init.clone(), more]);
-    let p = plan(&m, &h, &[], &bytes_of(FILES)).unwrap();
+    let p = plan(&m, &h, &[], &bytes_of(FILES), Dialect::Postgres).unwrap();
     assert_eq!(p.imported[0].verified, Verified::Checksum);
     assert!(p.records[0].success);
     assert!(
@@ -103,6 +104,7 @@ fn prisma_checksums_and_an_unfinished_migration() {
         &history(Tool::Prisma, vec![init]),
         &[],
         &bytes_of(FILES),
+        Dialect::Postgres,
     ) {
         Err(Error::Refused { problems, .. }) => {
             assert!(
@@ -129,6 +131,7 @@ fn alembic_revision_maps_like_stamp_without_verifying() {
         &history(Tool::Alembic, vec![head]),
         &[],
         &bytes_of(FILES),
+        Dialect::Postgres,
     )
     .unwrap();
     let versions: Vec<i64> = p.records.iter().map(|r| r.version).collect();
@@ -147,6 +150,7 @@ fn alembic_revision_maps_like_stamp_without_verifying() {
         &history(Tool::Alembic, vec![unknown]),
         &[],
         &bytes_of(FILES),
+        Dialect::Postgres,
     )
     .unwrap_err();
     assert!(err.to_string().contains("ffffff"), "{err}");
@@ -160,11 +164,11 @@ fn an_entry_without_its_file_refuses_and_tracked_versions_are_left_alone() {
         Tool::Dbmate,
         vec![entry(Key::Version(1), "1"), entry(Key::Version(9), "9")],
     );
-    let err = plan(&m, &h, &[], &bytes_of(FILES)).unwrap_err();
+    let err = plan(&m, &h, &[], &bytes_of(FILES), Dialect::Postgres).unwrap_err();
     assert!(err.to_string().contains("recorded 9"), "{err}");
 
     let h = history(Tool::Dbmate, vec![entry(Key::Version(1), "1")]);
-    let first = plan(&m, &h, &[], &bytes_of(FILES)).unwrap();
+    let first = plan(&m, &h, &[], &bytes_of(FILES), Dialect::Postgres).unwrap();
     assert_eq!(first.records.len(), 1);
     assert_eq!(
         first.records[0].applied_at.as_deref(),
@@ -189,7 +193,7 @@ fn an_entry_without_its_file_refuses_and_tracked_versions_are_left_alone() {
         keel_version: "x".into(),
         method: crate::tracking::Method::Run,
     }];
-    let second = plan(&m, &h, &applied, &bytes_of(FILES)).unwrap();
+    let second = plan(&m, &h, &applied, &bytes_of(FILES), Dialect::Postgres).unwrap();
     assert!(second.records.is_empty());
     assert_eq!(second.already_tracked, [1]);
 }
