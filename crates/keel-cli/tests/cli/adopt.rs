@@ -242,6 +242,15 @@ on_every_engine!(dbmate_database_adopted_then_keel_takes_over, |db| {
 
     same_schema_as_keel_builds(&db, &f);
 
+    // anything else is drift, unless excluded by name
+    db.query("CREATE TABLE stray (note VARCHAR(10))");
+    let (code, doc) = db.keel_json(&["check"]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert!(doc["drift"].to_string().contains("stray"), "{doc}");
+    let (code, doc) = db.keel_json(&["check", "--exclude", "stray"]);
+    assert_eq!(code, Some(0), "{doc}");
+    db.query("DROP TABLE stray");
+
     // keel new writes dbmate's layout; keel up applies only it
     let (code, doc) = db.keel_json(&["new", "add", "posts"]);
     assert_eq!(code, Some(0), "{doc}");

@@ -197,3 +197,59 @@ fn an_entry_without_its_file_refuses_and_tracked_versions_are_left_alone() {
     assert!(second.records.is_empty());
     assert_eq!(second.already_tracked, [1]);
 }
+
+#[test]
+fn a_dirty_golang_migrate_version_and_a_flyway_baseline() {
+    static FILES: &[(&str, &str)] = &[
+        ("1_a.up.sql", "CREATE TABLE a (id int);"),
+        ("2_b.up.sql", "CREATE TABLE b (id int);"),
+        ("3_c.up.sql", "CREATE TABLE c (id int);"),
+    ];
+    let m = folder(FILES, Layout::GolangMigrate);
+    let mut dirty = entry(Key::Version(2), "2");
+    dirty.up_to = true;
+    dirty.success = false;
+    dirty.failure = Some("dirty".into());
+    let p = plan(
+        &m,
+        &history(Tool::GolangMigrate, vec![dirty]),
+        &[],
+        &bytes_of(FILES),
+        Dialect::Postgres,
+    )
+    .unwrap();
+    let got: Vec<(i64, bool)> = p.records.iter().map(|r| (r.version, r.success)).collect();
+    assert_eq!(
+        got,
+        [(1, true), (2, false)],
+        "below the dirty version applied, it failed"
+    );
+
+    static FLYWAY: &[(&str, &str)] = &[
+        ("V1__a.sql", "CREATE TABLE a (id int);"),
+        ("V1.1__b.sql", "CREATE TABLE b (id int);"),
+        ("V2__c.sql", "CREATE TABLE c (id int);"),
+    ];
+    let m = folder(FLYWAY, Layout::Flyway);
+    let mut baseline = entry(Key::FlywayVersion("1.1".into()), "1.1");
+    baseline.up_to = true;
+    let p = plan(
+        &m,
+        &history(Tool::Flyway, vec![baseline]),
+        &[],
+        &bytes_of(FLYWAY),
+        Dialect::Postgres,
+    )
+    .unwrap();
+    let got: Vec<i64> = p.records.iter().map(|r| r.version).collect();
+    assert_eq!(
+        got,
+        [1_000_000_000, 1_001_000_000],
+        "a baseline marks what is below it"
+    );
+    assert!(
+        p.records
+            .iter()
+            .all(|r| r.success && r.applied_at.is_none())
+    );
+}
