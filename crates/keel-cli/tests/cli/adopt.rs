@@ -847,3 +847,51 @@ on_every_engine!(flyway_dotted_versions_and_checksums, |db| {
     assert_eq!(db.scalar("SELECT id FROM user_emails"), "7");
     assert_eq!(status(&db).0, Some(0));
 });
+
+// ------------------------------------------------- folders keel cannot run
+
+on_every_engine!(
+    unreadable_or_mixed_folders_are_errors_never_up_to_date,
+    |db| {
+        let cases: &[(&str, &str, &str)] = &[
+            // Alembic (https://alembic.sqlalchemy.org/en/latest/tutorial.html)
+            (
+                "1975ea83b712_create_account.py",
+                "revision = '1975ea83b712'\n",
+                "Alembic",
+            ),
+            // Rails (https://guides.rubyonrails.org/active_record_migrations.html)
+            (
+                "20240101000000_create_products.rb",
+                "class CreateProducts < ActiveRecord::Migration[7.1]\nend\n",
+                "Rails",
+            ),
+            (
+                "custom_scheme/up.sql",
+                "CREATE TABLE a (id INTEGER);\n",
+                "custom_scheme/up.sql",
+            ),
+            (
+                "V1__flyway.sql",
+                "CREATE TABLE a (id INTEGER);\n",
+                "mixes migration layouts",
+            ),
+        ];
+        db.write("0001_keel.sql", "CREATE TABLE k (id INTEGER);\n");
+        for (file, body, expected) in cases {
+            let path = db.migrations().join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).unwrap();
+            }
+            std::fs::write(&path, body).unwrap();
+            for cmd in ["status", "up", "check"] {
+                let out = db.keel().arg(cmd).output().unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{cmd} with {file}: {err}");
+                assert!(err.contains(expected), "{cmd} with {file}: {err}");
+            }
+            assert!(!db.has_table("k"), "nothing may run");
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+);

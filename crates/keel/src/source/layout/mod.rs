@@ -254,7 +254,7 @@ fn claim(f: &File) -> Option<Claim> {
     if lower == "migration_lock.toml" {
         return Some(Claim::Layout(Layout::Prisma));
     }
-    if lower.ends_with(".py") && f.text.contains("revision") {
+    if lower.ends_with(".py") {
         return Some(Claim::Unknown(
             "an Alembic migration (Python): keel cannot run it; export its SQL with `alembic upgrade --sql`",
         ));

@@ -198,6 +198,7 @@ fn mixed_and_unreadable_folders_are_errors_naming_files() {
     assert!(p.contains("dbmate") && p.contains("goose"), "{p}");
     for (file, expected) in [
         ("versions/1a2b_add.py", "Alembic"),
+        ("1a2b3c4d5e6f_add_users.py", "Alembic"),
         ("20200101000000_create_users.rb", "Rails"),
         ("custom/up.sql", "custom/up.sql"),
         ("stuff/schema.sql", "subfolder"),
