@@ -10,17 +10,20 @@ use keel::source::Layout;
 use serde_json::json;
 
 pub async fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitStatus> {
-    let tool = Tool::parse(&args.from)?;
+    let tool = match Tool::parse(&args.from)? {
+        Some(t) => t,
+        None => keel::adopt::detect_tool(&ctx.settings.database_url).await?,
+    };
     // golang-migrate's names are keel's, but its down files are optional
     let migrator = match (tool, ctx.settings.layout) {
-        (Some(Tool::GolangMigrate), None) => {
+        (Tool::GolangMigrate, None) => {
             super::load(&ctx.settings.migrations_dir, Some(Layout::GolangMigrate))?
         }
         (_, layout) => super::load(&ctx.settings.migrations_dir, layout)?,
     };
     let mut db = ctx.connect().await?;
     let options = AdoptOptions {
-        tool,
+        tool: Some(tool),
         dry_run: args.dry_run,
     };
     let report =

@@ -580,7 +580,8 @@ fn golang_migrate_fixture(db: &TestDb, dirty: bool) -> Fixture {
 on_every_engine!(golang_migrate_current_version_mapped_like_stamp, |db| {
     let f = golang_migrate_fixture(&db, false);
     production(&db, &f);
-    let (code, doc) = adopt(&db, &["--from", "auto", "--layout", "golang-migrate"]);
+    // auto finds golang-migrate's table, and reads the folder its way
+    let (code, doc) = adopt(&db, &["--from", "auto"]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["tool"], "golang-migrate", "{doc}");
     assert_eq!(doc["imported"].as_array().unwrap().len(), 2, "{doc}");

@@ -122,6 +122,15 @@ pub async fn leftover_tables(url: &crate::DatabaseUrl, keel_table: &str) -> Resu
     Ok(out)
 }
 
+/// Which tool's history table the database at `url` holds (`--from auto`);
+/// an error naming what it looked for when none, or them when several.
+pub async fn detect_tool(url: &crate::DatabaseUrl) -> Result<Tool> {
+    let mut reader = read::Reader::open(url).await?;
+    let tool = tools::detect(&mut reader).await;
+    reader.close().await?;
+    tool
+}
+
 /// Imports the other tool's history of `db` for `migrations`.
 pub async fn adopt(
     migrations: &Migrations,
