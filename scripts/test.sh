@@ -12,4 +12,7 @@ cd "$(dirname "$0")/.."
 ensure_postgres
 ensure_mariadb
 ensure_tls_tools
+# `keel adopt` is tested against the real dbmate (npm, a few seconds)
+KEEL_DBMATE="$(scripts/install-dbmate.sh)"
+export KEEL_DBMATE
 cargo test --workspace --locked "$@"

@@ -12,6 +12,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     let report = migrator.status(&mut db).await;
     db.close().await?;
     let report = report?;
+    let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
     let p = &ctx.printer;
     if report.entries.is_empty() {
         p.line("no migrations yet: create one with `keel new <name>`");
@@ -72,6 +73,9 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     if !summary.is_empty() {
         p.line(format_args!("\n{}", summary.join(", ")));
     }
+    for n in &notes {
+        p.line(format_args!("note: {n}"));
+    }
     let counts: serde_json::Map<String, serde_json::Value> = labels
         .iter()
         .map(|l| (l.to_string(), json!(report.count(l))))
@@ -80,7 +84,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "status",
         with_header(
             ctx,
-            json!({ "clean": report.is_clean(), "counts": counts, "migrations": report.entries }),
+            json!({ "clean": report.is_clean(), "counts": counts, "migrations": report.entries, "notes": notes }),
         ),
     );
     Ok(if report.is_clean() {

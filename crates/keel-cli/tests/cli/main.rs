@@ -7,6 +7,7 @@
 
 mod support;
 
+mod adopt;
 mod check_every_engine;
 mod concurrency;
 mod copy_history;
