@@ -216,7 +216,7 @@ impl Migrator {
     pub async fn up_dry_run(&self, db: &mut Database, target: Target) -> Result<RunReport> {
         let applied = db.backend.applied().await?;
         let plan = plan::up(&self.migrations, &applied, target, self.allow_out_of_order)?;
-        Ok(dry_report(db, plan, Direction::Up))
+        dry_report(db, plan, Direction::Up)
     }
 
     /// Reverts applied migrations with their down files, newest first.
@@ -243,7 +243,7 @@ impl Migrator {
     pub async fn down_dry_run(&self, db: &mut Database, target: DownTarget) -> Result<RunReport> {
         let applied = db.backend.applied().await?;
         let plan = plan::down(&self.migrations, &applied, target)?;
-        Ok(dry_report(db, plan, Direction::Down))
+        dry_report(db, plan, Direction::Down)
     }
 
     /// Marks every migration up to `version` applied without running it, to
@@ -405,6 +405,7 @@ async fn run_plan(
     direction: Direction,
     observer: Observer<'_>,
 ) -> Result<Vec<Step>> {
+    refuse_transaction_control(db, plan, direction)?;
     let applied_by = applied_by(db, plan.is_empty()).await?;
     let mut steps = Vec::with_capacity(plan.len());
     for (index, m) in plan.iter().enumerate() {
@@ -494,7 +495,44 @@ async fn applied_by(db: &mut Database, nothing_to_do: bool) -> Result<String> {
     ))
 }
 
-fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> RunReport {
+/// A file keel runs in its own transaction may not commit or roll back
+/// itself: its records would claim "nothing was kept" while part of it
+/// stayed committed. Checked for the whole plan before anything runs.
+fn refuse_transaction_control(
+    db: &Database,
+    plan: &[&Migration],
+    direction: Direction,
+) -> Result<()> {
+    let dialect = db.dialect();
+    let mut problems = Vec::new();
+    for m in plan {
+        let Some(file) = file_for(m, direction) else {
+            continue;
+        };
+        if !transactional(db, file) {
+            continue;
+        }
+        for s in split(&file.sql, dialect) {
+            if let Some(command) = crate::source::split::transaction_control(&s.text, dialect) {
+                problems.push(format!(
+                    "{}:{}: `{command}` controls the transaction keel runs this migration in",
+                    file.file, s.line
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        action: "run migrations that control their own transaction".into(),
+        problems,
+        hint: "remove the BEGIN/COMMIT lines (keel already runs each migration in one transaction), or put `-- keel:no-transaction` on the file's first line to run it statement by statement as written".into(),
+    })
+}
+
+fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> Result<RunReport> {
+    refuse_transaction_control(db, &plan, direction)?;
     let steps = plan
         .into_iter()
         .filter_map(|m| {
@@ -513,11 +551,11 @@ fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> Run
             })
         })
         .collect();
-    RunReport {
+    Ok(RunReport {
         dry_run: true,
         steps,
         waited_for_lock_ms: None,
-    }
+    })
 }
 
 fn file_for(m: &Migration, direction: Direction) -> Option<&SqlFile> {
@@ -654,32 +692,33 @@ async fn run_file(
     } else {
         // Statement by statement, recording progress, so a failure says
         // exactly what stayed applied.
+        // Each statement is recorded as started before it is sent, so a
+        // kill while it runs leaves it in doubt, never "not applied".
         let mut in_progress = success_record(m, None, total, applied_by, Method::Run);
         in_progress.success = false;
-        in_progress.statements_applied = match direction {
-            Direction::Up => resume_from as i64,
-            Direction::Down => total,
-        };
+        in_progress.statements_applied = resume_from as i64;
+        in_progress.failed_statement_index = Some(resume_from as i64 + 1);
         if direction == Direction::Up {
             db.backend
                 .write(&Write::Upsert(Box::new(in_progress)))
                 .await?;
         }
         for (index, s) in statements.iter().enumerate().skip(resume_from) {
+            if direction == Direction::Up && index > resume_from {
+                db.backend
+                    .write(&Write::Progress {
+                        version: m.version,
+                        statements_applied: index as i64,
+                        started: index as i64 + 1,
+                    })
+                    .await?;
+            }
             if let Err(error) = db.backend.execute(&s.text).await? {
                 let f = failure(index, error, index);
                 db.backend
                     .write(&Write::Upsert(Box::new(failure_record(&f))))
                     .await?;
                 return Err(Error::MigrationFailed(Box::new(f)));
-            }
-            if direction == Direction::Up && index + 1 < statements.len() {
-                db.backend
-                    .write(&Write::Progress {
-                        version: m.version,
-                        statements_applied: index as i64 + 1,
-                    })
-                    .await?;
             }
         }
         let finish = match finish {

@@ -33,6 +33,20 @@ pub struct AppliedMigration {
     pub method: Method,
 }
 
+impl AppliedMigration {
+    /// The statement (1-based) whose outcome nobody knows: keel recorded that
+    /// it started, and then the process, connection or server died before
+    /// the outcome was written. Such a row has no error and no success;
+    /// rows of older keel versions without a started statement count the
+    /// next statement after the ones recorded as applied.
+    pub fn in_doubt(&self) -> Option<i64> {
+        (!self.success && self.error.is_none()).then(|| {
+            self.failed_statement_index
+                .unwrap_or(self.statements_applied + 1)
+        })
+    }
+}
+
 /// How a row came to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,10 +115,13 @@ pub struct Record {
 #[derive(Clone, Debug)]
 pub enum Write {
     Upsert(Box<Record>),
-    /// Statement-level progress of a non-transactional migration.
+    /// Statement-level progress of a non-transactional migration, written
+    /// *before* statement `started` (1-based) is sent: `statements_applied`
+    /// are known applied, `started` is in doubt until the next write.
     Progress {
         version: i64,
         statements_applied: i64,
+        started: i64,
     },
     /// Accept a modified file's current text.
     Accept {

@@ -37,6 +37,13 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
                 "  {statements_applied}/{statements_total} statements applied: {}",
                 error.as_deref().unwrap_or("interrupted")
             ),
+            State::InDoubt {
+                statement_index,
+                statements_applied,
+                statements_total,
+            } => format!(
+                "  {statements_applied}/{statements_total} statements applied, statement {statement_index} in doubt (interrupted while it ran): `keel repair` shows the options"
+            ),
             _ => e
                 .applied_at
                 .as_deref()
@@ -62,6 +69,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "modified",
         "missing",
         "failed",
+        "in-doubt",
     ];
     let summary: Vec<String> = labels
         .iter()

@@ -21,3 +21,4 @@ mod sequences_sqlite_mysql;
 mod settings;
 mod snapshots_sqlite;
 mod tracking_table;
+mod truth;

@@ -100,9 +100,16 @@ impl Mysql {
             Write::Progress {
                 version,
                 statements_applied,
+                started,
             } => (
-                format!("UPDATE {t} SET statements_applied = ? WHERE version = ?"),
-                Params::Positional(vec![(*statements_applied).into(), (*version).into()]),
+                format!(
+                    "UPDATE {t} SET statements_applied = ?, failed_statement_index = ?, failed_statement = NULL, error = NULL WHERE version = ?"
+                ),
+                Params::Positional(vec![
+                    (*statements_applied).into(),
+                    (*started).into(),
+                    (*version).into(),
+                ]),
             ),
             Write::Accept {
                 version,

@@ -117,7 +117,7 @@ impl Postgres {
         let sql = match write {
             Write::Upsert(_) => return self.upsert_statement().await,
             Write::Progress { .. } => format!(
-                "UPDATE {} SET statements_applied = $2 WHERE version = $1",
+                "UPDATE {} SET statements_applied = $2, failed_statement_index = $3, failed_statement = NULL, error = NULL WHERE version = $1",
                 self.table
             ),
             Write::Accept { .. } => format!(
@@ -156,7 +156,8 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
         Write::Progress {
             version,
             statements_applied,
-        } => vec![version, statements_applied],
+            started,
+        } => vec![version, statements_applied, started],
         Write::Accept {
             version,
             checksum,

@@ -96,10 +96,11 @@ impl Sqlite {
             Write::Progress {
                 version,
                 statements_applied,
+                started,
             } => {
                 self.conn.execute(
-                    &format!("UPDATE {t} SET statements_applied = ?2 WHERE version = ?1"),
-                    params![version, statements_applied],
+                    &format!("UPDATE {t} SET statements_applied = ?2, failed_statement_index = ?3, failed_statement = NULL, error = NULL WHERE version = ?1"),
+                    params![version, statements_applied, started],
                 )?;
             }
             Write::Accept {

@@ -26,6 +26,14 @@ pub enum State {
     },
     /// Applied, but the file is gone.
     Missing,
+    /// keel recorded that statement `statement_index` started and never
+    /// learnt its outcome (the process, connection or server died while it
+    /// ran): it may or may not have taken effect.
+    InDoubt {
+        statement_index: i64,
+        statements_applied: i64,
+        statements_total: i64,
+    },
     /// A recorded failure, not yet repaired.
     Failed {
         error: Option<String>,
@@ -43,6 +51,7 @@ impl State {
             State::Modified { .. } => "modified",
             State::Missing => "missing",
             State::Failed { .. } => "failed",
+            State::InDoubt { .. } => "in-doubt",
         }
     }
 
@@ -79,11 +88,7 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
         let state = match row {
             None if newest_applied.is_some_and(|n| n > m.version) => State::OutOfOrder,
             None => State::Pending,
-            Some(a) if !a.success => State::Failed {
-                error: a.error.clone(),
-                statements_applied: a.statements_applied,
-                statements_total: a.statements_total,
-            },
+            Some(a) if !a.success => unfinished(a),
             Some(a) if a.checksum != m.up.checksum || a.checksum_algorithm != ALGORITHM => {
                 State::Modified {
                     applied_checksum: a.checksum.clone(),
@@ -104,11 +109,7 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
         let state = if a.success {
             State::Missing
         } else {
-            State::Failed {
-                error: a.error.clone(),
-                statements_applied: a.statements_applied,
-                statements_total: a.statements_total,
-            }
+            unfinished(a)
         };
         entries.push(Entry {
             version: a.version,
@@ -120,6 +121,29 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
     }
     entries.sort_by_key(|e| e.version);
     entries
+}
+
+/// The state of a row that did not succeed: failed, or in doubt.
+fn unfinished(a: &AppliedMigration) -> State {
+    match a.in_doubt() {
+        Some(statement_index) => State::InDoubt {
+            statement_index,
+            statements_applied: a.statements_applied,
+            statements_total: a.statements_total,
+        },
+        None => State::Failed {
+            error: a.error.clone(),
+            statements_applied: a.statements_applied,
+            statements_total: a.statements_total,
+        },
+    }
+}
+
+impl State {
+    /// Failed or in doubt: `repair` must resolve it before `up` runs.
+    pub fn is_unfinished(&self) -> bool {
+        matches!(self, State::Failed { .. } | State::InDoubt { .. })
+    }
 }
 
 /// How far `up` goes.
@@ -164,6 +188,14 @@ fn describe_blocker(e: &Entry) -> Option<String> {
             statements_applied,
             statements_total,
             error.as_deref().unwrap_or("interrupted before it finished")
+        )),
+        State::InDoubt {
+            statement_index,
+            statements_applied,
+            statements_total,
+        } => Some(format!(
+            "migration {} ({file}) was interrupted while statement {statement_index} ran: {statements_applied} of {statements_total} statements are applied and statement {statement_index} is in doubt (it may or may not have taken effect)",
+            e.version,
         )),
         _ => None,
     }
@@ -233,7 +265,7 @@ pub fn down<'a>(
     let entries = status(local, applied);
     let failures: Vec<String> = entries
         .iter()
-        .filter(|e| matches!(e.state, State::Failed { .. }))
+        .filter(|e| e.state.is_unfinished())
         .filter_map(describe_blocker)
         .collect();
     if !failures.is_empty() {

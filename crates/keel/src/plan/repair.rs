@@ -169,6 +169,12 @@ impl RepairBlocker<'_> {
     pub fn detail(&self) -> String {
         match self {
             RepairBlocker::Missing { .. } => "applied, but its file is missing".to_string(),
+            RepairBlocker::PartiallyApplied { row, .. } if row.in_doubt().is_some() => format!(
+                "{} of {} statements are applied and statement {} is in doubt: keel recorded that it started, then was interrupted before it learnt the outcome (it may or may not have taken effect)",
+                row.statements_applied,
+                row.statements_total,
+                row.in_doubt().unwrap_or(row.statements_applied + 1),
+            ),
             RepairBlocker::PartiallyApplied { row, .. } => format!(
                 "{} of {} statements stayed applied before statement {} failed: {}",
                 row.statements_applied,
@@ -188,6 +194,21 @@ impl RepairBlocker<'_> {
                 "keel repair --forget-missing (the schema change stays; only the record goes)"
                     .to_string(),
             ],
+            RepairBlocker::PartiallyApplied { row, .. } if row.in_doubt().is_some() => {
+                let v = row.version;
+                let n = row.in_doubt().unwrap_or(row.statements_applied + 1);
+                vec![
+                    format!(
+                        "keel repair --retry {v}  (statement {n} did not take effect: runs it again and the rest)"
+                    ),
+                    format!(
+                        "keel repair --mark-applied {v}  (statement {n} and the rest are in place, by it or by hand)"
+                    ),
+                    format!(
+                        "keel repair --mark-rolled-back {v}  (you undid every statement that took effect)"
+                    ),
+                ]
+            }
             RepairBlocker::PartiallyApplied { row, .. } => {
                 let v = row.version;
                 vec![
@@ -280,7 +301,7 @@ pub fn repair<'a>(
     let failed = |v: i64| {
         entries
             .iter()
-            .any(|e| e.version == v && matches!(e.state, State::Failed { .. }))
+            .any(|e| e.version == v && e.state.is_unfinished())
     };
     let choices = [
         ("--mark-applied", &options.mark_applied),
@@ -330,7 +351,7 @@ pub fn repair<'a>(
                 plan.steps.push(RepairStep::ForgetMissing { row })
             }
             (State::Missing, Some(row), _) => plan.blockers.push(RepairBlocker::Missing { row }),
-            (State::Failed { .. }, Some(row), _) => {
+            (State::Failed { .. } | State::InDoubt { .. }, Some(row), _) => {
                 let v = e.version;
                 if options.retry.contains(&v) {
                     // A retry without a file was refused above.
@@ -342,7 +363,7 @@ pub fn repair<'a>(
                         .push(RepairStep::MarkRolledBack { row, migration });
                 } else if options.mark_applied.contains(&v) {
                     plan.steps.push(RepairStep::MarkApplied { row, migration });
-                } else if row.statements_applied == 0 {
+                } else if row.statements_applied == 0 && row.in_doubt().is_none() {
                     plan.steps.push(RepairStep::ClearFailure { row, migration });
                 } else {
                     plan.blockers
@@ -692,7 +713,7 @@ mod tests {
             blockers(&plan),
             [(
                 1,
-                "1 of 3 statements stayed applied before statement 2 failed: interrupted"
+                "1 of 3 statements are applied and statement 2 is in doubt: keel recorded that it started, then was interrupted before it learnt the outcome (it may or may not have taken effect)"
                     .to_string()
             )]
         );

@@ -347,6 +347,76 @@ impl<'a> Splitter<'a> {
     }
 }
 
+/// The transaction-control command `text` starts with, if any: `BEGIN`,
+/// `COMMIT`, `ROLLBACK`, `START TRANSACTION`, `SAVEPOINT`, `RELEASE`, `END`,
+/// `ABORT`. Such a statement inside keel's own transaction would commit (or
+/// roll back) part of a migration behind keel's back, so its records would
+/// no longer be true. `BEGIN … END` bodies of triggers, routines and
+/// PL/pgSQL are inside their `CREATE`/`DO` statement and never start one;
+/// MariaDB's `BEGIN NOT ATOMIC … END` is a compound statement, not control.
+pub fn transaction_control(text: &str, dialect: Dialect) -> Option<&'static str> {
+    let mut words = leading_words(text, dialect, 2).into_iter();
+    let first = words.next()?;
+    let second = words.next().unwrap_or_default();
+    Some(match first.as_str() {
+        "BEGIN" if dialect == Dialect::Mysql && second == "NOT" => return None,
+        "BEGIN" => "BEGIN",
+        "COMMIT" => "COMMIT",
+        "ROLLBACK" => "ROLLBACK",
+        "START" if second == "TRANSACTION" => "START TRANSACTION",
+        "SAVEPOINT" => "SAVEPOINT",
+        "RELEASE" => "RELEASE",
+        "END" if dialect != Dialect::Mysql => "END",
+        "ABORT" if dialect == Dialect::Postgres => "ABORT",
+        _ => return None,
+    })
+}
+
+/// The first `n` words of `text`, upper-cased, after leading comments.
+pub(crate) fn leading_words(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() && out.len() < n {
+        let c = b[i];
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if (c == b'-' && next == b'-') || (c == b'#' && dialect == Dialect::Mysql) {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && next == b'*' {
+            let mut level = 0usize;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    if level == 0 || dialect == Dialect::Postgres {
+                        level += 1;
+                    }
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    i += 2;
+                    level = level.saturating_sub(1);
+                    if level == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && is_ident_byte(b[i]) {
+                i += 1;
+            }
+            out.push(text.get(start..i).unwrap_or_default().to_ascii_uppercase());
+        } else {
+            break;
+        }
+    }
+    out
+}
+
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
@@ -410,6 +480,41 @@ mod tests {
         let sql = "CREATE PROCEDURE p() BEGIN\n DECLARE i INT DEFAULT 0;\n l1: LOOP\n  SET i = i + 1;\n  IF i > 3 THEN LEAVE l1; END IF;\n  SET @x = IF(i > 1, 1, 2);\n END LOOP l1;\n WHILE i > 0 DO SET i = i - 1; END WHILE;\nEND;\nSELECT 1;";
         let st = texts(sql, Dialect::Mysql);
         assert_eq!(st.len(), 2, "{st:#?}");
+    }
+
+    #[test]
+    fn transaction_control_is_found_only_at_the_top_level() {
+        let control = |sql: &str, d: Dialect| -> Vec<&'static str> {
+            split(sql, d)
+                .iter()
+                .filter_map(|s| transaction_control(&s.text, d))
+                .collect()
+        };
+        let sql = "-- x\nBEGIN;\nCREATE TABLE a (id int);\n/* c */ COMMIT;\nSAVEPOINT s; ROLLBACK TO s; RELEASE s; END; start transaction;";
+        assert_eq!(
+            control(sql, Dialect::Postgres),
+            [
+                "BEGIN",
+                "COMMIT",
+                "SAVEPOINT",
+                "ROLLBACK",
+                "RELEASE",
+                "END",
+                "START TRANSACTION"
+            ]
+        );
+        let pg = "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql;\n\
+                  DO $$ BEGIN PERFORM 1; END $$;\nCREATE TABLE calendar (id INT, event TEXT, begin TEXT);\n\
+                  CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;";
+        assert!(control(pg, Dialect::Postgres).is_empty());
+        let lite = "CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; END;\n\
+                    CREATE TABLE calendar (id INT, event TEXT, begin TEXT);";
+        assert!(control(lite, Dialect::Sqlite).is_empty());
+        assert!(control("BEGIN NOT ATOMIC SELECT 1; END;", Dialect::Mysql).is_empty());
+        assert_eq!(
+            control("BEGIN WORK; COMMIT WORK;", Dialect::Mysql),
+            ["BEGIN", "COMMIT"]
+        );
     }
 
     #[test]

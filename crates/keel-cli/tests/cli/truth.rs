@@ -1,0 +1,178 @@
+//! Records that are always true: a file that controls its own transaction
+//! is refused before anything runs; a statement killed while it runs is
+//! recorded in doubt, never "not applied", and `repair` will not clear it
+//! without the user's decision.
+
+use crate::on_every_engine;
+use crate::support::{Engine, TestDb, json};
+use std::time::{Duration, Instant};
+
+on_every_engine!(own_begin_commit_is_refused_or_recorded_truly, |db| {
+    db.write(
+        "0001_own_tx.sql",
+        "CREATE TABLE before_tx (id INTEGER);\nBEGIN;\nCREATE TABLE kept (id INTEGER);\nCOMMIT;\nINSERT INTO no_such_table VALUES (1);\n",
+    );
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(2), "{doc}");
+    if db.engine == Engine::Mysql {
+        // statement by statement anyway: the record says what stayed
+        assert_eq!(doc["error"]["kind"], "migration_failed", "{doc}");
+        assert_eq!(doc["error"]["failure"]["statements_applied"], 4, "{doc}");
+        assert!(db.has_table("kept"));
+        let kept = db.scalar("SELECT statements_applied FROM keel_migrations WHERE version = 1");
+        assert_eq!(kept, "4");
+    } else {
+        assert_eq!(doc["error"]["kind"], "refused", "{doc}");
+        let problems = doc["error"]["problems"].to_string();
+        assert!(problems.contains("0001_own_tx.sql:2"), "{problems}");
+        assert!(problems.contains("0001_own_tx.sql:4"), "{problems}");
+        let hint = doc["error"]["hint"].as_str().unwrap_or_default();
+        assert!(hint.contains("-- keel:no-transaction"), "{hint}");
+        // nothing ran, nothing recorded
+        assert!(!db.has_table("before_tx") && !db.has_table("kept"));
+        assert_eq!(db.scalar("SELECT count(*) FROM keel_migrations"), "0");
+        // the dry run refuses the same way
+        let (code, doc) = db.keel_json(&["up", "--dry-run"]);
+        assert_eq!(
+            (code, doc["error"]["kind"].as_str()),
+            (Some(2), Some("refused"))
+        );
+        // marked no-transaction, it runs as written and keel records what stayed
+        db.write(
+            "0001_own_tx.sql",
+            "-- keel:no-transaction\nCREATE TABLE before_tx (id INTEGER);\nBEGIN;\nCREATE TABLE kept (id INTEGER);\nCOMMIT;\nINSERT INTO no_such_table VALUES (1);\n",
+        );
+        let (code, doc) = db.keel_json(&["up"]);
+        assert_eq!(code, Some(2), "{doc}");
+        assert_eq!(doc["error"]["failure"]["statements_applied"], 4, "{doc}");
+        assert!(db.has_table("kept"));
+        assert!(
+            !doc["error"]["hint"]
+                .to_string()
+                .contains("nothing of migration")
+        );
+    }
+    // a plain repair never erases the record of what stayed applied
+    db.keel().arg("repair").assert().code(1);
+    assert_eq!(db.scalar("SELECT count(*) FROM keel_migrations"), "1");
+});
+
+on_every_engine!(
+    trigger_and_routine_bodies_are_not_transaction_control,
+    |db| {
+        let sql = match db.engine {
+            Engine::Postgres => {
+                "CREATE TABLE a (id int);\nCREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql;\nDO $$ BEGIN PERFORM 1; END $$;\n"
+            }
+            Engine::Sqlite => {
+                "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO b VALUES (new.id); END;\n"
+            }
+            Engine::Mysql => {
+                "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN INSERT INTO b VALUES (NEW.id); END;\n"
+            }
+        };
+        db.write("0001_bodies.sql", sql);
+        db.keel().arg("up").assert().success();
+        assert!(db.has_table("a"));
+    }
+);
+
+/// A statement that runs for a few seconds on each engine.
+fn slow_statement(db: &TestDb) -> &'static str {
+    match db.engine {
+        Engine::Mysql => "CREATE TABLE slow AS SELECT SLEEP(3) AS s",
+        Engine::Postgres => "CREATE TABLE slow AS SELECT 1 AS s FROM pg_sleep(3)",
+        Engine::Sqlite => {
+            "CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) SELECT max(x) AS s FROM c"
+        }
+    }
+}
+
+on_every_engine!(killed_while_a_statement_runs_is_in_doubt, |db| {
+    let header = if db.engine == Engine::Mysql {
+        ""
+    } else {
+        "-- keel:no-transaction\n"
+    };
+    db.write(
+        "0001_slow.sql",
+        format!(
+            "{header}CREATE TABLE first (id INTEGER);\n{};\nCREATE TABLE last (id INTEGER);\n",
+            slow_statement(&db)
+        ),
+    );
+    let mut child = db.keel_process(&["up"]).spawn().unwrap();
+    // wait until keel has recorded that statement 2 started, then kill it
+    let start = Instant::now();
+    loop {
+        let started = if db.has_table("keel_migrations") {
+            db.query("SELECT failed_statement_index FROM keel_migrations WHERE version = 1")
+                .first()
+                .and_then(|r| r[0].clone())
+        } else {
+            None
+        };
+        if started.as_deref() == Some("2") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "statement 2 never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let (code, doc) = db.keel_json(&["status"]);
+    assert_eq!(code, Some(1));
+    let m = &doc["migrations"][0];
+    assert_eq!(m["state"], "in_doubt", "{doc}");
+    assert_eq!(m["statement_index"], 2, "{doc}");
+    assert_eq!(m["statements_applied"], 1, "{doc}");
+    let out = db.keel().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("in-doubt") && text.contains("statement 2 in doubt"),
+        "{text}"
+    );
+    let (_, history) = db.keel_json(&["history"]);
+    assert_eq!(
+        history["migrations"][0]["in_doubt_statement"], 2,
+        "{history}"
+    );
+
+    // up refuses, and a plain repair keeps the record
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(
+        (code, doc["error"]["kind"].as_str()),
+        (Some(2), Some("refused"))
+    );
+    assert!(
+        doc["error"]["problems"].to_string().contains("in doubt"),
+        "{doc}"
+    );
+    let (code, doc) = db.keel_json(&["repair"]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert!(
+        doc["unresolved"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("in doubt"),
+        "{doc}"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM keel_migrations"), "1");
+    assert!(!db.has_table("last"));
+
+    // the user looks, undoes what took effect, and says so
+    db.query("DROP TABLE first");
+    if db.has_table("slow") {
+        db.query("DROP TABLE slow");
+    }
+    db.keel()
+        .args(["repair", "--mark-rolled-back", "1"])
+        .assert()
+        .success();
+    assert_eq!(db.scalar("SELECT count(*) FROM keel_migrations"), "0");
+});
