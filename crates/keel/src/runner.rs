@@ -302,10 +302,15 @@ impl Migrator {
     ) -> Result<RepairReport> {
         let plan = plan::repair(&self.migrations, applied, options)?;
         let writes_records = !options.dry_run
-            && plan
-                .steps
-                .iter()
-                .any(|s| matches!(s, RepairStep::MarkApplied { .. } | RepairStep::Retry { .. }));
+            && plan.steps.iter().any(|s| {
+                matches!(
+                    s,
+                    RepairStep::MarkApplied { .. }
+                        | RepairStep::Retry { .. }
+                        | RepairStep::FinishRevert { .. }
+                        | RepairStep::UndoRevert { .. }
+                )
+            });
         let applied_by = applied_by(db, !writes_records).await?;
         let mut report = RepairReport {
             dry_run: options.dry_run,
@@ -387,6 +392,29 @@ async fn execute_repair(db: &mut Database, step: &RepairStep<'_>, applied_by: &s
                 duration_ms: Some(row.duration_ms),
                 ..failure_base(row, *migration, sql)
             }))
+        }
+        RepairStep::FinishRevert { row, .. } => {
+            let r = row.revert.clone().unwrap_or_default();
+            Write::Reverted {
+                version: row.version,
+                statements_total: r.statements_total,
+                duration_ms: Some(r.duration_ms.unwrap_or(0)),
+                by: applied_by.to_string(),
+            }
+        }
+        RepairStep::UndoRevert { row, .. } => {
+            let r = row.revert.clone().unwrap_or_default();
+            Write::RevertFailed {
+                version: row.version,
+                error: format!(
+                    "{} (restored by hand: `keel repair --mark-applied` by {applied_by})",
+                    r.error.as_deref().unwrap_or("the revert was interrupted")
+                ),
+                statements_applied: 0,
+                statements_total: r.statements_total,
+                duration_ms: r.duration_ms.unwrap_or(0),
+                by: r.reverted_by.unwrap_or_default(),
+            }
         }
         RepairStep::Retry { row, migration } => return retry(db, migration, row, applied_by).await,
     };
@@ -472,7 +500,7 @@ async fn locked<T>(
         // (An empty result means a missing table or one with no rows, and
         // either way there is nothing to re-read.)
         let applied = db.backend.applied().await?;
-        if applied.is_empty() {
+        if applied.is_empty() || db.backend.needs_upgrade() {
             db.backend.ensure_table().await?;
         }
         body(db, &applied, observer).await
@@ -644,7 +672,12 @@ async fn run_file(
             applied_by,
             Method::Run,
         ))),
-        Direction::Down => Write::Delete { version: m.version },
+        Direction::Down => Write::Reverted {
+            version: m.version,
+            statements_total: total,
+            duration_ms: None,
+            by: applied_by.to_string(),
+        },
     };
     let failure = |index: usize, error: DbError, kept: usize| {
         let s: &Statement = &statements[index];
@@ -652,6 +685,7 @@ async fn run_file(
             version: m.version,
             name: m.name.clone(),
             file: file.file.clone(),
+            direction,
             statement_index: index + 1,
             statement: s.text.clone(),
             line: s.line,
@@ -662,17 +696,29 @@ async fn run_file(
             applied_before: done.iter().map(|s| s.version).collect(),
         }
     };
-    let failure_record = |f: &MigrationFailure| Record {
-        success: false,
-        error: Some(match direction {
-            Direction::Up => f.error.to_string(),
-            Direction::Down => format!("reverting with {} failed: {}", f.file, f.error),
-        }),
-        failed_statement_index: Some(f.statement_index as i64),
-        failed_statement: Some(f.statement.clone()),
-        statements_applied: f.statements_applied as i64,
-        duration_ms: Some(started.elapsed().as_millis() as i64),
-        ..success_record(m, None, total, applied_by, Method::Run)
+    // A failed up replaces its row; a failed down only records the revert
+    // and never rewrites what the up did.
+    let failure_write = |f: &MigrationFailure| match direction {
+        Direction::Up => Write::Upsert(Box::new(Record {
+            success: false,
+            error: Some(f.error.to_string()),
+            failed_statement_index: Some(f.statement_index as i64),
+            failed_statement: Some(f.statement.clone()),
+            statements_applied: f.statements_applied as i64,
+            duration_ms: Some(started.elapsed().as_millis() as i64),
+            ..success_record(m, None, total, applied_by, Method::Run)
+        })),
+        Direction::Down => Write::RevertFailed {
+            version: m.version,
+            error: format!(
+                "reverting with {} failed at statement {}: {}",
+                f.file, f.statement_index, f.error
+            ),
+            statements_applied: f.statements_applied as i64,
+            statements_total: total,
+            duration_ms: started.elapsed().as_millis() as i64,
+            by: applied_by.to_string(),
+        },
     };
 
     if is_transactional {
@@ -682,42 +728,50 @@ async fn run_file(
             .await?
         {
             let f = failure(index, error, 0);
-            if direction == Direction::Up {
-                db.backend
-                    .write(&Write::Upsert(Box::new(failure_record(&f))))
-                    .await?;
-            }
+            db.backend.write(&failure_write(&f)).await?;
             return Err(Error::MigrationFailed(Box::new(f)));
         }
     } else {
-        // Statement by statement, recording progress, so a failure says
-        // exactly what stayed applied.
-        // Each statement is recorded as started before it is sent, so a
-        // kill while it runs leaves it in doubt, never "not applied".
-        let mut in_progress = success_record(m, None, total, applied_by, Method::Run);
-        in_progress.success = false;
-        in_progress.statements_applied = resume_from as i64;
-        in_progress.failed_statement_index = Some(resume_from as i64 + 1);
-        if direction == Direction::Up {
-            db.backend
-                .write(&Write::Upsert(Box::new(in_progress)))
-                .await?;
+        // Statement by statement. Each statement is recorded as started
+        // before it is sent, so a kill while it runs leaves it in doubt,
+        // never "not applied".
+        match direction {
+            Direction::Up => {
+                let mut in_progress = success_record(m, None, total, applied_by, Method::Run);
+                in_progress.success = false;
+                in_progress.statements_applied = resume_from as i64;
+                in_progress.failed_statement_index = Some(resume_from as i64 + 1);
+                db.backend
+                    .write(&Write::Upsert(Box::new(in_progress)))
+                    .await?;
+            }
+            Direction::Down => {}
         }
         for (index, s) in statements.iter().enumerate().skip(resume_from) {
-            if direction == Direction::Up && index > resume_from {
-                db.backend
-                    .write(&Write::Progress {
-                        version: m.version,
-                        statements_applied: index as i64,
-                        started: index as i64 + 1,
-                    })
-                    .await?;
+            match direction {
+                Direction::Up if index > resume_from => {
+                    db.backend
+                        .write(&Write::Progress {
+                            version: m.version,
+                            statements_applied: index as i64,
+                            started: index as i64 + 1,
+                        })
+                        .await?;
+                }
+                Direction::Up => {}
+                Direction::Down => {
+                    db.backend
+                        .write(&Write::RevertProgress {
+                            version: m.version,
+                            statements_applied: index as i64,
+                            statements_total: total,
+                        })
+                        .await?;
+                }
             }
             if let Err(error) = db.backend.execute(&s.text).await? {
                 let f = failure(index, error, index);
-                db.backend
-                    .write(&Write::Upsert(Box::new(failure_record(&f))))
-                    .await?;
+                db.backend.write(&failure_write(&f)).await?;
                 return Err(Error::MigrationFailed(Box::new(f)));
             }
         }
@@ -726,6 +780,17 @@ async fn run_file(
                 r.duration_ms = Some(started.elapsed().as_millis() as i64);
                 Write::Upsert(r)
             }
+            Write::Reverted {
+                version,
+                statements_total,
+                by,
+                ..
+            } => Write::Reverted {
+                version,
+                statements_total,
+                duration_ms: Some(started.elapsed().as_millis() as i64),
+                by,
+            },
             other => other,
         };
         db.backend.write(&finish).await?;

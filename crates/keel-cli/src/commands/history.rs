@@ -16,6 +16,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     }
     for r in &rows {
         let outcome = match (r.success, r.in_doubt()) {
+            (true, _) if r.is_reverted() => "undone",
             (true, _) => "ok",
             (false, Some(_)) => "IN DOUBT",
             (false, None) => "FAILED",
@@ -35,6 +36,30 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         ));
         if let Some(e) = &r.error {
             p.line(format_args!("{:>16}error: {e}", ""));
+        }
+        if let Some(rev) = &r.revert {
+            match (&rev.reverted_at, &rev.error) {
+                (Some(at), _) => p.line(format_args!(
+                    "{:>16}reverted {at}  {} ms by {}",
+                    "",
+                    rev.duration_ms.unwrap_or(0),
+                    rev.reverted_by.as_deref().unwrap_or("")
+                )),
+                (None, Some(e)) => p.line(format_args!(
+                    "{:>16}revert FAILED ({}/{} down statements took effect) by {}: {e}",
+                    "",
+                    rev.statements_applied,
+                    rev.statements_total,
+                    rev.reverted_by.as_deref().unwrap_or("")
+                )),
+                (None, None) => p.line(format_args!(
+                    "{:>16}revert interrupted: {}/{} down statements took effect, statement {} in doubt",
+                    "",
+                    rev.statements_applied,
+                    rev.statements_total,
+                    rev.statements_applied + 1
+                )),
+            }
         }
         if let Some(n) = r.in_doubt() {
             p.line(format_args!(

@@ -37,6 +37,14 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
                 "  {statements_applied}/{statements_total} statements applied: {}",
                 error.as_deref().unwrap_or("interrupted")
             ),
+            State::PartlyReverted {
+                error,
+                statements_applied,
+                statements_total,
+            } => format!(
+                "  {statements_applied}/{statements_total} statements of its down file took effect: {}",
+                error.as_deref().unwrap_or("interrupted")
+            ),
             State::InDoubt {
                 statement_index,
                 statements_applied,
@@ -70,6 +78,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "missing",
         "failed",
         "in-doubt",
+        "partly-reverted",
     ];
     let summary: Vec<String> = labels
         .iter()

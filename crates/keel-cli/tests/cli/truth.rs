@@ -176,3 +176,143 @@ on_every_engine!(killed_while_a_statement_runs_is_in_doubt, |db| {
         .success();
     assert_eq!(db.scalar("SELECT count(*) FROM keel_migrations"), "0");
 });
+
+const REVERT_COLUMNS: [&str; 6] = [
+    "reverted_at",
+    "reverted_by",
+    "revert_duration_ms",
+    "revert_error",
+    "revert_statements_applied",
+    "revert_statements_total",
+];
+
+on_every_engine!(failed_down_never_rewrites_the_up_row, |db| {
+    db.write(
+        "0001_three.up.sql",
+        "CREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\nCREATE TABLE c (id INTEGER);\n",
+    );
+    db.write(
+        "0001_three.down.sql",
+        "DROP TABLE c;\nDROP TABLE no_such_table;\nDROP TABLE b;\nDROP TABLE a;\n",
+    );
+    db.keel().arg("up").assert().success();
+    let up_row = "SELECT success, statements_applied, statements_total, error FROM keel_migrations WHERE version = 1";
+    let before = db.query(up_row);
+    let (code, doc) = db.keel_json(&["down"]);
+    assert_eq!(code, Some(2), "{doc}");
+    assert_eq!(doc["error"]["failure"]["direction"], "down", "{doc}");
+    // the up row says what the up did, whatever the down did
+    assert_eq!(db.query(up_row), before);
+    let hint = doc["error"]["hint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !hint.contains("the failure is recorded: `keel repair` clears it"),
+        "{hint}"
+    );
+    let (_, history) = db.keel_json(&["history"]);
+    let revert = &history["migrations"][0]["revert"];
+    assert!(
+        revert["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no_such_table"),
+        "{history}"
+    );
+    if db.engine == Engine::Mysql {
+        // DROP TABLE c took effect: partly reverted, and said so
+        assert!(!db.has_table("c") && db.has_table("b"));
+        assert!(hint.contains("partly reverted"), "{hint}");
+        let (code, status) = db.keel_json(&["status"]);
+        assert_eq!(code, Some(1));
+        assert_eq!(
+            status["migrations"][0]["state"], "partly_reverted",
+            "{status}"
+        );
+        let (code, _) = db.keel_json(&["up"]);
+        assert_eq!(code, Some(2), "up refuses while partly reverted");
+        let (code, doc) = db.keel_json(&["repair"]);
+        assert_eq!(code, Some(1), "{doc}");
+        assert!(
+            doc["unresolved"][0]["options"]
+                .to_string()
+                .contains("--mark-applied 1"),
+            "{doc}"
+        );
+        // a retry of a revert is refused clearly, changing nothing
+        let (code, doc) = db.keel_json(&["repair", "--retry", "1"]);
+        assert_eq!(code, Some(2), "{doc}");
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("revert"),
+            "{doc}"
+        );
+        // the user restores the table and says so
+        db.query("CREATE TABLE c (id INTEGER)");
+        db.keel()
+            .args(["repair", "--mark-applied", "1"])
+            .assert()
+            .success();
+        db.keel().arg("status").assert().code(0);
+    } else {
+        // rolled back: everything is still there and still applied
+        assert!(db.has_table("c") && db.has_table("b"));
+        assert!(hint.contains("still applied"), "{hint}");
+        db.keel().arg("status").assert().code(0);
+    }
+    // fixed, the revert runs; the row stays as history, not applied
+    db.write(
+        "0001_three.down.sql",
+        "DROP TABLE c;\nDROP TABLE b;\nDROP TABLE a;\n",
+    );
+    db.keel().arg("down").assert().success();
+    assert!(!db.has_table("a"));
+    let (code, status) = db.keel_json(&["status"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(status["migrations"][0]["state"], "pending", "{status}");
+    let (_, history) = db.keel_json(&["history"]);
+    let revert = &history["migrations"][0]["revert"];
+    assert!(revert["reverted_at"].is_string(), "{history}");
+    assert!(revert["error"].is_null(), "{history}");
+    assert_eq!(revert["statements_applied"], 3, "{history}");
+    let text = db.keel().arg("history").output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("reverted "));
+    // and up applies it again, with a fresh row
+    db.keel().arg("up").assert().success();
+    assert!(db.has_table("a"));
+    let (_, history) = db.keel_json(&["history"]);
+    assert!(history["migrations"][0]["revert"].is_null(), "{history}");
+    db.keel().arg("status").assert().code(0);
+});
+
+on_every_engine!(a_tracking_table_of_an_older_keel_keeps_working, |db| {
+    db.write("0001_a.up.sql", "CREATE TABLE a (id INTEGER);\n");
+    db.write("0001_a.down.sql", "DROP TABLE a;\n");
+    db.keel().arg("up").assert().success();
+    for c in REVERT_COLUMNS {
+        db.query(&format!("ALTER TABLE keel_migrations DROP COLUMN {c}"));
+    }
+    // read-only commands read it as it is, and change nothing
+    db.keel().arg("status").assert().code(0);
+    db.keel().arg("history").assert().success();
+    let has_column = |db: &TestDb| {
+        let sql = match db.engine {
+            Engine::Sqlite => "SELECT count(*) FROM pragma_table_info('keel_migrations') WHERE name = 'reverted_at'".to_string(),
+            Engine::Postgres => "SELECT count(*) FROM information_schema.columns WHERE table_name = 'keel_migrations' AND column_name = 'reverted_at'".to_string(),
+            Engine::Mysql => "SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'keel_migrations' AND column_name = 'reverted_at'".to_string(),
+        };
+        db.scalar(&sql) != "0"
+    };
+    assert!(!has_column(&db));
+    // a changing command extends it under its lock
+    db.keel().arg("down").assert().success();
+    assert!(has_column(&db));
+    let (_, history) = db.keel_json(&["history"]);
+    assert!(
+        history["migrations"][0]["revert"]["reverted_at"].is_string(),
+        "{history}"
+    );
+});

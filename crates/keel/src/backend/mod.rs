@@ -29,7 +29,11 @@ pub(crate) trait Driver {
     /// Who holds the lock, in words.
     async fn lock_holder(&mut self) -> Result<String>;
     async fn unlock(&mut self) -> Result<()>;
+    /// Creates the tracking table, or adds the columns a table made by an
+    /// older keel lacks (additive only: old readers keep working).
     async fn ensure_table(&mut self) -> Result<()>;
+    /// Whether the last read found a table made by an older keel.
+    fn needs_upgrade(&self) -> bool;
     /// Tracking rows by version; empty when the table does not exist yet.
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>>;
     /// The SQL stored for an applied version.
@@ -112,6 +116,9 @@ impl Backend {
     pub async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
         dispatch!(self, b => b.applied().await)
     }
+    pub fn needs_upgrade(&self) -> bool {
+        dispatch!(self, b => b.needs_upgrade())
+    }
     pub async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
         dispatch!(self, b => b.applied_sql(version).await)
     }
@@ -141,6 +148,52 @@ impl Backend {
 pub(crate) const COLUMNS: &str = "version, name, checksum, checksum_algorithm, applied_at, duration_ms, success, \
      error, failed_statement_index, failed_statement, statements_total, statements_applied, \
      applied_by, keel_version, method, applied_sql";
+
+/// The revert columns, as `SET` assignments that clear them (a re-applied
+/// migration starts without a revert).
+pub(crate) const CLEAR_REVERT: &str = "reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, \
+     revert_error = NULL, revert_statements_applied = NULL, revert_statements_total = NULL";
+
+/// A probe that fails on a tracking table made before the revert columns.
+pub(crate) fn probe_sql(quoted_table: &str) -> String {
+    format!("SELECT revert_statements_total FROM {quoted_table} WHERE 1 = 0")
+}
+
+/// The upgrade statements of a table made by an older keel.
+pub(crate) fn upgrade_statements(
+    template: &'static str,
+    dialect: Dialect,
+    table: &str,
+) -> Vec<String> {
+    use crate::db::sql::{Ident, Sql};
+    Sql::template(dialect, template, &[("table", &Ident::new(table))])
+        .into_string()
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The revert read from the six revert columns; `None` when the migration
+/// was never reverted.
+pub(crate) fn revert_of(
+    reverted_at: Option<String>,
+    reverted_by: Option<String>,
+    duration_ms: Option<i64>,
+    error: Option<String>,
+    statements_applied: Option<i64>,
+    statements_total: Option<i64>,
+) -> Option<crate::tracking::Revert> {
+    (reverted_at.is_some() || statements_total.is_some()).then(|| crate::tracking::Revert {
+        reverted_at,
+        reverted_by,
+        duration_ms,
+        error,
+        statements_applied: statements_applied.unwrap_or(0),
+        statements_total: statements_total.unwrap_or(0),
+    })
+}
 
 /// What to do when the tracking table holds what keel did not write.
 const TRACKING_HINT: &str = "this table was not made by keel (or was changed since): give keel a table of its own with --table NAME (or `table = \"…\"` in keel.toml), or move this one aside";

@@ -5,7 +5,7 @@
 //! applied. The lock is `GET_LOCK(name, 0)`, polled by the runner; the name
 //! includes the database, since MySQL's named locks are server-wide.
 
-use super::{COLUMNS, Driver, StatementFailure};
+use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure};
 use crate::db::decode::MysqlRow;
 use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
@@ -20,6 +20,10 @@ use std::time::Instant;
 /// The tracking table, and the read of its rows.
 pub(super) const CREATE: &str = include_str!("sql/mysql_create.sql");
 pub(super) const APPLIED: &str = include_str!("sql/mysql_applied.sql");
+/// The read of a table made before the revert columns.
+const APPLIED_V1: &str = include_str!("sql/mysql_applied_v1.sql");
+/// Adds the revert columns to such a table.
+const UPGRADE: &str = include_str!("sql/mysql_upgrade.sql");
 
 pub(crate) struct Mysql {
     conn: Conn,
@@ -29,6 +33,8 @@ pub(crate) struct Mysql {
     table: String,
     lock_name: String,
     tx_started: Option<Instant>,
+    /// The last read found a table made before the revert columns.
+    legacy: bool,
 }
 
 pub(crate) use crate::db::error::fail;
@@ -56,6 +62,7 @@ impl Mysql {
             table: Dialect::Mysql.quote(table),
             lock_name,
             tx_started: None,
+            legacy: false,
         })
     }
 
@@ -75,7 +82,7 @@ impl Mysql {
                      failed_statement_index = VALUES(failed_statement_index), failed_statement = VALUES(failed_statement), \
                      statements_total = VALUES(statements_total), statements_applied = VALUES(statements_applied), \
                      applied_by = VALUES(applied_by), keel_version = VALUES(keel_version), method = VALUES(method), \
-                     applied_sql = VALUES(applied_sql)"
+                     applied_sql = VALUES(applied_sql), {CLEAR_REVERT}"
                 );
                 let params: Vec<Value> = vec![
                     r.version.into(),
@@ -130,6 +137,65 @@ impl Mysql {
                 format!("DELETE FROM {t} WHERE version = ?"),
                 Params::Positional(vec![(*version).into()]),
             ),
+            Write::RevertProgress {
+                version,
+                statements_applied,
+                statements_total,
+            } => (
+                format!(
+                    "UPDATE {t} SET reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, revert_error = NULL, \
+                     revert_statements_applied = ?, revert_statements_total = ? WHERE version = ?"
+                ),
+                Params::Positional(vec![
+                    (*statements_applied).into(),
+                    (*statements_total).into(),
+                    (*version).into(),
+                ]),
+            ),
+            Write::RevertFailed {
+                version,
+                error,
+                statements_applied,
+                statements_total,
+                duration_ms,
+                by,
+            } => (
+                format!(
+                    "UPDATE {t} SET reverted_at = NULL, revert_error = ?, revert_statements_applied = ?, \
+                     revert_statements_total = ?, revert_duration_ms = ?, reverted_by = ? WHERE version = ?"
+                ),
+                Params::Positional(vec![
+                    error.clone().into(),
+                    (*statements_applied).into(),
+                    (*statements_total).into(),
+                    (*duration_ms).into(),
+                    by.clone().into(),
+                    (*version).into(),
+                ]),
+            ),
+            Write::Reverted {
+                version,
+                statements_total,
+                duration_ms,
+                by,
+            } => {
+                let duration = duration_ms
+                    .or_else(|| self.tx_started.map(|s| s.elapsed().as_millis() as i64))
+                    .unwrap_or(0);
+                (
+                    format!(
+                        "UPDATE {t} SET reverted_at = UTC_TIMESTAMP(3), revert_error = NULL, revert_statements_applied = ?, \
+                         revert_statements_total = ?, revert_duration_ms = ?, reverted_by = ? WHERE version = ?"
+                    ),
+                    Params::Positional(vec![
+                        (*statements_total).into(),
+                        (*statements_total).into(),
+                        duration.into(),
+                        by.clone().into(),
+                        (*version).into(),
+                    ]),
+                )
+            }
         }
     }
 }
@@ -193,7 +259,29 @@ impl Driver for Mysql {
         self.conn
             .query_drop(sql.as_str())
             .await
-            .context("creating the tracking table")
+            .context("creating the tracking table")?;
+        if self
+            .conn
+            .query_drop(super::probe_sql(&self.table))
+            .await
+            .is_err()
+        {
+            for sql in super::upgrade_statements(UPGRADE, Dialect::Mysql, &self.raw_table) {
+                match self.conn.query_drop(sql.as_str()).await {
+                    Ok(()) => {}
+                    Err(mysql_async::Error::Server(s)) if s.code == 1060 => {}
+                    Err(e) => {
+                        return Err(fail("adding the revert columns to the tracking table", e));
+                    }
+                }
+            }
+        }
+        self.legacy = false;
+        Ok(())
+    }
+
+    fn needs_upgrade(&self) -> bool {
+        self.legacy
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
@@ -202,9 +290,22 @@ impl Driver for Mysql {
             APPLIED,
             &[("table", &Ident::new(&self.raw_table))],
         );
+        self.legacy = false;
         let rows: Vec<mysql_async::Row> = match self.conn.query(sql.as_str()).await {
             Ok(rows) => rows,
             Err(mysql_async::Error::Server(s)) if s.code == 1146 => return Ok(Vec::new()),
+            Err(mysql_async::Error::Server(s)) if s.code == 1054 => {
+                self.legacy = true;
+                let v1 = Sql::template(
+                    Dialect::Mysql,
+                    APPLIED_V1,
+                    &[("table", &Ident::new(&self.raw_table))],
+                );
+                self.conn
+                    .query(v1.as_str())
+                    .await
+                    .map_err(|e| fail(super::reading(&self.raw_table), e))?
+            }
             Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
         let origin = super::tracking_origin(&self.raw_table);
@@ -226,6 +327,18 @@ impl Driver for Mysql {
                 applied_by: r.col(12, origin)?,
                 keel_version: r.col(13, origin)?,
                 method: super::method(&r.col::<String>(14, origin)?, origin)?,
+                revert: if self.legacy {
+                    None
+                } else {
+                    super::revert_of(
+                        r.col(15, origin)?,
+                        r.col(16, origin)?,
+                        r.col(17, origin)?,
+                        r.col(18, origin)?,
+                        r.col(19, origin)?,
+                        r.col(20, origin)?,
+                    )
+                },
             });
         }
         Ok(out)

@@ -7,7 +7,7 @@
 //! `pg_try_advisory_lock`, polled by the runner, so a waiting keel never sits
 //! in a blocked statement that `CREATE INDEX CONCURRENTLY` would wait for.
 
-use super::{COLUMNS, Driver, StatementFailure, lock_key};
+use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure, lock_key};
 use crate::db::decode::PgRow;
 use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
@@ -36,6 +36,10 @@ const LOCK_CLASS: i64 = 0x6b65_656c;
 /// The tracking table, and the read of its rows.
 pub(super) const CREATE: &str = include_str!("sql/postgres_create.sql");
 pub(super) const APPLIED: &str = include_str!("sql/postgres_applied.sql");
+/// The read of a table made before the revert columns.
+const APPLIED_V1: &str = include_str!("sql/postgres_applied_v1.sql");
+/// Adds the revert columns to such a table.
+pub(super) const UPGRADE: &str = include_str!("sql/postgres_upgrade.sql");
 
 pub(crate) struct Postgres {
     client: Client,
@@ -45,6 +49,8 @@ pub(crate) struct Postgres {
     table: String,
     lock_key: i64,
     upsert: Option<tokio_postgres::Statement>,
+    /// The last read found a table made before the revert columns.
+    legacy: bool,
 }
 
 pub(crate) use crate::db::error::db_error;
@@ -82,6 +88,7 @@ impl Postgres {
             table: Dialect::Postgres.quote(table),
             lock_key: lock_key(table),
             upsert: None,
+            legacy: false,
         }
     }
 
@@ -99,7 +106,7 @@ impl Postgres {
              failed_statement_index = EXCLUDED.failed_statement_index, failed_statement = EXCLUDED.failed_statement, \
              statements_total = EXCLUDED.statements_total, statements_applied = EXCLUDED.statements_applied, \
              applied_by = EXCLUDED.applied_by, keel_version = EXCLUDED.keel_version, method = EXCLUDED.method, \
-             applied_sql = EXCLUDED.applied_sql",
+             applied_sql = EXCLUDED.applied_sql, {CLEAR_REVERT}",
             t = self.table
         );
         let s = self
@@ -125,6 +132,23 @@ impl Postgres {
                 self.table
             ),
             Write::Delete { .. } => format!("DELETE FROM {} WHERE version = $1", self.table),
+            Write::RevertProgress { .. } => format!(
+                "UPDATE {} SET reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, revert_error = NULL, \
+                 revert_statements_applied = $2, revert_statements_total = $3 WHERE version = $1",
+                self.table
+            ),
+            Write::RevertFailed { .. } => format!(
+                "UPDATE {} SET reverted_at = NULL, revert_error = $2, revert_statements_applied = $3, \
+                 revert_statements_total = $4, revert_duration_ms = $5, reverted_by = $6 WHERE version = $1",
+                self.table
+            ),
+            Write::Reverted { .. } => format!(
+                "UPDATE {} SET reverted_at = now(), revert_error = NULL, revert_statements_applied = $2, \
+                 revert_statements_total = $2, \
+                 revert_duration_ms = coalesce($3, (extract(epoch FROM clock_timestamp() - now()) * 1000)::int8), \
+                 reverted_by = $4 WHERE version = $1",
+                self.table
+            ),
         };
         self.client
             .prepare(&sql)
@@ -164,6 +188,32 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
             sql,
         } => vec![version, checksum.as_string(), &ALGORITHM, sql],
         Write::Delete { version } => vec![version],
+        Write::RevertProgress {
+            version,
+            statements_applied,
+            statements_total,
+        } => vec![version, statements_applied, statements_total],
+        Write::RevertFailed {
+            version,
+            error,
+            statements_applied,
+            statements_total,
+            duration_ms,
+            by,
+        } => vec![
+            version,
+            error,
+            statements_applied,
+            statements_total,
+            duration_ms,
+            by,
+        ],
+        Write::Reverted {
+            version,
+            statements_total,
+            duration_ms,
+            by,
+        } => vec![version, statements_total, duration_ms, by],
     }
 }
 
@@ -274,8 +324,30 @@ impl Driver for Postgres {
                 .batch_execute(sql.as_str())
                 .await
                 .context("creating the tracking table")?;
+        } else if self
+            .client
+            .simple_query(&super::probe_sql(&self.table))
+            .await
+            .is_err()
+        {
+            for sql in super::upgrade_statements(UPGRADE, Dialect::Postgres, &self.raw_table) {
+                match self.client.batch_execute(&sql).await {
+                    Ok(()) => {}
+                    Err(e)
+                        if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_COLUMN) => {
+                    }
+                    Err(e) => {
+                        return Err(fail("adding the revert columns to the tracking table", e));
+                    }
+                }
+            }
         }
+        self.legacy = false;
         Ok(())
+    }
+
+    fn needs_upgrade(&self) -> bool {
+        self.legacy
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
@@ -284,10 +356,23 @@ impl Driver for Postgres {
             APPLIED,
             &[("table", &Ident::new(&self.raw_table))],
         );
+        self.legacy = false;
         let rows = match self.client.query_typed(sql.as_str(), &[]).await {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
                 return Ok(Vec::new());
+            }
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN) => {
+                self.legacy = true;
+                let v1 = Sql::template(
+                    Dialect::Postgres,
+                    APPLIED_V1,
+                    &[("table", &Ident::new(&self.raw_table))],
+                );
+                self.client
+                    .query_typed(v1.as_str(), &[])
+                    .await
+                    .map_err(|e| fail(super::reading(&self.raw_table), e))?
             }
             Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
@@ -312,6 +397,19 @@ impl Driver for Postgres {
                 applied_by: r.col(12, origin)?,
                 keel_version: r.col(13, origin)?,
                 method: super::method(r.col(14, origin)?, origin)?,
+                revert: if self.legacy {
+                    None
+                } else {
+                    super::revert_of(
+                        r.col::<Option<Timestamp>>(15, origin)?
+                            .map(|t| t.to_string()),
+                        r.col(16, origin)?,
+                        r.col(17, origin)?,
+                        r.col(18, origin)?,
+                        r.col(19, origin)?,
+                        r.col(20, origin)?,
+                    )
+                },
             });
         }
         applied.sort_by_key(|a| a.version);

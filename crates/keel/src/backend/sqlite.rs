@@ -25,6 +25,10 @@ use std::time::Instant;
 /// The tracking table, and the read of its rows.
 pub(super) const CREATE: &str = include_str!("sql/sqlite_create.sql");
 pub(super) const APPLIED: &str = include_str!("sql/sqlite_applied.sql");
+/// The read of a table made before the revert columns.
+const APPLIED_V1: &str = include_str!("sql/sqlite_applied_v1.sql");
+/// Adds the revert columns to such a table.
+const UPGRADE: &str = include_str!("sql/sqlite_upgrade.sql");
 
 pub(crate) struct Sqlite {
     conn: Connection,
@@ -35,6 +39,8 @@ pub(crate) struct Sqlite {
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
     tx_started: Option<Instant>,
+    /// The last read found a table made before the revert columns.
+    legacy: bool,
 }
 
 pub(crate) use crate::db::error::fail;
@@ -57,6 +63,7 @@ impl Sqlite {
             lock_path,
             lock_file: None,
             tx_started: None,
+            legacy: false,
         }
     }
 
@@ -117,6 +124,53 @@ impl Sqlite {
                 self.conn.execute(
                     &format!("DELETE FROM {t} WHERE version = ?1"),
                     params![version],
+                )?;
+            }
+            Write::RevertProgress {
+                version,
+                statements_applied,
+                statements_total,
+            } => {
+                self.conn.execute(
+                    &format!(
+                        "UPDATE {t} SET reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, revert_error = NULL, \
+                         revert_statements_applied = ?2, revert_statements_total = ?3 WHERE version = ?1"
+                    ),
+                    params![version, statements_applied, statements_total],
+                )?;
+            }
+            Write::RevertFailed {
+                version,
+                error,
+                statements_applied,
+                statements_total,
+                duration_ms,
+                by,
+            } => {
+                self.conn.execute(
+                    &format!(
+                        "UPDATE {t} SET reverted_at = NULL, revert_error = ?2, revert_statements_applied = ?3, \
+                         revert_statements_total = ?4, revert_duration_ms = ?5, reverted_by = ?6 WHERE version = ?1"
+                    ),
+                    params![version, error, statements_applied, statements_total, duration_ms, by],
+                )?;
+            }
+            Write::Reverted {
+                version,
+                statements_total,
+                duration_ms,
+                by,
+            } => {
+                let duration = duration_ms
+                    .or_else(|| self.tx_started.map(|s| s.elapsed().as_millis() as i64))
+                    .unwrap_or(0);
+                self.conn.execute(
+                    &format!(
+                        "UPDATE {t} SET reverted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), revert_error = NULL, \
+                         revert_statements_applied = ?2, revert_statements_total = ?2, revert_duration_ms = ?3, \
+                         reverted_by = ?4 WHERE version = ?1"
+                    ),
+                    params![version, statements_total, duration, by],
                 )?;
             }
         }
@@ -188,7 +242,24 @@ impl Driver for Sqlite {
         );
         self.conn
             .execute_batch(sql.as_str())
-            .context("creating the tracking table")
+            .context("creating the tracking table")?;
+        if self.conn.prepare(&super::probe_sql(&self.table)).is_err() {
+            for sql in super::upgrade_statements(UPGRADE, Dialect::Sqlite, &self.raw_table) {
+                match self.conn.execute_batch(&sql) {
+                    Ok(()) => {}
+                    Err(e) if e.to_string().contains("duplicate column") => {}
+                    Err(e) => {
+                        return Err(fail("adding the revert columns to the tracking table", e));
+                    }
+                }
+            }
+        }
+        self.legacy = false;
+        Ok(())
+    }
+
+    fn needs_upgrade(&self) -> bool {
+        self.legacy
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
@@ -197,11 +268,24 @@ impl Driver for Sqlite {
             APPLIED,
             &[("table", &Ident::new(&self.raw_table))],
         );
+        self.legacy = false;
         let mut stmt = match self.conn.prepare(sql.as_str()) {
             Ok(s) => s,
             Err(e) if e.to_string().contains("no such table") => return Ok(Vec::new()),
+            Err(e) if e.to_string().contains("no such column") => {
+                self.legacy = true;
+                let v1 = Sql::template(
+                    Dialect::Sqlite,
+                    APPLIED_V1,
+                    &[("table", &Ident::new(&self.raw_table))],
+                );
+                self.conn
+                    .prepare(v1.as_str())
+                    .map_err(|e| fail(super::reading(&self.raw_table), e))?
+            }
             Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
+        let legacy = self.legacy;
         let mut rows = stmt.query([]).context(super::reading(&self.raw_table))?;
         let origin = super::tracking_origin(&self.raw_table);
         let mut out = Vec::new();
@@ -222,6 +306,18 @@ impl Driver for Sqlite {
                 applied_by: r.col(12, origin)?,
                 keel_version: r.col(13, origin)?,
                 method: super::method(&r.col::<String>(14, origin)?, origin)?,
+                revert: if legacy {
+                    None
+                } else {
+                    super::revert_of(
+                        r.col(15, origin)?,
+                        r.col(16, origin)?,
+                        r.col(17, origin)?,
+                        r.col(18, origin)?,
+                        r.col(19, origin)?,
+                        r.col(20, origin)?,
+                    )
+                },
             });
         }
         Ok(out)

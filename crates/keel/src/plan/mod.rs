@@ -34,6 +34,13 @@ pub enum State {
         statements_applied: i64,
         statements_total: i64,
     },
+    /// Applied, then a `keel down` of it failed (or was interrupted) after
+    /// some of its down statements took effect.
+    PartlyReverted {
+        error: Option<String>,
+        statements_applied: i64,
+        statements_total: i64,
+    },
     /// A recorded failure, not yet repaired.
     Failed {
         error: Option<String>,
@@ -52,6 +59,7 @@ impl State {
             State::Missing => "missing",
             State::Failed { .. } => "failed",
             State::InDoubt { .. } => "in-doubt",
+            State::PartlyReverted { .. } => "partly-reverted",
         }
     }
 
@@ -75,13 +83,15 @@ pub struct Entry {
 
 /// Every migration's state, ordered by version.
 pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
+    // A reverted row stays in the table as history; it is not applied.
+    let applied: Vec<&AppliedMigration> = applied.iter().filter(|a| !a.is_reverted()).collect();
     let newest_applied = applied
         .iter()
         .filter(|a| a.success)
         .map(|a| a.version)
         .max();
     let by_version: std::collections::HashMap<i64, &AppliedMigration> =
-        applied.iter().map(|a| (a.version, a)).collect();
+        applied.iter().map(|a| (a.version, *a)).collect();
     let mut entries = Vec::new();
     for m in local.iter() {
         let row = by_version.get(&m.version).copied();
@@ -89,6 +99,7 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
             None if newest_applied.is_some_and(|n| n > m.version) => State::OutOfOrder,
             None => State::Pending,
             Some(a) if !a.success => unfinished(a),
+            Some(a) if a.partly_reverted().is_some() => partly_reverted(a),
             Some(a) if a.checksum != m.up.checksum || a.checksum_algorithm != ALGORITHM => {
                 State::Modified {
                     applied_checksum: a.checksum.clone(),
@@ -106,7 +117,9 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
         });
     }
     for a in applied.iter().filter(|a| local.get(a.version).is_none()) {
-        let state = if a.success {
+        let state = if a.partly_reverted().is_some() {
+            partly_reverted(a)
+        } else if a.success {
             State::Missing
         } else {
             unfinished(a)
@@ -121,6 +134,15 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
     }
     entries.sort_by_key(|e| e.version);
     entries
+}
+
+fn partly_reverted(a: &AppliedMigration) -> State {
+    let r = a.revert.clone().unwrap_or_default();
+    State::PartlyReverted {
+        error: r.error,
+        statements_applied: r.statements_applied,
+        statements_total: r.statements_total,
+    }
 }
 
 /// The state of a row that did not succeed: failed, or in doubt.
@@ -142,7 +164,10 @@ fn unfinished(a: &AppliedMigration) -> State {
 impl State {
     /// Failed or in doubt: `repair` must resolve it before `up` runs.
     pub fn is_unfinished(&self) -> bool {
-        matches!(self, State::Failed { .. } | State::InDoubt { .. })
+        matches!(
+            self,
+            State::Failed { .. } | State::InDoubt { .. } | State::PartlyReverted { .. }
+        )
     }
 }
 
@@ -188,6 +213,21 @@ fn describe_blocker(e: &Entry) -> Option<String> {
             statements_applied,
             statements_total,
             error.as_deref().unwrap_or("interrupted before it finished")
+        )),
+        State::PartlyReverted {
+            error,
+            statements_applied,
+            statements_total,
+        } => Some(format!(
+            "migration {} ({file}) is partly reverted: {statements_applied} of {statements_total} statements of its down file took effect before `keel down` {}",
+            e.version,
+            match error {
+                Some(e) => format!("failed: {e}"),
+                None => format!(
+                    "was interrupted (statement {} in doubt)",
+                    statements_applied + 1
+                ),
+            }
         )),
         State::InDoubt {
             statement_index,
@@ -337,7 +377,11 @@ pub fn stamp<'a>(
     Ok(local
         .iter()
         .filter(|m| m.version <= version)
-        .filter(|m| !applied.iter().any(|a| a.version == m.version && a.success))
+        .filter(|m| {
+            !applied
+                .iter()
+                .any(|a| a.version == m.version && a.success && !a.is_reverted())
+        })
         .collect())
 }
 
@@ -379,6 +423,7 @@ mod tests {
             applied_by: "t".into(),
             keel_version: "0".into(),
             method: Method::Run,
+            revert: None,
         }
     }
 
