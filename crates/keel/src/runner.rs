@@ -105,6 +105,13 @@ pub struct Unresolved {
     /// Statements of the migration that stayed applied.
     pub applied_statements: Vec<String>,
     pub failed_statement: Option<String>,
+    /// The statement that started and whose outcome is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_doubt_statement: Option<String>,
+    /// What the catalog says of the object the statement in doubt creates
+    /// (a `CREATE TABLE`/`CREATE INDEX`), where it can tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
     pub options: Vec<String>,
 }
 
@@ -334,6 +341,8 @@ impl Migrator {
             });
         }
         for blocker in &plan.blockers {
+            let mut catalog = None;
+            let mut in_doubt = None;
             let applied_statements = match blocker.partial() {
                 Some(row) => {
                     let stored = db
@@ -341,7 +350,15 @@ impl Migrator {
                         .applied_sql(row.version)
                         .await?
                         .unwrap_or_default();
-                    split(&stored, db.dialect())
+                    let statements = split(&stored, db.dialect());
+                    if let Some(n) = row.in_doubt() {
+                        catalog = in_doubt_catalog(db, &statements, n).await?;
+                        in_doubt = usize::try_from(n - 1)
+                            .ok()
+                            .and_then(|i| statements.get(i))
+                            .map(|s| s.text.clone());
+                    }
+                    statements
                         .into_iter()
                         .take(usize::try_from(row.statements_applied).unwrap_or(0))
                         .map(|s| s.text)
@@ -355,11 +372,42 @@ impl Migrator {
                 detail: blocker.detail(),
                 applied_statements,
                 failed_statement: blocker.partial().and_then(|r| r.failed_statement.clone()),
+                in_doubt_statement: in_doubt,
+                catalog,
                 options: blocker.options(),
             });
         }
         Ok(report)
     }
+}
+
+/// What the catalog tells of statement `n` (1-based, in doubt), when it
+/// creates a table or an index.
+async fn in_doubt_catalog(
+    db: &mut Database,
+    statements: &[Statement],
+    n: i64,
+) -> Result<Option<String>> {
+    use crate::backend::CatalogState;
+    let Some(s) = usize::try_from(n - 1).ok().and_then(|i| statements.get(i)) else {
+        return Ok(None);
+    };
+    let Some(object) = crate::source::split::created_object(&s.text, db.dialect()) else {
+        return Ok(None);
+    };
+    let kind = if object.index { "index" } else { "table" };
+    let name = &object.name;
+    Ok(Some(match db.backend.catalog_state(&object).await? {
+        CatalogState::Exists => format!(
+            "the {kind} {name} that statement {n} creates exists: the statement took effect (--mark-applied after checking the rest, or undo it and --mark-rolled-back)"
+        ),
+        CatalogState::Missing => format!(
+            "the {kind} {name} that statement {n} creates does not exist: the statement did not take effect (--retry runs it again)"
+        ),
+        CatalogState::Invalid => format!(
+            "the index {name} that statement {n} creates exists but is INVALID (its build did not finish): DROP INDEX {name}, then --retry"
+        ),
+    }))
 }
 
 /// Carries out one step of a repair plan.

@@ -12,7 +12,7 @@ use crate::db::{self, Conn};
 use crate::dialect::Dialect;
 use crate::error::{DbError, Error, Result};
 use crate::settings::DatabaseUrl;
-use crate::source::split::Statement;
+use crate::source::split::{CreatedObject, Statement};
 use crate::tracking::{AppliedMigration, Method, Write};
 use std::time::Duration;
 
@@ -55,6 +55,16 @@ pub(crate) trait Driver {
     /// The database user keel is connected as.
     async fn user(&mut self) -> Result<String>;
     async fn close(self) -> Result<()>;
+}
+
+/// Whether the object of a statement in doubt exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CatalogState {
+    Exists,
+    Missing,
+    /// A PostgreSQL index marked `INVALID` (a `CREATE INDEX CONCURRENTLY`
+    /// that did not finish).
+    Invalid,
 }
 
 /// An open connection to one of the three engines.
@@ -138,6 +148,71 @@ impl Backend {
     }
     pub async fn user(&mut self) -> Result<String> {
         dispatch!(self, b => b.user().await)
+    }
+
+    /// What the catalog says of an object a statement in doubt creates.
+    pub async fn catalog_state(&mut self, o: &CreatedObject) -> Result<CatalogState> {
+        use crate::db::error::Context;
+        let found: Option<bool> = match self {
+            Backend::Sqlite(b) => {
+                let kind = if o.index { "index" } else { "table" };
+                let n: i64 = b
+                    .connection()
+                    .query_row(
+                        "SELECT count(*) FROM sqlite_schema WHERE type = ?1 AND name = ?2",
+                        rusqlite::params![kind, o.name],
+                        |r| r.get(0),
+                    )
+                    .context("reading the catalog")?;
+                (n > 0).then_some(true)
+            }
+            Backend::Postgres(b) => {
+                let name = match &o.schema {
+                    Some(s) => format!(
+                        "{}.{}",
+                        Dialect::Postgres.quote(s),
+                        Dialect::Postgres.quote(&o.name)
+                    ),
+                    None => Dialect::Postgres.quote(&o.name),
+                };
+                let rows = b
+                    .client()
+                    .query(
+                        "SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = c.oid), true) \
+                         FROM (SELECT to_regclass($1) AS oid) c WHERE c.oid IS NOT NULL",
+                        &[&name],
+                    )
+                    .await
+                    .context("reading the catalog")?;
+                match rows.first() {
+                    Some(r) => Some(crate::db::decode::PgRow::col::<bool>(
+                        r,
+                        0,
+                        crate::db::decode::Origin::table("pg_index"),
+                    )?),
+                    None => None,
+                }
+            }
+            Backend::Mysql(b) => {
+                use mysql_async::prelude::Queryable;
+                let sql = if o.index {
+                    "SELECT count(*) FROM information_schema.statistics WHERE table_schema = coalesce(?, DATABASE()) AND index_name = ?"
+                } else {
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = coalesce(?, DATABASE()) AND table_name = ?"
+                };
+                let n: Option<i64> = b
+                    .connection()
+                    .exec_first(sql, (o.schema.clone(), o.name.clone()))
+                    .await
+                    .context("reading the catalog")?;
+                (n.unwrap_or(0) > 0).then_some(true)
+            }
+        };
+        Ok(match found {
+            None => CatalogState::Missing,
+            Some(true) => CatalogState::Exists,
+            Some(false) => CatalogState::Invalid,
+        })
     }
     pub async fn close(self) -> Result<()> {
         dispatch!(self, b => b.close().await)

@@ -372,12 +372,118 @@ pub fn transaction_control(text: &str, dialect: Dialect) -> Option<&'static str>
     })
 }
 
-/// The first `n` words of `text`, upper-cased, after leading comments.
-pub(crate) fn leading_words(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
+/// What a `CREATE TABLE` or `CREATE INDEX` statement creates: whether it
+/// is an index, and the name as written (quotes removed, schema kept
+/// apart). `None` for any other statement.
+pub fn created_object(text: &str, dialect: Dialect) -> Option<CreatedObject> {
+    let tokens = leading_tokens(text, dialect, 12);
+    let mut t = tokens.iter().map(String::as_str).peekable();
+    if !t.next()?.eq_ignore_ascii_case("CREATE") {
+        return None;
+    }
+    let mut index = false;
+    loop {
+        let w = t.next()?.to_ascii_uppercase();
+        match w.as_str() {
+            "UNIQUE" | "OR" | "REPLACE" | "TEMP" | "TEMPORARY" | "UNLOGGED" | "GLOBAL"
+            | "LOCAL" | "FULLTEXT" | "SPATIAL" => {}
+            "TABLE" => break,
+            "INDEX" => {
+                index = true;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let mut name = t.next()?;
+    if name.eq_ignore_ascii_case("CONCURRENTLY") {
+        name = t.next()?;
+    }
+    if name.eq_ignore_ascii_case("IF") {
+        t.next()?; // NOT
+        t.next()?; // EXISTS
+        name = t.next()?;
+    }
+    let mut parts = vec![unquote(name)];
+    while t.peek() == Some(&".") {
+        t.next();
+        parts.push(unquote(t.next()?));
+    }
+    let name = parts.pop()?;
+    Some(CreatedObject {
+        index,
+        schema: parts.pop(),
+        name,
+    })
+}
+
+/// The object a `CREATE TABLE`/`CREATE INDEX` statement makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedObject {
+    pub index: bool,
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+fn unquote(token: &str) -> String {
+    let b = token.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&q @ (b'"' | b'`' | b'[')), Some(_)) if token.len() >= 2 => {
+            let inner = &token[1..token.len() - 1];
+            let q = if q == b'[' {
+                "]"
+            } else if q == b'"' {
+                "\""
+            } else {
+                "`"
+            };
+            inner.replace(&format!("{q}{q}"), q)
+        }
+        _ => token.to_string(),
+    }
+}
+
+/// The first `n` tokens of `text` after leading comments: words (as
+/// written), quoted identifiers (with their quotes) and single punctuation.
+fn leading_tokens(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
     let b = text.as_bytes();
-    let mut i = 0;
+    let mut i = skip_comments(b, 0, dialect);
     let mut out = Vec::new();
     while i < b.len() && out.len() < n {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i = skip_comments(b, i, dialect);
+            continue;
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            while i < b.len() && is_ident_byte(b[i]) {
+                i += 1;
+            }
+        } else if c == b'"' || c == b'`' || c == b'[' {
+            let close = if c == b'[' { b']' } else { c };
+            i += 1;
+            while i < b.len() {
+                if b[i] == close {
+                    if close != b']' && b.get(i + 1) == Some(&close) {
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+        out.push(text.get(start..i).unwrap_or_default().to_string());
+    }
+    out
+}
+
+/// The position after whitespace and comments from `i`.
+fn skip_comments(b: &[u8], mut i: usize, dialect: Dialect) -> usize {
+    while i < b.len() {
         let c = b[i];
         let next = b.get(i + 1).copied().unwrap_or(0);
         if c.is_ascii_whitespace() {
@@ -404,17 +510,25 @@ pub(crate) fn leading_words(text: &str, dialect: Dialect, n: usize) -> Vec<Strin
                     i += 1;
                 }
             }
-        } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
-            while i < b.len() && is_ident_byte(b[i]) {
-                i += 1;
-            }
-            out.push(text.get(start..i).unwrap_or_default().to_ascii_uppercase());
         } else {
             break;
         }
     }
-    out
+    i
+}
+
+/// The first `n` words of `text`, upper-cased, after leading comments
+/// (stopping at the first token that is not a word).
+pub(crate) fn leading_words(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
+    leading_tokens(text, dialect, n)
+        .into_iter()
+        .take_while(|t| {
+            t.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        })
+        .map(|t| t.to_ascii_uppercase())
+        .collect()
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -514,6 +628,54 @@ mod tests {
         assert_eq!(
             control("BEGIN WORK; COMMIT WORK;", Dialect::Mysql),
             ["BEGIN", "COMMIT"]
+        );
+    }
+
+    #[test]
+    fn created_objects_are_named() {
+        let o = created_object(
+            "-- c\nCREATE TABLE IF NOT EXISTS \"my \"\"t\"\"\" (id int)",
+            Dialect::Postgres,
+        );
+        assert_eq!(
+            o,
+            Some(CreatedObject {
+                index: false,
+                schema: None,
+                name: "my \"t\"".into()
+            })
+        );
+        let o = created_object(
+            "CREATE UNIQUE INDEX CONCURRENTLY i_a ON s.t (a)",
+            Dialect::Postgres,
+        );
+        assert_eq!(
+            o,
+            Some(CreatedObject {
+                index: true,
+                schema: None,
+                name: "i_a".into()
+            })
+        );
+        let o = created_object(
+            "create table `db`.`slow` AS SELECT SLEEP(2)",
+            Dialect::Mysql,
+        );
+        assert_eq!(
+            o,
+            Some(CreatedObject {
+                index: false,
+                schema: Some("db".into()),
+                name: "slow".into()
+            })
+        );
+        assert_eq!(
+            created_object("CREATE VIEW v AS SELECT 1", Dialect::Sqlite),
+            None
+        );
+        assert_eq!(
+            created_object("INSERT INTO t VALUES (1)", Dialect::Sqlite),
+            None
         );
     }
 
