@@ -20,5 +20,6 @@ mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod settings;
 mod snapshots_sqlite;
+mod sqlite_as_sqlite3;
 mod tracking_table;
 mod truth;

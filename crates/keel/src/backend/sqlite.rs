@@ -19,7 +19,7 @@ use crate::tracking::{AppliedMigration, KEEL_VERSION, Write};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::File;
 use std::io::{Read, Seek, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The tracking table, and the read of its rows.
@@ -45,6 +45,24 @@ pub(crate) struct Sqlite {
 
 pub(crate) use crate::db::error::fail;
 
+/// The lock file of a database file, keyed by its canonical path: two
+/// runners reaching one database through a symlink or a relative path take
+/// the same lock. The file may not exist yet; then its folder is
+/// canonicalized.
+fn lock_path_of(path: &Path) -> PathBuf {
+    let canonical = std::fs::canonicalize(path).ok().or_else(|| {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(parent).ok()?.join(path.file_name()?))
+    });
+    let base = canonical.unwrap_or_else(|| path.to_path_buf());
+    let mut name = base.into_os_string();
+    name.push(".keel-lock");
+    PathBuf::from(name)
+}
+
 impl Sqlite {
     /// The connection, for engine-specific work outside migrations.
     pub(crate) fn connection(&mut self) -> &mut Connection {
@@ -55,7 +73,7 @@ impl Sqlite {
     /// database file.
     pub fn new(conn: Connection, url: &DatabaseUrl, table: &str) -> Sqlite {
         let path = url.sqlite_path().unwrap_or(":memory:");
-        let lock_path = (path != ":memory:").then(|| PathBuf::from(format!("{path}.keel-lock")));
+        let lock_path = (path != ":memory:").then(|| lock_path_of(Path::new(path)));
         Sqlite {
             conn,
             raw_table: table.to_string(),
@@ -175,6 +193,98 @@ impl Sqlite {
             }
         }
         Ok(())
+    }
+}
+
+impl Sqlite {
+    /// One migration in one transaction; with `check_foreign_keys`, a
+    /// dangling reference left by the migration fails it (at its last
+    /// statement) and rolls it back.
+    fn run_transaction(
+        &mut self,
+        statements: &[Statement],
+        finish: &Write,
+        check_foreign_keys: bool,
+    ) -> Result<Result<(), StatementFailure>> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| fail("starting a transaction", e))?;
+        self.tx_started = Some(Instant::now());
+        for (i, s) in statements.iter().enumerate() {
+            if let Err(e) = self.conn.execute_batch(&s.text) {
+                let error = db_error(&e);
+                self.rollback()?;
+                return Ok(Err((i, error)));
+            }
+        }
+        if check_foreign_keys {
+            let dangling = self.foreign_key_check();
+            let dangling = match dangling {
+                Ok(d) => d,
+                Err(e) => {
+                    self.rollback()?;
+                    return Err(fail("checking foreign keys (PRAGMA foreign_key_check)", e));
+                }
+            };
+            if !dangling.is_empty() {
+                self.rollback()?;
+                let shown: Vec<String> = dangling.iter().take(10).cloned().collect();
+                let more = dangling.len().saturating_sub(shown.len());
+                let message = format!(
+                    "FOREIGN KEY check failed after the migration's last statement (PRAGMA foreign_key_check): {}{}",
+                    shown.join("; "),
+                    if more > 0 {
+                        format!("; and {more} more")
+                    } else {
+                        String::new()
+                    }
+                );
+                return Ok(Err((
+                    statements.len().saturating_sub(1),
+                    DbError {
+                        message,
+                        sqlstate: None,
+                    },
+                )));
+            }
+        }
+        let written = self.write_now(finish);
+        self.tx_started = None;
+        if let Err(e) = written {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(fail("writing the tracking row", e));
+        }
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| fail("committing", e))?;
+        Ok(Ok(()))
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.tx_started = None;
+        if !self.conn.is_autocommit() {
+            self.conn
+                .execute_batch("ROLLBACK")
+                .map_err(|e| fail("rolling back", e))?;
+        }
+        Ok(())
+    }
+
+    /// Every dangling reference, in words: table, rowid, parent.
+    fn foreign_key_check(&mut self) -> rusqlite::Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let rows = stmt.query_map([], |r| {
+            let table: String = r.get(0)?;
+            let rowid: Option<i64> = r.get(1)?;
+            let parent: String = r.get(2)?;
+            Ok(match rowid {
+                Some(id) => {
+                    format!("table {table} rowid {id} references a missing row of {parent}")
+                }
+                None => format!("table {table} references a missing row of {parent}"),
+            })
+        })?;
+        rows.collect()
     }
 }
 
@@ -340,32 +450,30 @@ impl Driver for Sqlite {
         finish: &Write,
         _durable: bool,
     ) -> Result<Result<(), StatementFailure>> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| fail("starting a transaction", e))?;
-        self.tx_started = Some(Instant::now());
-        for (i, s) in statements.iter().enumerate() {
-            if let Err(e) = self.conn.execute_batch(&s.text) {
-                let error = db_error(&e);
-                self.tx_started = None;
-                if !self.conn.is_autocommit() {
-                    self.conn
-                        .execute_batch("ROLLBACK")
-                        .map_err(|e| fail("rolling back", e))?;
-                }
-                return Ok(Err((i, error)));
-            }
+        // As `sqlite3` runs a file: foreign keys are not enforced statement
+        // by statement (SQLite's 12-step table rebuild needs that), but
+        // checked once before the commit. The setting cannot change inside
+        // a transaction, so it is set before BEGIN and restored after.
+        let enforced: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(|e| fail("reading PRAGMA foreign_keys", e))?;
+        if enforced {
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = OFF")
+                .map_err(|e| fail("turning foreign key enforcement off", e))?;
         }
-        let written = self.write_now(finish);
-        self.tx_started = None;
-        if let Err(e) = written {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(fail("writing the tracking row", e));
+        let result = self.run_transaction(statements, finish, enforced);
+        if enforced {
+            let restored = self
+                .conn
+                .execute_batch("PRAGMA foreign_keys = ON")
+                .map_err(|e| fail("turning foreign key enforcement back on", e));
+            let outcome = result?;
+            restored?;
+            return Ok(outcome);
         }
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(|e| fail("committing", e))?;
-        Ok(Ok(()))
+        result
     }
 
     async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
