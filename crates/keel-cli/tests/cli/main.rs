@@ -16,6 +16,7 @@ mod integrity;
 mod known_tables;
 mod lifecycle;
 mod malformed;
+mod nothing_silent;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod settings;

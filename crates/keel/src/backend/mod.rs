@@ -14,7 +14,6 @@ use crate::error::{DbError, Error, Result};
 use crate::settings::DatabaseUrl;
 use crate::source::split::{CreatedObject, Statement};
 use crate::tracking::{AppliedMigration, Method, Write};
-use std::time::Duration;
 
 /// Why a statement batch did not commit: the 0-based index of the failing
 /// statement and the database's error.
@@ -85,12 +84,8 @@ macro_rules! dispatch {
 }
 
 impl Backend {
-    pub async fn connect(
-        url: &DatabaseUrl,
-        table: &str,
-        busy_timeout: Duration,
-    ) -> Result<Backend> {
-        Ok(match Conn::open(url, db::Options { busy_timeout }).await? {
+    pub async fn connect(url: &DatabaseUrl, table: &str, options: db::Options) -> Result<Backend> {
+        Ok(match Conn::open(url, options).await? {
             Conn::Sqlite(c) => Backend::Sqlite(sqlite::Sqlite::new(c, url, table)),
             Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, table)),
             Conn::Mysql(c) => Backend::Mysql(mysql::Mysql::new(c, table).await?),

@@ -61,19 +61,65 @@ impl Migrations {
         let origin = dir.display().to_string();
         let entries = std::fs::read_dir(dir).map_err(|e| Error::io(&origin, e))?;
         let mut names = Vec::new();
+        let mut problems = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(&origin, e))?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if !file_name.to_ascii_lowercase().ends_with(".sql") {
+                continue;
+            }
             // The directory entry's type needs no extra system call; follow
             // symlinks only when there is one.
             let file_type = entry.file_type().map_err(|e| Error::io(&origin, e))?;
-            let is_file = file_type.is_file() || (file_type.is_symlink() && entry.path().is_file());
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            if is_file && file_name.to_ascii_lowercase().ends_with(".sql") {
+            if file_type.is_file() {
                 names.push(file_name);
+            } else if file_type.is_symlink() {
+                // a link that leads nowhere is a migration that would
+                // silently never run
+                match std::fs::metadata(entry.path()) {
+                    Ok(m) if m.is_file() => names.push(file_name),
+                    Ok(_) => problems.push(SourceProblem::new(
+                        &file_name,
+                        None,
+                        "is a symbolic link to something that is not a file".to_string(),
+                    )),
+                    Err(e) => {
+                        let target = std::fs::read_link(entry.path())
+                            .map(|t| t.display().to_string())
+                            .unwrap_or_else(|_| "?".to_string());
+                        problems.push(SourceProblem::new(
+                            &file_name,
+                            None,
+                            format!(
+                                "is a symbolic link to {target}, which cannot be read ({e}): fix or remove the link"
+                            ),
+                        ));
+                    }
+                }
+            } else if file_type.is_dir() {
+                problems.push(SourceProblem::new(
+                    &file_name,
+                    None,
+                    "is a folder named like a migration: rename or remove it".to_string(),
+                ));
             }
         }
-        let files = read_all(dir, names)?;
-        Migrations::from_files(origin, files)
+        let (files, unreadable) = read_all(dir, names)?;
+        problems.extend(unreadable);
+        match Migrations::from_files(origin.clone(), files) {
+            Ok(m) if problems.is_empty() => Ok(m),
+            Ok(_) => Err(Error::InvalidMigrations { origin, problems }),
+            Err(Error::InvalidMigrations {
+                problems: mut more, ..
+            }) => {
+                more.extend(problems);
+                Err(Error::InvalidMigrations {
+                    origin,
+                    problems: more,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Validates files embedded at compile time.
@@ -214,30 +260,44 @@ fn read_file(path: &Path, chunk: &mut [u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn read_all(dir: &Path, names: Vec<String>) -> Result<Vec<(String, Vec<u8>)>, Error> {
-    fn read(dir: &Path, names: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// Files read (name, bytes), and the problems of those that could not be.
+type Loaded = (Vec<(String, Vec<u8>)>, Vec<SourceProblem>);
+
+/// The files' contents, and a problem for each file that cannot be read
+/// (permissions, a link that broke meanwhile), named.
+fn read_all(dir: &Path, names: Vec<String>) -> Result<Loaded, Error> {
+    fn read(dir: &Path, names: &[String]) -> Loaded {
         let mut out = Vec::with_capacity(names.len());
+        let mut problems = Vec::new();
         let mut chunk = vec![0u8; 16 * 1024];
         for name in names {
             let path = dir.join(name);
-            let bytes = read_file(&path, &mut chunk)
-                .map_err(|e| Error::io(path.display().to_string(), e))?;
-            out.push((name.clone(), bytes));
+            match read_file(&path, &mut chunk) {
+                Ok(bytes) => out.push((name.clone(), bytes)),
+                Err(e) => problems.push(SourceProblem::new(
+                    name,
+                    None,
+                    format!("cannot be read: {e}"),
+                )),
+            }
         }
-        Ok(out)
+        (out, problems)
     }
     if names.len() < 64 {
-        return read(dir, &names);
+        return Ok(read(dir, &names));
     }
     let (first, second) = names.split_at(names.len() / 2);
     std::thread::scope(|scope| {
         let other = scope.spawn(|| read(dir, second));
-        let mut files = read(dir, first)?;
+        let (mut files, mut problems) = read(dir, first);
         match other.join() {
-            Ok(rest) => files.extend(rest?),
+            Ok((rest, more)) => {
+                files.extend(rest);
+                problems.extend(more);
+            }
             Err(_) => return Err(Error::invalid("reading migration files failed", None)),
         }
-        Ok(files)
+        Ok((files, problems))
     })
 }
 
