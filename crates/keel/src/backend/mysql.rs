@@ -35,6 +35,8 @@ pub(crate) struct Mysql {
     tx_started: Option<Instant>,
     /// The last read found a table made before the revert columns.
     legacy: bool,
+    /// The server's `max_allowed_packet`: a tracking row must fit in it.
+    max_packet: u64,
 }
 
 pub(crate) use crate::db::error::fail;
@@ -54,6 +56,10 @@ impl Mysql {
             .await
             .context("reading the current database")?;
         let database = database.flatten().unwrap_or_default();
+        let max_packet: Option<u64> = conn
+            .query_first("SELECT @@max_allowed_packet")
+            .await
+            .context("reading max_allowed_packet")?;
         // GET_LOCK names are at most 64 characters.
         let lock_name = format!("keel:{}", super::lock_key(&format!("{database}.{table}")));
         Ok(Mysql {
@@ -63,6 +69,7 @@ impl Mysql {
             lock_name,
             tx_started: None,
             legacy: false,
+            max_packet: max_packet.unwrap_or(16 * 1024 * 1024),
         })
     }
 
@@ -84,6 +91,16 @@ impl Mysql {
                      applied_by = VALUES(applied_by), keel_version = VALUES(keel_version), method = VALUES(method), \
                      applied_sql = VALUES(applied_sql), {CLEAR_REVERT}"
                 );
+                // A row too large for the server would fail a migration that
+                // succeeded: the applied SQL is stored truncated instead,
+                // saying so, with the checksum of the whole file.
+                let budget = usize::try_from(self.max_packet.saturating_sub(64 * 1024) / 2)
+                    .unwrap_or(usize::MAX);
+                let applied_sql = fit(&r.sql, budget, r.checksum.as_str());
+                let failed_statement = r
+                    .failed_statement
+                    .as_deref()
+                    .map(|f| fit(f, budget / 4, "the statement's text in the file").into_owned());
                 let params: Vec<Value> = vec![
                     r.version.into(),
                     r.name.clone().into(),
@@ -94,13 +111,13 @@ impl Mysql {
                     r.success.into(),
                     r.error.clone().into(),
                     r.failed_statement_index.into(),
-                    r.failed_statement.clone().into(),
+                    failed_statement.into(),
                     r.statements_total.into(),
                     r.statements_applied.into(),
                     r.applied_by.clone().into(),
                     KEEL_VERSION.into(),
                     r.method.as_str().into(),
-                    r.sql.clone().into(),
+                    applied_sql.into_owned().into(),
                 ];
                 (sql, Params::Positional(params))
             }
@@ -198,6 +215,23 @@ impl Mysql {
             }
         }
     }
+}
+
+/// `text` if it is at most `budget` bytes, else its start (at a character
+/// boundary) and a last line saying it was cut and where the whole is.
+fn fit<'t>(text: &'t str, budget: usize, whole: &str) -> std::borrow::Cow<'t, str> {
+    if text.len() <= budget {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = budget.saturating_sub(256);
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{}\n-- keel: truncated to {end} of {} bytes to fit the server's max_allowed_packet (the whole: {whole})",
+        text.get(..end).unwrap_or_default(),
+        text.len()
+    ))
 }
 
 /// An ISO 8601 UTC time (`2026-12-01T20:13:49.123Z`) as a DATETIME(3)
