@@ -201,7 +201,11 @@ fn a_tracking_row_too_large_for_mariadb_is_stored_truncated() {
     let stored = db.scalar("SELECT applied_sql FROM keel_migrations WHERE version = 1");
     assert!(stored.starts_with("CREATE TABLE a"));
     assert!(stored.len() < packet, "{} bytes stored", stored.len());
-    assert!(stored.contains("-- keel: truncated to"), "{}", &stored[stored.len() - 300..]);
+    assert!(
+        stored.contains("-- keel: truncated to"),
+        "{}",
+        &stored[stored.len() - 300..]
+    );
     let checksum = db.scalar("SELECT checksum FROM keel_migrations WHERE version = 1");
     assert!(stored.ends_with(&format!("(the whole: {checksum})")));
     db.keel().arg("status").assert().code(0);

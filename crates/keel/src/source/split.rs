@@ -53,6 +53,21 @@ struct Splitter<'a> {
     depth: usize,
     after_end: bool,
     body_stmt_start: bool,
+    /// Between `CREATE` and the kind of object it creates: a routine
+    /// keyword here makes a compound statement; any other kind closes it.
+    kind_open: bool,
+    /// A PostgreSQL `CREATE RULE`: `DO ALSO (a; b)` keeps its semicolons.
+    is_rule: bool,
+    parens: usize,
+    /// MySQL client `DELIMITER`: statements end at this instead of `;`.
+    delimiter: Option<String>,
+    /// Inside goose's `-- +goose StatementBegin … StatementEnd`.
+    goose_block: bool,
+    /// Finishing the statement a `StatementEnd` closes.
+    goose_end: bool,
+    /// Line counting moves forward only: the line of `line_pos`.
+    line_pos: usize,
+    line: usize,
 }
 
 impl<'a> Splitter<'a> {
@@ -72,6 +87,14 @@ impl<'a> Splitter<'a> {
             depth: 0,
             after_end: false,
             body_stmt_start: false,
+            kind_open: false,
+            is_rule: false,
+            parens: 0,
+            delimiter: None,
+            goose_block: false,
+            goose_end: false,
+            line_pos: 0,
+            line: 1,
         }
     }
 
@@ -84,9 +107,19 @@ impl<'a> Splitter<'a> {
             if self.stop_at_code && self.has_code {
                 return;
             }
+            if let Some(d) = &self.delimiter
+                && !self.goose_block
+                && self.bytes[self.pos..].starts_with(d.as_bytes())
+            {
+                let len = d.len();
+                self.finish(self.pos);
+                self.pos += len;
+                self.start = self.pos;
+                continue;
+            }
             let c = self.peek(0);
             match c {
-                b'-' if self.peek(1) == b'-' => self.skip_line(),
+                b'-' if self.peek(1) == b'-' => self.line_comment(),
                 b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
                 b'/' if self.peek(1) == b'*' => self.skip_block_comment(),
                 b'\'' => {
@@ -111,7 +144,11 @@ impl<'a> Splitter<'a> {
                     self.skip_dollar_quote();
                 }
                 b';' => {
-                    if self.depth == 0 {
+                    if self.depth == 0
+                        && self.parens == 0
+                        && self.delimiter.is_none()
+                        && !self.goose_block
+                    {
                         self.finish(self.pos);
                         self.pos += 1;
                         self.start = self.pos;
@@ -120,6 +157,12 @@ impl<'a> Splitter<'a> {
                         self.body_stmt_start = true;
                     }
                 }
+                b'D' | b'd'
+                    if self.dialect == Dialect::Mysql
+                        && !self.has_code
+                        && !self.goose_block
+                        && self.at_line_start()
+                        && self.delimiter_command() => {}
                 c if c.is_ascii_alphabetic() || c == b'_' => self.word(),
                 c if c.is_ascii_whitespace() => self.pos += 1,
                 b':' => {
@@ -127,6 +170,20 @@ impl<'a> Splitter<'a> {
                     self.code();
                     self.pos += 1;
                     self.body_stmt_start = self.depth > 0;
+                }
+                b'(' => {
+                    self.code();
+                    if self.is_rule {
+                        self.parens += 1;
+                    }
+                    self.body_stmt_start = false;
+                    self.pos += 1;
+                }
+                b')' => {
+                    self.code();
+                    self.parens = self.parens.saturating_sub(1);
+                    self.body_stmt_start = false;
+                    self.pos += 1;
                 }
                 _ => {
                     self.code();
@@ -138,6 +195,66 @@ impl<'a> Splitter<'a> {
         self.finish(self.bytes.len());
     }
 
+    /// Whether `pos` starts a line (only blanks before it on its line).
+    fn at_line_start(&self) -> bool {
+        self.bytes[..self.pos]
+            .iter()
+            .rev()
+            .take_while(|b| **b != b'\n')
+            .all(|b| *b == b' ' || *b == b'\t' || *b == b'\r')
+    }
+
+    /// A `DELIMITER x` line of the `mysql` client: sets the delimiter
+    /// (`DELIMITER ;` restores it) and is no statement itself.
+    fn delimiter_command(&mut self) -> bool {
+        let rest = &self.src[self.pos..];
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        let line = &rest[..line_end];
+        let Some(head) = line.get(..9) else {
+            return false;
+        };
+        if !head.eq_ignore_ascii_case("DELIMITER")
+            || !line[9..].starts_with(|c: char| c == ' ' || c == '\t')
+        {
+            return false;
+        }
+        let d = line[9..].trim();
+        if d.is_empty() {
+            return false;
+        }
+        self.delimiter = (d != ";").then(|| d.to_string());
+        self.pos += line_end;
+        self.start = self.pos;
+        true
+    }
+
+    /// A `--` comment; goose's `-- +goose StatementBegin`/`StatementEnd`
+    /// mark one statement that keeps its semicolons.
+    fn line_comment(&mut self) {
+        let begin = self.pos;
+        self.skip_line();
+        let text = self.src[begin + 2..self.pos].trim();
+        let Some(goose) = text.strip_prefix("+goose") else {
+            return;
+        };
+        match goose.trim() {
+            g if g.eq_ignore_ascii_case("StatementBegin") => {
+                // what came before is a statement of its own
+                self.finish(begin);
+                self.start = self.pos;
+                self.goose_block = true;
+            }
+            g if g.eq_ignore_ascii_case("StatementEnd") && self.goose_block => {
+                self.goose_block = false;
+                self.goose_end = true;
+                self.finish(begin);
+                self.goose_end = false;
+                self.start = self.pos;
+            }
+            _ => {}
+        }
+    }
+
     fn code(&mut self) {
         self.has_code = true;
         self.after_end = false;
@@ -145,12 +262,27 @@ impl<'a> Splitter<'a> {
 
     fn finish(&mut self, end: usize) {
         if self.has_code {
-            let raw = &self.src[self.start..end];
+            let raw = self.src.get(self.start..end).unwrap_or_default();
             let lead = raw.len() - raw.trim_start().len();
-            let line = 1 + self.src[..self.start + lead].matches('\n').count();
+            let at = self.start + lead;
+            // statements come in order: count only the newlines since the last one
+            if at >= self.line_pos {
+                self.line += self.bytes[self.line_pos..at]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                self.line_pos = at;
+            }
+            let text = raw.trim();
+            // a goose block or a DELIMITER statement may end in its own `;`
+            let text = if self.delimiter.is_some() || self.goose_end {
+                text.strip_suffix(';').map_or(text, str::trim_end)
+            } else {
+                text
+            };
             self.out.push(Statement {
-                text: raw.trim().to_string(),
-                line,
+                text: text.to_string(),
+                line: self.line,
             });
         }
         self.has_code = false;
@@ -160,6 +292,9 @@ impl<'a> Splitter<'a> {
         self.depth = 0;
         self.after_end = false;
         self.body_stmt_start = false;
+        self.kind_open = false;
+        self.is_rule = false;
+        self.parens = 0;
     }
 
     fn skip_line(&mut self) {
@@ -282,9 +417,30 @@ impl<'a> Splitter<'a> {
         if self.word_count < 16 {
             if self.word_count == 0 {
                 self.starts_with_create = word == "CREATE";
+                self.kind_open = self.starts_with_create;
+            } else if self.kind_open {
+                match word {
+                    "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT" => {
+                        self.names_routine = true;
+                        self.kind_open = false;
+                    }
+                    "RULE" if self.dialect == Dialect::Postgres => {
+                        self.is_rule = true;
+                        self.kind_open = false;
+                    }
+                    "TABLE" | "VIEW" | "INDEX" | "UNIQUE" | "SEQUENCE" | "SCHEMA" | "DATABASE"
+                    | "TYPE" | "DOMAIN" | "EXTENSION" | "ROLE" | "USER" | "POLICY"
+                    | "MATERIALIZED" | "SERVER" | "TABLESPACE" | "COLLATION" | "CAST"
+                    | "OPERATOR" | "PUBLICATION" | "STATISTICS" | "FOREIGN" | "VIRTUAL"
+                    | "FULLTEXT" | "SPATIAL" | "UNLOGGED" | "GROUP" | "CONVERSION" => {
+                        self.kind_open = false;
+                    }
+                    _ => {}
+                }
             }
-            self.names_routine |= matches!(word, "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT");
             self.word_count += 1;
+        } else {
+            self.kind_open = false;
         }
         if !self.in_compound_statement() {
             return;
@@ -677,6 +833,132 @@ mod tests {
             created_object("INSERT INTO t VALUES (1)", Dialect::Sqlite),
             None
         );
+    }
+
+    #[test]
+    fn event_begin_and_trigger_are_identifiers_in_a_table() {
+        let sql = "CREATE TABLE calendar (id INT PRIMARY KEY, event VARCHAR(20), begin DATETIME);\n\
+                   CREATE TABLE trigger (id INT);\nINSERT INTO calendar VALUES (1, 'a', NULL);\nSELECT 1;";
+        for d in [Dialect::Mysql, Dialect::Sqlite, Dialect::Postgres] {
+            assert_eq!(texts(sql, d).len(), 4, "{d:?}: {:#?}", texts(sql, d));
+        }
+        // mysqldump's DEFINER forms still open a routine body
+        let my = "CREATE DEFINER=`root`@`localhost` PROCEDURE p() BEGIN SELECT 1; SELECT 2; END;\n\
+                  CREATE DEFINER = CURRENT_USER() EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM t; DELETE FROM u; END;\nSELECT 3;";
+        assert_eq!(
+            texts(my, Dialect::Mysql).len(),
+            3,
+            "{:#?}",
+            texts(my, Dialect::Mysql)
+        );
+    }
+
+    #[test]
+    fn postgres_rules_nested_comments_and_e_strings() {
+        let sql = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO log VALUES (1); INSERT INTO log VALUES (2));\n\
+                   /* outer /* inner; */ still comment; */ SELECT E'it\\'s; fine';\nSELECT $tag$ a; $$ b; $tag$;";
+        let st = texts(sql, Dialect::Postgres);
+        assert_eq!(st.len(), 3, "{st:#?}");
+        assert!(st[0].ends_with("VALUES (2))"));
+    }
+
+    #[test]
+    fn mysql_delimiter_blocks_as_the_mysql_client_reads_them() {
+        let sql = "CREATE TABLE a (id INT);\nDELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND //\n\
+                   CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.id = 1//\nDELIMITER ;\nSELECT 3;\n";
+        let st = split(sql, Dialect::Mysql);
+        let t: Vec<&str> = st.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(t.len(), 4, "{t:#?}");
+        assert!(
+            t[1].starts_with("CREATE PROCEDURE p()") && t[1].ends_with("END"),
+            "{t:#?}"
+        );
+        assert_eq!(st[1].line, 3);
+        assert_eq!(
+            t[2],
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.id = 1"
+        );
+        assert_eq!((t[3], st[3].line), ("SELECT 3", 10));
+    }
+
+    #[test]
+    fn goose_statement_blocks_keep_their_semicolons() {
+        let sql = "-- +goose Up\nCREATE TABLE a (id int);\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS 'SELECT 1; SELECT 2' LANGUAGE sql;\nDO 'x; y';\n-- +goose StatementEnd\nSELECT 1;";
+        let t = texts(sql, Dialect::Postgres);
+        assert_eq!(t.len(), 3, "{t:#?}");
+        assert!(
+            t[1].starts_with("CREATE FUNCTION") && t[1].ends_with("DO 'x; y'"),
+            "{t:#?}"
+        );
+    }
+
+    #[test]
+    fn splits_forty_thousand_statements_with_their_lines() {
+        let sql: String = (0..40_000)
+            .map(|i| format!("INSERT INTO t (id, name) VALUES ({i}, 'name; {i}');\n"))
+            .collect();
+        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            let st = split(&sql, d);
+            assert_eq!(st.len(), 40_000);
+            assert_eq!(st[39_999].line, 40_000);
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// A statement with no `;` outside quotes and comments, made of
+        /// the pieces that fool splitters.
+        fn statement() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                "[a-z_][a-z0-9_]{0,8}",
+                "[0-9]{1,4}",
+                Just("'a;b'".to_string()),
+                Just("'it''s; x'".to_string()),
+                Just("\"we;ird\"".to_string()),
+                Just("/* c; */".to_string()),
+                Just("-- c;\n".to_string()),
+                Just("(1, 2)".to_string()),
+                Just("event".to_string()),
+                Just("begin".to_string()),
+                Just("end".to_string()),
+                Just("trigger".to_string()),
+            ];
+            (
+                prop_oneof![
+                    Just("SELECT"),
+                    Just("INSERT INTO t VALUES"),
+                    Just("CREATE TABLE x")
+                ],
+                proptest::collection::vec(piece, 0..8),
+            )
+                .prop_map(|(head, pieces)| format!("{head} {}", pieces.join(" ")))
+        }
+
+        proptest! {
+            #[test]
+            fn joined_statements_split_back(statements in proptest::collection::vec(statement(), 1..12)) {
+                for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+                    let sql = statements.join(";\n");
+                    let got: Vec<String> = split(&sql, d).into_iter().map(|s| s.text).collect();
+                    let want: Vec<String> = statements.iter().map(|s| s.trim().to_string()).collect();
+                    prop_assert_eq!(got, want, "{:?}", d);
+                }
+            }
+
+            #[test]
+            fn postgres_dollar_bodies_split_back(bodies in proptest::collection::vec("[a-z; ]{0,20}", 1..8)) {
+                let statements: Vec<String> = bodies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| format!("DO $t{i}$ {b} $t{i}$"))
+                    .collect();
+                let sql = statements.join(";\n");
+                let got: Vec<String> = split(&sql, Dialect::Postgres).into_iter().map(|s| s.text).collect();
+                prop_assert_eq!(got, statements);
+            }
+        }
     }
 
     #[test]
