@@ -214,7 +214,7 @@ impl<'a> Splitter<'a> {
             return false;
         };
         if !head.eq_ignore_ascii_case("DELIMITER")
-            || !line[9..].starts_with(|c: char| c == ' ' || c == '\t')
+            || !line[9..].starts_with([' ', '\t'])
         {
             return false;
         }
