@@ -494,6 +494,8 @@ async fn run_plan(
         // Only the run's last commit must wait for its flush; it makes the others durable too.
         let durable = index + 1 == plan.len();
         let step = run_file(db, m, direction, &applied_by, &steps, durable, 0).await?;
+        // the next migration starts from the session keel opened
+        db.backend.reset_session().await?;
         observer(Event::Finished {
             version: m.version,
             duration_ms: step.duration_ms.unwrap_or(0),
@@ -769,6 +771,24 @@ async fn run_file(
         },
     };
 
+    if resume_from > 0 {
+        // The statements already applied set up the session the rest ran
+        // in (`SET search_path`, `USE`, `set_config`): replay those.
+        let dialect = db.dialect();
+        for s in statements.iter().take(resume_from) {
+            if crate::source::split::is_session_statement(&s.text, dialect)
+                && let Err(error) = db.backend.execute(&s.text).await?
+            {
+                return Err(Error::db(
+                    format!(
+                        "replaying the session statement at {}:{} before retrying",
+                        file.file, s.line
+                    ),
+                    error,
+                ));
+            }
+        }
+    }
     if is_transactional {
         if let Err((index, error)) = db
             .backend

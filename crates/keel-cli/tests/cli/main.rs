@@ -19,6 +19,7 @@ mod malformed;
 mod nothing_silent;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
+mod session;
 mod settings;
 mod snapshots_sqlite;
 mod sqlite_as_sqlite3;

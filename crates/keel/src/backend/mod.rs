@@ -87,7 +87,7 @@ impl Backend {
     pub async fn connect(url: &DatabaseUrl, table: &str, options: db::Options) -> Result<Backend> {
         Ok(match Conn::open(url, options).await? {
             Conn::Sqlite(c) => Backend::Sqlite(sqlite::Sqlite::new(c, url, table)),
-            Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, table)),
+            Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, table).await?),
             Conn::Mysql(c) => Backend::Mysql(mysql::Mysql::new(c, table).await?),
         })
     }
@@ -143,6 +143,15 @@ impl Backend {
     }
     pub async fn user(&mut self) -> Result<String> {
         dispatch!(self, b => b.user().await)
+    }
+    /// Puts the session back as keel opened it (a migration's `SET`,
+    /// `USE`, `SET ROLE`, `set_config` do not leak into the next one).
+    pub async fn reset_session(&mut self) -> Result<()> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(b) => b.reset_session().await,
+            Backend::Mysql(b) => b.reset_session().await,
+        }
     }
 
     /// What the catalog says of an object a statement in doubt creates.
@@ -229,15 +238,11 @@ pub(crate) fn probe_sql(quoted_table: &str) -> String {
     format!("SELECT revert_statements_total FROM {quoted_table} WHERE 1 = 0")
 }
 
-/// The upgrade statements of a table made by an older keel.
-pub(crate) fn upgrade_statements(
-    template: &'static str,
-    dialect: Dialect,
-    table: &str,
-) -> Vec<String> {
-    use crate::db::sql::{Ident, Sql};
-    Sql::template(dialect, template, &[("table", &Ident::new(table))])
-        .into_string()
+/// The upgrade statements of a table made by an older keel; `table` is
+/// the quoted (for PostgreSQL and MySQL qualified) name.
+pub(crate) fn upgrade_statements(template: &'static str, table: &str) -> Vec<String> {
+    template
+        .replace("{table}", table)
         .split(';')
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -7,7 +7,6 @@
 
 use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure};
 use crate::db::decode::MysqlRow;
-use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
 use crate::error::{DbError, Result};
 use crate::source::split::Statement;
@@ -37,7 +36,25 @@ pub(crate) struct Mysql {
     legacy: bool,
     /// The server's `max_allowed_packet`: a tracking row must fit in it.
     max_packet: u64,
+    /// The database keel connected to.
+    database: String,
+    /// [`SESSION_VARIABLES`] as keel connected.
+    session: Vec<(&'static str, Value)>,
 }
+
+/// Session variables a migration (or a `mysqldump` file) commonly sets,
+/// reset after each migration.
+const SESSION_VARIABLES: [&str; 9] = [
+    "sql_mode",
+    "time_zone",
+    "foreign_key_checks",
+    "unique_checks",
+    "autocommit",
+    "character_set_client",
+    "character_set_results",
+    "collation_connection",
+    "sql_notes",
+];
 
 pub(crate) use crate::db::error::fail;
 use crate::db::error::{Context, db_error};
@@ -62,15 +79,77 @@ impl Mysql {
             .context("reading max_allowed_packet")?;
         // GET_LOCK names are at most 64 characters.
         let lock_name = format!("keel:{}", super::lock_key(&format!("{database}.{table}")));
+        // the session as keel opened it, put back after each migration
+        let session: Option<mysql_async::Row> = conn
+            .query_first(format!(
+                "SELECT {}",
+                SESSION_VARIABLES
+                    .map(|v| format!("@@SESSION.{v}"))
+                    .join(", ")
+            ))
+            .await
+            .context("reading the session variables")?;
+        let session = session
+            .map(|row| {
+                SESSION_VARIABLES
+                    .iter()
+                    .zip(row.unwrap())
+                    .map(|(name, value)| (*name, value))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Named with its database, so a migration's `USE` cannot move it.
+        let qualified = if database.is_empty() {
+            Dialect::Mysql.quote(table)
+        } else {
+            format!(
+                "{}.{}",
+                Dialect::Mysql.quote(&database),
+                Dialect::Mysql.quote(table)
+            )
+        };
         Ok(Mysql {
             conn,
             raw_table: table.to_string(),
-            table: Dialect::Mysql.quote(table),
+            table: qualified,
+            database,
+            session,
             lock_name,
             tx_started: None,
             legacy: false,
             max_packet: max_packet.unwrap_or(16 * 1024 * 1024),
         })
+    }
+
+    /// Back to the database and session variables keel connected with. Not
+    /// `COM_RESET_CONNECTION`: that would release keel's `GET_LOCK`.
+    pub(crate) async fn reset_session(&mut self) -> Result<()> {
+        if !self.database.is_empty() {
+            let sql = format!("USE {}", Dialect::Mysql.quote(&self.database));
+            self.conn
+                .query_drop(sql)
+                .await
+                .context("resetting the database after a migration")?;
+        }
+        if self.session.is_empty() {
+            return Ok(());
+        }
+        // literals, not parameters: a binary '1' is no value for
+        // foreign_key_checks
+        let sets: Vec<String> = self
+            .session
+            .iter()
+            .filter_map(|(name, value)| Some(format!("@@SESSION.{name} = {}", literal(value)?)))
+            .collect();
+        self.conn
+            .query_drop(format!("SET {}", sets.join(", ")))
+            .await
+            .context("resetting the session variables after a migration")
+    }
+
+    /// A fixed statement with the tracking table filled in.
+    fn fill(&self, template: &str) -> String {
+        template.replace("{table}", &self.table)
     }
 
     fn write_sql(&self, write: &Write) -> (String, Params) {
@@ -217,6 +296,26 @@ impl Mysql {
     }
 }
 
+/// A session variable's value as a SQL literal: a number, or a quoted
+/// string without backslashes (safe whatever `NO_BACKSLASH_ESCAPES` says).
+fn literal(value: &Value) -> Option<String> {
+    match value {
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Bytes(b) => {
+            let text = std::str::from_utf8(b).ok()?;
+            if text.parse::<i64>().is_ok() {
+                Some(text.to_string())
+            } else if text.contains('\\') {
+                None
+            } else {
+                Some(format!("'{}'", text.replace('\'', "''")))
+            }
+        }
+        _ => None,
+    }
+}
+
 /// `text` if it is at most `budget` bytes, else its start (at a character
 /// boundary) and a last line saying it was cut and where the whole is.
 fn fit<'t>(text: &'t str, budget: usize, whole: &str) -> std::borrow::Cow<'t, str> {
@@ -285,13 +384,9 @@ impl Driver for Mysql {
     }
 
     async fn ensure_table(&mut self) -> Result<()> {
-        let sql = Sql::template(
-            Dialect::Mysql,
-            CREATE,
-            &[("table", &Ident::new(&self.raw_table))],
-        );
+        let sql = self.fill(CREATE);
         self.conn
-            .query_drop(sql.as_str())
+            .query_drop(sql)
             .await
             .context("creating the tracking table")?;
         if self
@@ -300,7 +395,7 @@ impl Driver for Mysql {
             .await
             .is_err()
         {
-            for sql in super::upgrade_statements(UPGRADE, Dialect::Mysql, &self.raw_table) {
+            for sql in super::upgrade_statements(UPGRADE, &self.table) {
                 match self.conn.query_drop(sql.as_str()).await {
                     Ok(()) => {}
                     Err(mysql_async::Error::Server(s)) if s.code == 1060 => {}
@@ -319,24 +414,16 @@ impl Driver for Mysql {
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        let sql = Sql::template(
-            Dialect::Mysql,
-            APPLIED,
-            &[("table", &Ident::new(&self.raw_table))],
-        );
+        let sql = self.fill(APPLIED);
         self.legacy = false;
-        let rows: Vec<mysql_async::Row> = match self.conn.query(sql.as_str()).await {
+        let rows: Vec<mysql_async::Row> = match self.conn.query(sql).await {
             Ok(rows) => rows,
             Err(mysql_async::Error::Server(s)) if s.code == 1146 => return Ok(Vec::new()),
             Err(mysql_async::Error::Server(s)) if s.code == 1054 => {
                 self.legacy = true;
-                let v1 = Sql::template(
-                    Dialect::Mysql,
-                    APPLIED_V1,
-                    &[("table", &Ident::new(&self.raw_table))],
-                );
+                let v1 = self.fill(APPLIED_V1);
                 self.conn
-                    .query(v1.as_str())
+                    .query(v1)
                     .await
                     .map_err(|e| fail(super::reading(&self.raw_table), e))?
             }

@@ -9,7 +9,6 @@
 
 use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure, lock_key};
 use crate::db::decode::PgRow;
-use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
 use crate::error::{DbError, Result};
 use crate::source::split::Statement;
@@ -80,16 +79,44 @@ impl Postgres {
         &self.client
     }
 
-    /// Wraps an open connection.
-    pub fn new(client: Client, table: &str) -> Postgres {
-        Postgres {
+    /// Wraps an open connection. The tracking table is named with the
+    /// schema it resolves to now, so a migration that empties the
+    /// `search_path` (every `pg_dump` output does) cannot lose it.
+    pub async fn new(client: Client, table: &str) -> Result<Postgres> {
+        let rows = client
+            .query("SELECT coalesce(current_schema()::text, 'public')", &[])
+            .await
+            .context("reading the current schema")?;
+        let schema: String = match rows.first() {
+            Some(r) => r.col(0, CATALOG)?,
+            None => "public".to_string(),
+        };
+        Ok(Postgres {
             client,
             raw_table: table.to_string(),
-            table: Dialect::Postgres.quote(table),
+            table: format!(
+                "{}.{}",
+                Dialect::Postgres.quote(&schema),
+                Dialect::Postgres.quote(table)
+            ),
             lock_key: lock_key(table),
             upsert: None,
             legacy: false,
-        }
+        })
+    }
+
+    /// `RESET ALL` and back to the user keel logged in as. Not `DISCARD
+    /// ALL`: that would release keel's advisory lock and prepared writes.
+    pub(crate) async fn reset_session(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("RESET ALL; SET SESSION AUTHORIZATION DEFAULT")
+            .await
+            .context("resetting the session after a migration")
+    }
+
+    /// A fixed statement with the tracking table filled in.
+    fn fill(&self, template: &str) -> String {
+        template.replace("{table}", &self.table)
     }
 
     async fn upsert_statement(&mut self) -> Result<tokio_postgres::Statement> {
@@ -315,13 +342,9 @@ impl Driver for Postgres {
             None => false,
         };
         if !exists {
-            let sql = Sql::template(
-                Dialect::Postgres,
-                CREATE,
-                &[("table", &Ident::new(&self.raw_table))],
-            );
+            let sql = self.fill(CREATE);
             self.client
-                .batch_execute(sql.as_str())
+                .batch_execute(&sql)
                 .await
                 .context("creating the tracking table")?;
         } else if self
@@ -330,7 +353,7 @@ impl Driver for Postgres {
             .await
             .is_err()
         {
-            for sql in super::upgrade_statements(UPGRADE, Dialect::Postgres, &self.raw_table) {
+            for sql in super::upgrade_statements(UPGRADE, &self.table) {
                 match self.client.batch_execute(&sql).await {
                     Ok(()) => {}
                     Err(e)
@@ -351,26 +374,18 @@ impl Driver for Postgres {
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        let sql = Sql::template(
-            Dialect::Postgres,
-            APPLIED,
-            &[("table", &Ident::new(&self.raw_table))],
-        );
+        let sql = self.fill(APPLIED);
         self.legacy = false;
-        let rows = match self.client.query_typed(sql.as_str(), &[]).await {
+        let rows = match self.client.query_typed(&sql, &[]).await {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
                 return Ok(Vec::new());
             }
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN) => {
                 self.legacy = true;
-                let v1 = Sql::template(
-                    Dialect::Postgres,
-                    APPLIED_V1,
-                    &[("table", &Ident::new(&self.raw_table))],
-                );
+                let v1 = self.fill(APPLIED_V1);
                 self.client
-                    .query_typed(v1.as_str(), &[])
+                    .query_typed(&v1, &[])
                     .await
                     .map_err(|e| fail(super::reading(&self.raw_table), e))?
             }

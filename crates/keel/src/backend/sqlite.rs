@@ -354,7 +354,7 @@ impl Driver for Sqlite {
             .execute_batch(sql.as_str())
             .context("creating the tracking table")?;
         if self.conn.prepare(&super::probe_sql(&self.table)).is_err() {
-            for sql in super::upgrade_statements(UPGRADE, Dialect::Sqlite, &self.raw_table) {
+            for sql in super::upgrade_statements(UPGRADE, &self.table) {
                 match self.conn.execute_batch(&sql) {
                     Ok(()) => {}
                     Err(e) if e.to_string().contains("duplicate column") => {}

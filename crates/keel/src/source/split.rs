@@ -213,9 +213,7 @@ impl<'a> Splitter<'a> {
         let Some(head) = line.get(..9) else {
             return false;
         };
-        if !head.eq_ignore_ascii_case("DELIMITER")
-            || !line[9..].starts_with([' ', '\t'])
-        {
+        if !head.eq_ignore_ascii_case("DELIMITER") || !line[9..].starts_with([' ', '\t']) {
             return false;
         }
         let d = line[9..].trim();
@@ -673,6 +671,28 @@ fn skip_comments(b: &[u8], mut i: usize, dialect: Dialect) -> usize {
     i
 }
 
+/// Whether a statement only sets up the session (`SET …` other than
+/// `SET TRANSACTION`, `USE db`, `SELECT set_config(…)`): what a retry
+/// replays of the statements that already ran.
+pub fn is_session_statement(text: &str, dialect: Dialect) -> bool {
+    let tokens = leading_tokens(text, dialect, 5);
+    let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
+    let word = |i: usize| upper.get(i).map(String::as_str).unwrap_or_default();
+    match word(0) {
+        "SET" => {
+            !matches!(word(1), "TRANSACTION" | "CONSTRAINTS")
+                && !(word(1) == "SESSION" && word(2) == "CHARACTERISTICS")
+        }
+        "USE" => dialect == Dialect::Mysql,
+        "SELECT" => {
+            dialect == Dialect::Postgres
+                && (word(1) == "SET_CONFIG"
+                    || (word(1) == "PG_CATALOG" && word(2) == "." && word(3) == "SET_CONFIG"))
+        }
+        _ => false,
+    }
+}
+
 /// The first `n` words of `text`, upper-cased, after leading comments
 /// (stopping at the first token that is not a word).
 pub(crate) fn leading_words(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
@@ -785,6 +805,28 @@ mod tests {
             control("BEGIN WORK; COMMIT WORK;", Dialect::Mysql),
             ["BEGIN", "COMMIT"]
         );
+    }
+
+    #[test]
+    fn session_statements_are_recognised() {
+        let pg = Dialect::Postgres;
+        assert!(is_session_statement("SET search_path TO app", pg));
+        assert!(is_session_statement(
+            "SELECT pg_catalog.set_config('search_path', '', false)",
+            pg
+        ));
+        assert!(is_session_statement(
+            "-- x\nSELECT set_config('a.b', '1', false)",
+            pg
+        ));
+        assert!(!is_session_statement(
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            pg
+        ));
+        assert!(!is_session_statement("SELECT 1", pg));
+        assert!(is_session_statement("USE other", Dialect::Mysql));
+        assert!(is_session_statement("SET NAMES utf8mb4", Dialect::Mysql));
+        assert!(!is_session_statement("UPDATE t SET a = 1", Dialect::Mysql));
     }
 
     #[test]
