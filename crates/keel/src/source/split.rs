@@ -679,10 +679,11 @@ pub fn is_session_statement(text: &str, dialect: Dialect) -> bool {
     let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
     let word = |i: usize| upper.get(i).map(String::as_str).unwrap_or_default();
     match word(0) {
-        "SET" => {
-            !matches!(word(1), "TRANSACTION" | "CONSTRAINTS")
-                && !(word(1) == "SESSION" && word(2) == "CHARACTERISTICS")
-        }
+        "SET" => match word(1) {
+            "TRANSACTION" | "CONSTRAINTS" => false,
+            "SESSION" => word(2) != "CHARACTERISTICS",
+            _ => true,
+        },
         "USE" => dialect == Dialect::Mysql,
         "SELECT" => {
             dialect == Dialect::Postgres
