@@ -331,3 +331,30 @@ on_every_engine!(a_tracking_table_of_an_older_keel_keeps_working, |db| {
         "{history}"
     );
 });
+
+#[test]
+fn recorded_duration_includes_the_commit() {
+    let db = TestDb::new(Engine::Postgres, "commit_duration");
+    // a deferred constraint trigger runs at COMMIT and takes 600 ms there
+    db.write(
+        "0001_slow_commit.sql",
+        "CREATE TABLE a (id int);\n\
+         CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.6); RETURN NULL; END $$;\n\
+         CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT ON a DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();\n\
+         INSERT INTO a VALUES (1);\n",
+    );
+    db.write("0002_a.up.sql", "INSERT INTO a VALUES (2);\n");
+    db.write("0002_a.down.sql", "INSERT INTO a VALUES (3);\n");
+    db.keel().arg("up").assert().success();
+    let ms: i64 = db
+        .scalar("SELECT duration_ms FROM keel_migrations WHERE version = 1")
+        .parse()
+        .unwrap();
+    assert!(ms >= 600, "duration {ms} ms leaves out the commit");
+    db.keel().arg("down").assert().success();
+    let ms: i64 = db
+        .scalar("SELECT revert_duration_ms FROM keel_migrations WHERE version = 2")
+        .parse()
+        .unwrap();
+    assert!(ms >= 600, "revert duration {ms} ms leaves out the commit");
+}

@@ -244,6 +244,33 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
     }
 }
 
+/// After a migration's commit, its measured duration made to include the
+/// commit: from the transaction's start (`applied_at`/`reverted_at`, both
+/// `now()` of that transaction) to the end of the commit.
+fn commit_timing(table: &str, finish: &Write) -> Option<String> {
+    let (column, since, version, guard) = match finish {
+        Write::Upsert(r) if r.duration_ms.is_none() => {
+            ("duration_ms", "applied_at", r.version, "success")
+        }
+        Write::Reverted {
+            version,
+            duration_ms: None,
+            ..
+        } => (
+            "revert_duration_ms",
+            "reverted_at",
+            *version,
+            "reverted_at IS NOT NULL",
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "BEGIN; SET LOCAL synchronous_commit TO off; \
+         UPDATE {table} SET {column} = greatest({column}, (extract(epoch FROM clock_timestamp() - {since}) * 1000)::int8) \
+         WHERE version = {version} AND {guard}; COMMIT"
+    ))
+}
+
 type Request<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + 'a>>;
 
 /// Polls every request once, in order, before waiting on any: tokio-postgres
@@ -450,6 +477,9 @@ impl Driver for Postgres {
     ) -> Result<Result<(), StatementFailure>> {
         let write = self.prepare_write(finish).await?;
         let params = write_params(finish);
+        // The recorded duration includes the commit: measured once it is
+        // done, pipelined so it costs no round trip (and no WAL flush).
+        let timing = commit_timing(&self.table, finish);
         let client = &self.client;
         let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 3);
         // A migration's commit need not wait for its WAL flush when a later
@@ -469,6 +499,9 @@ impl Driver for Postgres {
             client.execute(write, params).await.map(|_| ())
         }));
         requests.push(Box::pin(client.batch_execute("COMMIT")));
+        if let Some(sql) = &timing {
+            requests.push(Box::pin(client.batch_execute(sql)));
+        }
         let mut results = pipeline(requests).await.into_iter();
         if let Some(Err(e)) = results.next() {
             return Err(fail("starting a transaction", e));

@@ -248,6 +248,7 @@ impl Sqlite {
                 )));
             }
         }
+        let started = self.tx_started;
         let written = self.write_now(finish);
         self.tx_started = None;
         if let Err(e) = written {
@@ -257,6 +258,25 @@ impl Sqlite {
         self.conn
             .execute_batch("COMMIT")
             .map_err(|e| fail("committing", e))?;
+        // the recorded duration includes the commit
+        let measured = match finish {
+            Write::Upsert(r) if r.duration_ms.is_none() => Some(("duration_ms", r.version)),
+            Write::Reverted {
+                version,
+                duration_ms: None,
+                ..
+            } => Some(("revert_duration_ms", *version)),
+            _ => None,
+        };
+        if let (Some((column, version)), Some(started)) = (measured, started) {
+            let ms = started.elapsed().as_millis() as i64;
+            self.conn
+                .execute(
+                    &format!("UPDATE {} SET {column} = ?2 WHERE version = ?1", self.table),
+                    params![version, ms],
+                )
+                .map_err(|e| fail("recording the migration's duration", e))?;
+        }
         Ok(Ok(()))
     }
 
