@@ -101,3 +101,36 @@ fn postgres_retry_replays_search_path() {
     );
     assert!(!db.has_table("b"), "b belongs in app, not public");
 }
+
+#[test]
+fn postgres_a_migration_that_takes_a_role_is_recorded_as_keel_user() {
+    let role = crate::support::PgRole::new("owner");
+    let db = TestDb::new(Engine::Postgres, "pg_role");
+    db.query(&format!(
+        "GRANT CREATE ON SCHEMA public TO \"{}\"",
+        role.name
+    ));
+    db.write(
+        "0001_owned.sql",
+        format!(
+            "SET ROLE \"{}\";\nCREATE TABLE owned (id int);\n",
+            role.name
+        ),
+    );
+    db.write("0002_next.sql", "CREATE TABLE next_one (id int);\n");
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(
+        db.scalar("SELECT tableowner FROM pg_tables WHERE tablename = 'owned'"),
+        role.name
+    );
+    // the role stayed in its migration
+    assert_eq!(
+        db.scalar("SELECT tableowner FROM pg_tables WHERE tablename = 'next_one'"),
+        "postgres"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM keel_migrations WHERE success"),
+        "2"
+    );
+}

@@ -265,7 +265,7 @@ fn commit_timing(table: &str, finish: &Write) -> Option<String> {
         _ => return None,
     };
     Some(format!(
-        "BEGIN; SET LOCAL synchronous_commit TO off; \
+        "BEGIN; SET LOCAL synchronous_commit TO off; SET LOCAL SESSION AUTHORIZATION DEFAULT; \
          UPDATE {table} SET {column} = greatest({column}, (extract(epoch FROM clock_timestamp() - {since}) * 1000)::int8) \
          WHERE version = {version} AND {guard}; COMMIT"
     ))
@@ -494,6 +494,11 @@ impl Driver for Postgres {
         for s in statements {
             requests.push(Box::pin(client.batch_execute(&s.text)));
         }
+        // keel writes its row as the user it logged in as, whatever role the
+        // migration took (`SET ROLE owner` to own what it creates)
+        requests.push(Box::pin(
+            client.batch_execute("SET LOCAL SESSION AUTHORIZATION DEFAULT"),
+        ));
         let (write, params) = (&write, &params);
         requests.push(Box::pin(async move {
             client.execute(write, params).await.map(|_| ())
@@ -513,10 +518,21 @@ impl Driver for Postgres {
             }
         }
         if let Some(Err(e)) = results.next() {
+            return Err(fail(
+                "returning to keel's own user before its tracking write",
+                e,
+            ));
+        }
+        if let Some(Err(e)) = results.next() {
             return Err(fail("writing the tracking row", e));
         }
         if let Some(Err(e)) = results.next() {
             return Err(fail("committing", e));
+        }
+        // Only the duration failed to be refined: the migration and its row
+        // are committed. Leave no transaction open.
+        if let Some(Err(_)) = results.next() {
+            let _ = self.client.batch_execute("ROLLBACK").await;
         }
         Ok(Ok(()))
     }
