@@ -815,33 +815,15 @@ async fn run_file(
             }
             Direction::Down => {}
         }
-        for (index, s) in statements.iter().enumerate().skip(resume_from) {
-            match direction {
-                Direction::Up if index > resume_from => {
-                    db.backend
-                        .write(&Write::Progress {
-                            version: m.version,
-                            statements_applied: index as i64,
-                            started: index as i64 + 1,
-                        })
-                        .await?;
-                }
-                Direction::Up => {}
-                Direction::Down => {
-                    db.backend
-                        .write(&Write::RevertProgress {
-                            version: m.version,
-                            statements_applied: index as i64,
-                            statements_total: total,
-                        })
-                        .await?;
-                }
-            }
-            if let Err(error) = db.backend.execute(&s.text).await? {
-                let f = failure(index, error, index);
-                db.backend.write(&failure_write(&f)).await?;
-                return Err(Error::MigrationFailed(Box::new(f)));
-            }
+        let enforced = db.backend.foreign_keys_off()?;
+        let ran = run_statements(db, m, &statements, direction, resume_from, total).await;
+        if enforced {
+            db.backend.foreign_keys_on()?;
+        }
+        if let Some((index, error)) = ran? {
+            let f = failure(index, error, index);
+            db.backend.write(&failure_write(&f)).await?;
+            return Err(Error::MigrationFailed(Box::new(f)));
         }
         let finish = match finish {
             Write::Upsert(mut r) => {
@@ -872,6 +854,45 @@ async fn run_file(
         statements: Vec::new(),
         duration_ms: Some(started.elapsed().as_millis() as u64),
     })
+}
+
+/// Runs `statements` one by one from `resume_from`, recording each as
+/// started before it is sent; the first failure, if any.
+async fn run_statements(
+    db: &mut Database,
+    m: &Migration,
+    statements: &[Statement],
+    direction: Direction,
+    resume_from: usize,
+    total: i64,
+) -> Result<Option<(usize, DbError)>> {
+    for (index, s) in statements.iter().enumerate().skip(resume_from) {
+        match direction {
+            Direction::Up if index > resume_from => {
+                db.backend
+                    .write(&Write::Progress {
+                        version: m.version,
+                        statements_applied: index as i64,
+                        started: index as i64 + 1,
+                    })
+                    .await?;
+            }
+            Direction::Up => {}
+            Direction::Down => {
+                db.backend
+                    .write(&Write::RevertProgress {
+                        version: m.version,
+                        statements_applied: index as i64,
+                        statements_total: total,
+                    })
+                    .await?;
+            }
+        }
+        if let Err(error) = db.backend.execute(&s.text).await? {
+            return Ok(Some((index, error)));
+        }
+    }
+    Ok(None)
 }
 
 /// Continues a partially applied migration from its failed statement, after

@@ -116,6 +116,7 @@ fn read_only_commands_never_create_a_sqlite_file() {
         &["up", "--dry-run"],
         &["down", "--dry-run"],
         &["sequences"],
+        &["diff", "migrations"],
     ] {
         let out = bare_keel(&db)
             .args(["--database-url", &url, "--format", "json"])

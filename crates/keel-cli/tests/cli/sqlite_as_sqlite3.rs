@@ -52,6 +52,43 @@ fn twelve_step_rebuild_runs_and_dangling_references_fail_the_migration() {
     );
 }
 
+#[test]
+fn a_no_transaction_rebuild_runs_as_sqlite3_runs_it() {
+    let db = TestDb::new(Engine::Sqlite, "twelve_step_no_tx");
+    db.write(
+        "0001_tables.sql",
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id));
+         INSERT INTO parent VALUES (1);
+INSERT INTO child VALUES (10, 1);
+",
+    );
+    db.write(
+        "0002_rebuild.sql",
+        "-- keel:no-transaction
+BEGIN;
+CREATE TABLE new_parent (id INTEGER PRIMARY KEY, note TEXT);
+         INSERT INTO new_parent (id) SELECT id FROM parent;
+DROP TABLE parent;
+         ALTER TABLE new_parent RENAME TO parent;
+COMMIT;
+",
+    );
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(db.scalar("SELECT count(*) FROM child"), "1");
+    assert_eq!(db.scalar("SELECT count(*) FROM parent"), "1");
+    // enforcement is back for the next migration
+    db.write(
+        "0003_dangling.sql",
+        "INSERT INTO child VALUES (11, 999);
+",
+    );
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(2), "{doc}");
+    assert_eq!(db.scalar("SELECT count(*) FROM child WHERE id = 11"), "0");
+}
+
 #[cfg(unix)]
 #[test]
 fn one_lock_per_database_file_through_a_symlink() {

@@ -144,6 +144,22 @@ impl Backend {
     pub async fn user(&mut self) -> Result<String> {
         dispatch!(self, b => b.user().await)
     }
+    /// SQLite: foreign keys off for a migration run statement by statement
+    /// (as `sqlite3` runs a file); whether they were on, to restore.
+    pub fn foreign_keys_off(&mut self) -> Result<bool> {
+        match self {
+            Backend::Sqlite(b) => b.foreign_keys_off(),
+            _ => Ok(false),
+        }
+    }
+
+    pub fn foreign_keys_on(&mut self) -> Result<()> {
+        match self {
+            Backend::Sqlite(b) => b.foreign_keys_on(),
+            _ => Ok(()),
+        }
+    }
+
     /// Puts the session back as keel opened it (a migration's `SET`,
     /// `USE`, `SET ROLE`, `set_config` do not leak into the next one).
     pub async fn reset_session(&mut self) -> Result<()> {

@@ -197,6 +197,27 @@ impl Sqlite {
 }
 
 impl Sqlite {
+    /// Foreign keys off for a migration run statement by statement, as
+    /// `sqlite3` runs a file; returns whether they were on.
+    pub(crate) fn foreign_keys_off(&mut self) -> Result<bool> {
+        let enforced: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(|e| fail("reading PRAGMA foreign_keys", e))?;
+        if enforced {
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = OFF")
+                .map_err(|e| fail("turning foreign key enforcement off", e))?;
+        }
+        Ok(enforced)
+    }
+
+    pub(crate) fn foreign_keys_on(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|e| fail("turning foreign key enforcement back on", e))
+    }
+
     /// One migration in one transaction; with `check_foreign_keys`, a
     /// dangling reference left by the migration fails it (at its last
     /// statement) and rolls it back.
