@@ -101,7 +101,11 @@ fn one_lock_per_database_file_through_a_symlink() {
         "0001_slow.sql",
         "CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT max(x) AS s FROM c;\n",
     );
-    let mut first = db.keel_process(&["up"]).spawn().unwrap();
+    let mut first = db
+        .keel_process(&["up"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // wait for the first runner to hold the lock
     let lock = db.path().join("test.db.keel-lock");
     let start = Instant::now();

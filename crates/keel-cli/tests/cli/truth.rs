@@ -4,7 +4,7 @@
 //! without the user's decision.
 
 use crate::on_every_engine;
-use crate::support::{Engine, TestDb, json};
+use crate::support::{Engine, TestDb};
 use std::time::{Duration, Instant};
 
 on_every_engine!(own_begin_commit_is_refused_or_recorded_truly, |db| {
@@ -101,7 +101,11 @@ on_every_engine!(killed_while_a_statement_runs_is_in_doubt, |db| {
             slow_statement(&db)
         ),
     );
-    let mut child = db.keel_process(&["up"]).spawn().unwrap();
+    let mut child = db
+        .keel_process(&["up"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // wait until keel has recorded that statement 2 started, then kill it
     let start = Instant::now();
     loop {
