@@ -362,3 +362,68 @@ fn recorded_duration_includes_the_commit() {
         .unwrap();
     assert!(ms >= 600, "revert duration {ms} ms leaves out the commit");
 }
+
+/// Kills keel (and the server's statement) at moments spread over a
+/// migration of slow statements, and checks after each kill that the record
+/// never says less than what took effect, nor more than one statement in
+/// doubt beyond it.
+#[test]
+fn a_kill_loop_on_mariadb_never_under_counts() {
+    let db = TestDb::new(Engine::Mysql, "kill_loop");
+    let statements: Vec<String> = (1..=6)
+        .map(|i| format!("CREATE TABLE t{i} AS SELECT SLEEP(0.25) AS s"))
+        .collect();
+    db.write("0001_slow.sql", format!("{};\n", statements.join(";\n")));
+    for delay_ms in [60u64, 310, 420, 700, 980, 1240, 1500] {
+        let mut child = db
+            .keel_process(&["up"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        let _ = child.wait();
+        for row in db.query(
+            "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+        ) {
+            if let Some(id) = &row[0] {
+                let _ = std::panic::catch_unwind(|| db.query(&format!("KILL {id}")));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let exist = (1..=6).filter(|i| db.has_table(&format!("t{i}"))).count() as i64;
+        let row = if db.has_table("keel_migrations") {
+            db.query("SELECT success, statements_applied, failed_statement_index, error FROM keel_migrations WHERE version = 1")
+        } else {
+            Vec::new()
+        };
+        match row.first() {
+            None => assert_eq!(exist, 0, "after {delay_ms} ms: tables exist but nothing is recorded"),
+            Some(r) if r[0].as_deref() == Some("1") => assert_eq!(exist, 6),
+            Some(r) => {
+                let applied: i64 = r[1].as_deref().unwrap_or("0").parse().unwrap();
+                let started: Option<i64> = r[2].as_deref().map(|s| s.parse().unwrap());
+                assert!(r[3].is_none(), "a kill is no error: {r:?}");
+                assert_eq!(started, Some(applied + 1), "after {delay_ms} ms: {r:?}");
+                assert!(
+                    exist == applied || exist == applied + 1,
+                    "after {delay_ms} ms: {exist} tables exist, record says {applied} applied and statement {} in doubt",
+                    applied + 1
+                );
+                let (_, status) = db.keel_json(&["status"]);
+                assert_eq!(status["migrations"][0]["state"], "in_doubt", "{status}");
+            }
+        }
+        // the operator undoes everything and says so, for the next round
+        for i in 1..=6 {
+            db.query(&format!("DROP TABLE IF EXISTS t{i}"));
+        }
+        if !row.is_empty() {
+            if row[0][0].as_deref() == Some("1") {
+                db.query("DELETE FROM keel_migrations");
+            } else {
+                db.keel().args(["repair", "--mark-rolled-back", "1"]).assert().success();
+            }
+        }
+    }
+}
