@@ -427,3 +427,47 @@ fn a_kill_loop_on_mariadb_never_under_counts() {
         }
     }
 }
+
+#[test]
+fn an_interrupted_concurrent_index_build_is_reported_invalid() {
+    let db = TestDb::new(Engine::Postgres, "invalid_index");
+    db.write(
+        "0001_table.sql",
+        "CREATE TABLE t (a int);\nINSERT INTO t SELECT generate_series(1, 60);\n\
+         CREATE FUNCTION slow_id(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN x; END $$;\n",
+    );
+    db.write(
+        "0002_index.sql",
+        "-- keel:no-transaction\nCREATE INDEX CONCURRENTLY t_slow ON t (slow_id(a));\n",
+    );
+    let mut child = db
+        .keel_process(&["up"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !db.has_table("keel_migrations")
+        || db.scalar("SELECT count(*) FROM keel_migrations WHERE version = 2") == "0"
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "the index build never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().unwrap();
+    let _ = child.wait();
+    db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 't_slow' AND NOT i.indisvalid"),
+        "1",
+        "the build should have left an INVALID index"
+    );
+    let (code, doc) = db.keel_json(&["repair"]);
+    assert_eq!(code, Some(1), "{doc}");
+    let catalog = doc["unresolved"][0]["catalog"].as_str().unwrap_or_default();
+    assert!(catalog.contains("INVALID") && catalog.contains("DROP INDEX t_slow"), "{doc}");
+    // following the advice works
+    db.query("DROP INDEX t_slow");
+    db.keel().args(["repair", "--retry", "2"]).assert().success();
+    db.keel().arg("status").assert().code(0);
+}
