@@ -398,7 +398,10 @@ fn a_kill_loop_on_mariadb_never_under_counts() {
             Vec::new()
         };
         match row.first() {
-            None => assert_eq!(exist, 0, "after {delay_ms} ms: tables exist but nothing is recorded"),
+            None => assert_eq!(
+                exist, 0,
+                "after {delay_ms} ms: tables exist but nothing is recorded"
+            ),
             Some(r) if r[0].as_deref() == Some("1") => assert_eq!(exist, 6),
             Some(r) => {
                 let applied: i64 = r[1].as_deref().unwrap_or("0").parse().unwrap();
@@ -422,7 +425,10 @@ fn a_kill_loop_on_mariadb_never_under_counts() {
             if row[0][0].as_deref() == Some("1") {
                 db.query("DELETE FROM keel_migrations");
             } else {
-                db.keel().args(["repair", "--mark-rolled-back", "1"]).assert().success();
+                db.keel()
+                    .args(["repair", "--mark-rolled-back", "1"])
+                    .assert()
+                    .success();
             }
         }
     }
@@ -449,7 +455,10 @@ fn an_interrupted_concurrent_index_build_is_reported_invalid() {
     while !db.has_table("keel_migrations")
         || db.scalar("SELECT count(*) FROM keel_migrations WHERE version = 2") == "0"
     {
-        assert!(start.elapsed() < Duration::from_secs(20), "the index build never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the index build never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(700));
@@ -465,9 +474,15 @@ fn an_interrupted_concurrent_index_build_is_reported_invalid() {
     let (code, doc) = db.keel_json(&["repair"]);
     assert_eq!(code, Some(1), "{doc}");
     let catalog = doc["unresolved"][0]["catalog"].as_str().unwrap_or_default();
-    assert!(catalog.contains("INVALID") && catalog.contains("DROP INDEX t_slow"), "{doc}");
+    assert!(
+        catalog.contains("INVALID") && catalog.contains("DROP INDEX t_slow"),
+        "{doc}"
+    );
     // following the advice works
     db.query("DROP INDEX t_slow");
-    db.keel().args(["repair", "--retry", "2"]).assert().success();
+    db.keel()
+        .args(["repair", "--retry", "2"])
+        .assert()
+        .success();
     db.keel().arg("status").assert().code(0);
 }

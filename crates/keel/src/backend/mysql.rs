@@ -68,36 +68,35 @@ impl Mysql {
     /// Wraps an open connection; the lock is named after the database and
     /// the tracking table, since MySQL's named locks are server-wide.
     pub async fn new(mut conn: Conn, table: &str) -> Result<Mysql> {
-        let database: Option<Option<String>> = conn
-            .query_first("SELECT DATABASE()")
-            .await
-            .context("reading the current database")?;
-        let database = database.flatten().unwrap_or_default();
-        let max_packet: Option<u64> = conn
-            .query_first("SELECT @@max_allowed_packet")
-            .await
-            .context("reading max_allowed_packet")?;
-        // GET_LOCK names are at most 64 characters.
-        let lock_name = format!("keel:{}", super::lock_key(&format!("{database}.{table}")));
-        // the session as keel opened it, put back after each migration
-        let session: Option<mysql_async::Row> = conn
+        // One round trip: the database, the packet limit, and the session
+        // as keel opened it (put back after each migration).
+        let row: Option<mysql_async::Row> = conn
             .query_first(format!(
-                "SELECT {}",
+                "SELECT DATABASE(), @@max_allowed_packet, {}",
                 SESSION_VARIABLES
                     .map(|v| format!("@@SESSION.{v}"))
                     .join(", ")
             ))
             .await
-            .context("reading the session variables")?;
-        let session = session
-            .map(|row| {
-                SESSION_VARIABLES
-                    .iter()
-                    .zip(row.unwrap())
-                    .map(|(name, value)| (*name, value))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .context("reading the current database and session")?;
+        let mut values = row
+            .map(mysql_async::Row::unwrap)
+            .unwrap_or_default()
+            .into_iter();
+        let database = match values.next() {
+            Some(Value::Bytes(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        let max_packet = match values.next() {
+            Some(Value::Bytes(b)) => String::from_utf8_lossy(&b).parse().ok(),
+            Some(Value::Int(i)) => u64::try_from(i).ok(),
+            Some(Value::UInt(u)) => Some(u),
+            _ => None,
+        };
+        let session: Vec<(&'static str, Value)> =
+            SESSION_VARIABLES.iter().copied().zip(values).collect();
+        // GET_LOCK names are at most 64 characters.
+        let lock_name = format!("keel:{}", super::lock_key(&format!("{database}.{table}")));
         // Named with its database, so a migration's `USE` cannot move it.
         let qualified = if database.is_empty() {
             Dialect::Mysql.quote(table)
