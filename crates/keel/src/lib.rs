@@ -43,6 +43,7 @@ pub mod sequences;
 pub mod settings;
 pub mod source;
 pub mod tracking;
+pub mod types;
 
 pub use db::{ConnectOptions, Database};
 pub use dialect::Dialect;

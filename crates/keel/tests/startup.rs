@@ -1,6 +1,8 @@
 //! The library's start-up call: embedded migrations applied once, and an
 //! error (so the application refuses to start) when one fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 static GOOD: &[keel::EmbeddedFile] = keel::embed_migrations!("tests/fixtures/good");
 static FAILING: &[keel::EmbeddedFile] = keel::embed_migrations!("tests/fixtures/failing");
 

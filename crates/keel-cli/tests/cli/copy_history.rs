@@ -104,6 +104,19 @@ fn a_keel_migrated_sqlite_database_arrives_with_its_history() {
         .unwrap();
     let doc = json(&out);
     assert_eq!(out.status.code(), Some(0), "{doc}");
+    // the copy is what the source is
+    let out = keel_on(&db, &db.url)
+        .args(["diff", &src, &db.url])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "diff of a database and its fresh copy is clean:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // validate compares only user tables
     let out = keel_on(&db, &db.url)
         .args(["validate", &src, &db.url, "--format", "json"])

@@ -5,7 +5,7 @@
 use crate::support::{Engine, PgRole, TestDb};
 use rusqlite::Connection;
 
-fn sqlite(db: &TestDb, sql: &str) -> String {
+pub(crate) fn sqlite(db: &TestDb, sql: &str) -> String {
     let path = db.path().join("source.db");
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch(sql).unwrap();
@@ -15,7 +15,7 @@ fn sqlite(db: &TestDb, sql: &str) -> String {
 /// Incident 1: a Flask app's SQLite file, 16 tables, `user` and `case`
 /// among them, foreign keys, id gaps, deleted tail rows, an AUTOINCREMENT
 /// table whose rows were all deleted and one never used.
-const INCIDENT_1: &str = r#"
+pub(crate) const INCIDENT_1: &str = r#"
 CREATE TABLE "user" (id INTEGER PRIMARY KEY AUTOINCREMENT, username VARCHAR(80) NOT NULL UNIQUE, is_active BOOLEAN NOT NULL DEFAULT 1, created_at DATETIME DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE "case" (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(200) NOT NULL, created_by INTEGER REFERENCES "user"(id), created_at DATETIME);
 CREATE TABLE case_file (id INTEGER PRIMARY KEY AUTOINCREMENT, case_id INTEGER NOT NULL REFERENCES "case"(id) ON DELETE CASCADE, size INTEGER, sha BLOB, score REAL);
@@ -186,13 +186,12 @@ fn incident_1_copied_database_takes_inserts_from_the_app_role_at_once() {
     db.query("DELETE FROM \"case\" WHERE id = 8");
 }
 
+pub(crate) const VALIDATE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, r REAL); INSERT INTO t VALUES (1, 'a', 0.5), (2, NULL, 1e300);";
+
 #[test]
 fn validate_passes_on_a_faithful_copy_and_fails_on_a_changed_value() {
     let db = TestDb::new(Engine::Postgres, "copy_validate");
-    let src = sqlite(
-        &db,
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, r REAL); INSERT INTO t VALUES (1, 'a', 0.5), (2, NULL, 1e300);",
-    );
+    let src = sqlite(&db, VALIDATE);
     let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
     assert_eq!(code, Some(0), "{doc}");
     let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
@@ -203,16 +202,15 @@ fn validate_passes_on_a_faithful_copy_and_fails_on_a_changed_value() {
     assert_eq!(doc["tables"][0]["matches"], false, "{doc}");
 }
 
+pub(crate) const AWKWARD_VALUES: &str = "CREATE TABLE w (id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB, anything, d DATETIME, j JSON, \"order\" VARCHAR(5), \"we\"\"ird col\" TEXT);
+         INSERT INTO w VALUES (1, 9223372036854775807, 9e999, 'ünï 🦀', x'', 1, 1762432496000, '[1,{\"a\":null}]', 'ab', 'q');
+         INSERT INTO w VALUES (2, -9223372036854775808, -9e999, '', randomblob(2000000), 'text', '2025-01-02', 'not json', NULL, NULL);
+         INSERT INTO w VALUES (3, 0, 2.2250738585072014e-308, NULL, NULL, 2.5, NULL, NULL, NULL, NULL);";
+
 #[test]
 fn awkward_values_arrive_intact() {
     let db = TestDb::new(Engine::Postgres, "copy_awkward");
-    let src = sqlite(
-        &db,
-        "CREATE TABLE w (id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB, anything, d DATETIME, j JSON, \"order\" VARCHAR(5), \"we\"\"ird col\" TEXT);
-         INSERT INTO w VALUES (1, 9223372036854775807, 9e999, 'ünï 🦀', x'', 1, 1762432496000, '[1,{\"a\":null}]', 'ab', 'q');
-         INSERT INTO w VALUES (2, -9223372036854775808, -9e999, '', randomblob(2000000), 'text', '2025-01-02', 'not json', NULL, NULL);
-         INSERT INTO w VALUES (3, 0, 2.2250738585072014e-308, NULL, NULL, 2.5, NULL, NULL, NULL, NULL);",
-    );
+    let src = sqlite(&db, AWKWARD_VALUES);
     let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(
@@ -244,34 +242,38 @@ fn awkward_values_arrive_intact() {
     assert!(doc["notes"].to_string().contains("not valid JSON"), "{doc}");
 }
 
+/// Databases holding a value that does not fit its column: (case, SQL,
+/// column, the `--cast` that makes the copy go through).
+pub(crate) const REFUSED: &[(&str, &str, &str, &str)] = &[
+    (
+        "nul",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, t TEXT); INSERT INTO z VALUES (1, 'ok'), (7, 'a' || char(0) || 'b');",
+        "z.t",
+        "bytea",
+    ),
+    (
+        "utf8",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, t TEXT); INSERT INTO z VALUES (7, CAST(x'ff00fe' AS TEXT));",
+        "z.t",
+        "bytea",
+    ),
+    (
+        "mixed",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO z VALUES (7, 'seven');",
+        "z.n",
+        "text",
+    ),
+    (
+        "long",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, s VARCHAR(3)); INSERT INTO z VALUES (7, 'toolong');",
+        "z.s",
+        "text",
+    ),
+];
+
 #[test]
 fn a_value_that_does_not_fit_stops_the_copy_before_anything_is_written() {
-    for (case, sql, column, cast) in [
-        (
-            "nul",
-            "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, t TEXT); INSERT INTO z VALUES (1, 'ok'), (7, 'a' || char(0) || 'b');",
-            "z.t",
-            "bytea",
-        ),
-        (
-            "utf8",
-            "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, t TEXT); INSERT INTO z VALUES (7, CAST(x'ff00fe' AS TEXT));",
-            "z.t",
-            "bytea",
-        ),
-        (
-            "mixed",
-            "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO z VALUES (7, 'seven');",
-            "z.n",
-            "text",
-        ),
-        (
-            "long",
-            "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1); CREATE TABLE z (id INTEGER PRIMARY KEY, s VARCHAR(3)); INSERT INTO z VALUES (7, 'toolong');",
-            "z.s",
-            "text",
-        ),
-    ] {
+    for &(case, sql, column, cast) in REFUSED {
         let db = TestDb::new(Engine::Postgres, &format!("copy_refuse_{case}"));
         let src = sqlite(&db, sql);
         let out = db.keel().args(["copy", &src, &db.url]).output().unwrap();
@@ -296,13 +298,12 @@ fn a_value_that_does_not_fit_stops_the_copy_before_anything_is_written() {
     }
 }
 
+pub(crate) const DATA_ONLY: &str = "CREATE TABLE \"user\" (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT); INSERT INTO \"user\" VALUES (1, 'a'), (40, 'b'); DELETE FROM \"user\" WHERE id = 40; INSERT INTO \"user\" VALUES (3, 'c');";
+
 #[test]
 fn non_empty_targets_are_refused_without_if_exists_and_data_only_repairs_sequences() {
     let db = TestDb::new(Engine::Postgres, "copy_data_only");
-    let src = sqlite(
-        &db,
-        "CREATE TABLE \"user\" (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT); INSERT INTO \"user\" VALUES (1, 'a'), (40, 'b'); DELETE FROM \"user\" WHERE id = 40; INSERT INTO \"user\" VALUES (3, 'c');",
-    );
+    let src = sqlite(&db, DATA_ONLY);
     // the application's own migration made the table
     db.query("CREATE TABLE \"user\" (id serial PRIMARY KEY, name varchar(50)); INSERT INTO \"user\" (name) VALUES ('existing');");
     let out = db
@@ -340,17 +341,16 @@ fn non_empty_targets_are_refused_without_if_exists_and_data_only_repairs_sequenc
     );
 }
 
-#[test]
-fn orphan_rows_are_counted_and_their_foreign_key_added_not_valid() {
-    let db = TestDb::new(Engine::Postgres, "copy_orphans");
-    let src = sqlite(
-        &db,
-        "PRAGMA foreign_keys = OFF;
+pub(crate) const ORPHANS: &str = "PRAGMA foreign_keys = OFF;
          CREATE TABLE parent (id INTEGER PRIMARY KEY);
          CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE);
          INSERT INTO parent VALUES (1);
-         INSERT INTO child VALUES (1, 1), (2, 99), (3, 98), (4, NULL);",
-    );
+         INSERT INTO child VALUES (1, 1), (2, 99), (3, 98), (4, NULL);";
+
+#[test]
+fn orphan_rows_are_counted_and_their_foreign_key_added_not_valid() {
+    let db = TestDb::new(Engine::Postgres, "copy_orphans");
+    let src = sqlite(&db, ORPHANS);
     let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
     assert_eq!(code, Some(0), "the rows are all there: {doc}");
     assert_eq!(doc["orphans"][0]["table"], "child", "{doc}");
@@ -373,18 +373,17 @@ fn orphan_rows_are_counted_and_their_foreign_key_added_not_valid() {
     );
 }
 
-#[test]
-fn without_rowid_tables_generated_columns_views_and_triggers_are_handled_or_reported() {
-    let db = TestDb::new(Engine::Postgres, "copy_shapes");
-    let src = sqlite(
-        &db,
-        "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;
+pub(crate) const SHAPES: &str = "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;
          INSERT INTO kv VALUES ('a', 1), ('b', 2);
          CREATE TABLE item (id INTEGER PRIMARY KEY, price REAL, qty INTEGER, total REAL GENERATED ALWAYS AS (price * qty) STORED);
          INSERT INTO item (id, price, qty) VALUES (1, 2.5, 4);
          CREATE VIEW cheap AS SELECT * FROM item WHERE price < 10;
-         CREATE TRIGGER kv_touch AFTER UPDATE ON kv BEGIN SELECT 1; END;",
-    );
+         CREATE TRIGGER kv_touch AFTER UPDATE ON kv BEGIN SELECT 1; END;";
+
+#[test]
+fn without_rowid_tables_generated_columns_views_and_triggers_are_handled_or_reported() {
+    let db = TestDb::new(Engine::Postgres, "copy_shapes");
+    let src = sqlite(&db, SHAPES);
     let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(
@@ -414,16 +413,18 @@ fn without_rowid_tables_generated_columns_views_and_triggers_are_handled_or_repo
     }
 }
 
+pub(crate) const KILLED: &str =
+    "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO small VALUES (1, 'x');
+     CREATE TABLE big (id INTEGER PRIMARY KEY, payload BLOB);";
+/// 800 MB of rows, enough to kill the copy in the middle.
+const KILLED_ROWS: &str =
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
+     INSERT INTO big SELECT i, randomblob(2000) FROM n;";
+
 #[test]
 fn a_copy_killed_in_the_middle_leaves_no_table_behind() {
     let db = TestDb::new(Engine::Postgres, "copy_killed");
-    let src = sqlite(
-        &db,
-        "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO small VALUES (1, 'x');
-         CREATE TABLE big (id INTEGER PRIMARY KEY, payload BLOB);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
-         INSERT INTO big SELECT i, randomblob(2000) FROM n;",
-    );
+    let src = sqlite(&db, &format!("{KILLED}{KILLED_ROWS}"));
     let mut child = db
         .keel_process(&["--quiet", "copy", &src, &db.url, "--jobs", "2"])
         .spawn()

@@ -3,12 +3,16 @@
 //! test in its own freshly created database. Grouped by area in one test
 //! binary so linking stays cheap.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod check_every_engine;
 mod concurrency;
 mod copy_history;
 mod copy_postgres;
+mod copy_then_diff;
+mod diff_fixtures;
 mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;
@@ -23,5 +27,6 @@ mod session;
 mod settings;
 mod snapshots_sqlite;
 mod sqlite_as_sqlite3;
+mod tls;
 mod tracking_table;
 mod truth;

@@ -56,7 +56,7 @@ const SESSION_VARIABLES: [&str; 9] = [
     "sql_notes",
 ];
 
-pub(crate) use crate::db::error::fail;
+use crate::db::error::fail;
 use crate::db::error::{Context, db_error};
 
 impl Mysql {

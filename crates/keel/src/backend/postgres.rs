@@ -52,7 +52,7 @@ pub(crate) struct Postgres {
     legacy: bool,
 }
 
-pub(crate) use crate::db::error::db_error;
+use crate::db::error::db_error;
 use crate::db::error::{Context, fail};
 
 /// Which of `roles` do not exist (for `--grant`), checked before anything

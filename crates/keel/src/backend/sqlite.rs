@@ -43,7 +43,7 @@ pub(crate) struct Sqlite {
     legacy: bool,
 }
 
-pub(crate) use crate::db::error::fail;
+use crate::db::error::fail;
 
 /// The lock file of a database file, keyed by its canonical path: two
 /// runners reaching one database through a symlink or a relative path take

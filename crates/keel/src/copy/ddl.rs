@@ -47,7 +47,7 @@ pub fn create_table(plan: &Plan) -> (String, Vec<String>) {
             ));
         } else {
             if let Some(d) = &c.default {
-                match default(d, ty) {
+                match crate::types::defaults::to_postgres(d, ty) {
                     Some(expr) => def.push_str(&format!(" DEFAULT {expr}")),
                     None => notes.push(format!(
                         "{}.{}: default `{d}` not translated (set it in PostgreSQL by hand)",
@@ -75,74 +75,6 @@ pub fn create_table(plan: &Plan) -> (String, Vec<String>) {
         ),
         notes,
     )
-}
-
-/// A SQLite default as a PostgreSQL expression, where it has one.
-fn default(expr: &str, ty: PgType) -> Option<String> {
-    let e = expr.trim();
-    let inner = e
-        .strip_prefix('(')
-        .and_then(|x| x.strip_suffix(')'))
-        .unwrap_or(e)
-        .trim();
-    let upper = inner.to_ascii_uppercase();
-    let now_utc = "(now() AT TIME ZONE 'UTC')";
-    if upper == "NULL" {
-        return Some("NULL".into());
-    }
-    if matches!(
-        upper.as_str(),
-        "CURRENT_TIMESTAMP" | "DATETIME('NOW')" | "DATETIME(\"NOW\")"
-    ) {
-        return Some(match ty {
-            PgType::Timestamptz => "now()".into(),
-            PgType::Timestamp => now_utc.into(),
-            PgType::Text | PgType::Varchar(_) => {
-                format!("to_char({now_utc}, 'YYYY-MM-DD HH24:MI:SS')")
-            }
-            _ => return None,
-        });
-    }
-    if upper == "CURRENT_DATE" || upper == "DATE('NOW')" {
-        return matches!(ty, PgType::Date).then(|| format!("{now_utc}::date"));
-    }
-    if upper == "TRUE" || upper == "FALSE" {
-        return Some(upper.to_lowercase());
-    }
-    let number = inner.parse::<f64>().is_ok() && !inner.contains(['x', 'X']);
-    if number {
-        return Some(match ty {
-            PgType::Boolean => match inner {
-                "0" => "false".into(),
-                "1" => "true".into(),
-                _ => return None,
-            },
-            PgType::Text | PgType::Varchar(_) => format!("'{inner}'"),
-            _ => inner.to_string(),
-        });
-    }
-    if inner.len() >= 2 && inner.starts_with('\'') && inner.ends_with('\'') {
-        let body = &inner[1..inner.len() - 1];
-        if body.replace("''", "").contains('\'') {
-            return None;
-        }
-        return Some(match ty {
-            PgType::Boolean => match body.to_ascii_lowercase().as_str() {
-                "0" | "f" | "false" => "false".into(),
-                "1" | "t" | "true" => "true".into(),
-                _ => return None,
-            },
-            PgType::Bytea => return None,
-            _ => format!("'{body}'"),
-        });
-    }
-    if let Some(hex) = upper.strip_prefix("X'").and_then(|h| h.strip_suffix('\''))
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        && ty == PgType::Bytea
-    {
-        return Some(format!("'\\x{}'::bytea", hex.to_lowercase()));
-    }
-    None
 }
 
 /// A table's keys and indexes: `builds` are independent `CREATE INDEX`
@@ -301,34 +233,4 @@ pub fn foreign_keys(plans: &[Plan]) -> Vec<ForeignKeySql> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_translate_or_are_reported() {
-        assert_eq!(default("1", PgType::Boolean).as_deref(), Some("true"));
-        assert_eq!(
-            default("'active'", PgType::Varchar(Some(20))).as_deref(),
-            Some("'active'")
-        );
-        assert_eq!(default("'it''s'", PgType::Text).as_deref(), Some("'it''s'"));
-        assert_eq!(
-            default("CURRENT_TIMESTAMP", PgType::Timestamp).as_deref(),
-            Some("(now() AT TIME ZONE 'UTC')")
-        );
-        assert_eq!(
-            default("(datetime('now'))", PgType::Timestamp).as_deref(),
-            Some("(now() AT TIME ZONE 'UTC')")
-        );
-        assert_eq!(default("-1.5", PgType::Double).as_deref(), Some("-1.5"));
-        assert_eq!(
-            default("x'00ff'", PgType::Bytea).as_deref(),
-            Some("'\\x00ff'::bytea")
-        );
-        assert_eq!(default("(abs(random()))", PgType::Bigint), None);
-        assert_eq!(default("'x'); DROP TABLE t; --'", PgType::Text), None);
-    }
 }

@@ -4,7 +4,9 @@
 
 use super::ddl::{self, Plan};
 use super::encode::Checksum;
-use super::{Orphans, Report, load, pg_fail, q};
+use super::{Orphans, Report, load, q};
+use crate::db::decode::{Origin, PgRow};
+use crate::db::error::fail;
 use crate::error::{Error, Result};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -23,11 +25,11 @@ pub(super) async fn table_pages(
             &[(&names, Type::TEXT_ARRAY)],
         )
         .await
-        .map_err(|e| pg_fail("reading table sizes", &e))?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
-        .collect())
+        .map_err(|e| fail("reading table sizes", &e))?;
+    let origin = Origin::table("pg_class (table sizes)");
+    rows.iter()
+        .map(|r| Ok((r.col(0, origin)?, r.col::<i64>(1, origin)?.max(0) as u64)))
+        .collect()
 }
 
 pub(super) enum Task {
@@ -55,7 +57,7 @@ pub(super) async fn run_tasks(
                     Task::Sql(sql, i) => client
                         .batch_execute(&sql)
                         .await
-                        .map_err(|e| pg_fail(&format!("on table {}", plans[i].table.name), &e))?,
+                        .map_err(|e| fail(format!("on table {}", plans[i].table.name), &e))?,
                     Task::Checksum(i, pages) => {
                         let p = &plans[i];
                         let names: Vec<String> =
@@ -103,8 +105,8 @@ pub(super) async fn validate_foreign_keys(
                     continue;
                 };
                 if e.as_db_error().map(|d| d.code().code()) != Some("23503") {
-                    return Err(pg_fail(
-                        &format!("validating foreign key {} of {}", fk.name, fk.table),
+                    return Err(fail(
+                        format!("validating foreign key {} of {}", fk.name, fk.table),
                         &e,
                     ));
                 }
@@ -112,12 +114,12 @@ pub(super) async fn validate_foreign_keys(
                     .query_one(&fk.orphans, &[])
                     .await
                     .map_err(|e| {
-                        pg_fail(
-                            &format!("counting rows of {} without a parent", fk.table),
+                        fail(
+                            format!("counting rows of {} without a parent", fk.table),
                             &e,
                         )
                     })?
-                    .get(0);
+                    .col(0, Origin::table(&fk.table))?;
                 out.push(Orphans {
                     table: fk.table.clone(),
                     constraint: fk.name.clone(),
@@ -154,8 +156,8 @@ pub(super) async fn promise_autoincrement(
         };
         let col = &p.table.columns[i].name;
         let fail = |e: tokio_postgres::Error| {
-            pg_fail(
-                &format!(
+            fail(
+                format!(
                     "moving the sequence of {} above sqlite_sequence",
                     p.table.name
                 ),
@@ -170,7 +172,11 @@ pub(super) async fn promise_autoincrement(
             .await
             .map_err(fail)?;
         // pg_get_serial_sequence returns the name already quoted
-        let Some(sequence) = row.first().and_then(|r| r.get::<_, Option<String>>(0)) else {
+        let sequence: Option<String> = match row.first() {
+            Some(r) => r.col(0, Origin::table("pg_get_serial_sequence"))?,
+            None => None,
+        };
+        let Some(sequence) = sequence else {
             continue;
         };
         let state = client
@@ -180,7 +186,8 @@ pub(super) async fn promise_autoincrement(
             )
             .await
             .map_err(fail)?;
-        let (last, called): (i64, bool) = (state.get(0), state.get(1));
+        let origin = Origin::table(&sequence);
+        let (last, called): (i64, bool) = (state.col(0, origin)?, state.col(1, origin)?);
         let next = if called { last + 1 } else { last };
         if next <= seq {
             client

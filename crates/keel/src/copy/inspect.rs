@@ -1,35 +1,32 @@
-//! Reading a SQLite database for a copy: its tables, columns, keys,
-//! indexes and foreign keys from the pragma functions and `sqlite_schema`,
-//! AUTOINCREMENT counters from `sqlite_sequence`, and, only for columns
-//! whose type depends on it, which storage classes their values use.
+//! Reading a SQLite database for a copy. The schema comes from the one
+//! SQLite reader, [`crate::schema::inspect::sqlite`] (tables, columns,
+//! keys, indexes, foreign keys, the rowid alias and AUTOINCREMENT, in a
+//! fixed number of whole-database queries); here it is turned into what a
+//! copy plans with, plus what only a copy reads: the AUTOINCREMENT
+//! counters in `sqlite_sequence` and, only for columns whose type depends
+//! on it, which storage classes their values use.
 
 use super::types::{self, Classes};
 use crate::error::{Error, Result};
+use crate::schema::model;
 use rusqlite::Connection;
+use std::collections::HashMap;
 use std::path::Path;
+
+pub use crate::schema::model::SqliteIndex as Index;
 
 #[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
+    /// The declared type as written (empty when untyped).
     pub declared: String,
+    /// NOT NULL, or part of the primary key.
     pub not_null: bool,
     /// The default as SQLite stores it (SQL text), if any.
     pub default: Option<String>,
     /// A generated column (its values are copied, its expression is not).
     pub generated: bool,
     pub classes: Option<Classes>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Index {
-    pub name: String,
-    pub unique: bool,
-    /// `c` CREATE INDEX, `u` UNIQUE constraint, `pk` primary key.
-    pub origin: String,
-    pub partial: bool,
-    /// Key columns with `DESC`; `None` for an expression.
-    pub columns: Vec<Option<(String, bool)>>,
-    pub sql: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +56,8 @@ pub struct Table {
     pub max_rowid: Option<i64>,
     pub indexes: Vec<Index>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK expressions (SQLite SQL: reported, not copied).
+    pub checks: Vec<String>,
 }
 
 /// Views, triggers and virtual tables: reported, never silently dropped.
@@ -72,207 +71,143 @@ pub fn open(path: &Path) -> Result<Connection> {
     crate::db::sqlite_read_only(path)
 }
 
+/// An error reading the SQLite source, naming the file.
 pub fn fail(path: &Path, e: &rusqlite::Error) -> Error {
-    Error::invalid_input(format!("reading SQLite database {}: {e}", path.display()))
+    Error::invalid_input(format!(
+        "reading SQLite database {}: {}",
+        path.display(),
+        crate::db::error::db_error(e)
+    ))
 }
 
 /// Every user table (SQLite's own `sqlite_*` tables excluded) and the
 /// objects that are not copied.
-pub fn tables(conn: &Connection, path: &Path) -> Result<(Vec<Table>, Vec<Other>)> {
-    let f = |e: rusqlite::Error| fail(path, &e);
-    let mut list = conn
-        .prepare("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-        .map_err(f)?;
-    let entries: Vec<(String, String, bool)> = list
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(f)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(f)?;
-    let mut others: Vec<Other> = conn
-        .prepare("SELECT type, name FROM sqlite_schema WHERE type = 'trigger' ORDER BY name")
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok(Other {
-                    kind: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
+pub fn tables(conn: &mut Connection, path: &Path) -> Result<(Vec<Table>, Vec<Other>)> {
+    // no table is left out here (an empty name matches none)
+    let schema = crate::schema::inspect::sqlite::inspect(conn, "")?;
+    let sequences = sqlite_sequence(conn, path)?;
+    let mut triggers = Vec::new();
+    let mut others: Vec<Other> = schema
+        .views
+        .keys()
+        .map(|k| Other {
+            kind: "view".into(),
+            name: k.name.clone(),
         })
-        .map_err(f)?;
-    let sequences: std::collections::HashMap<String, i64> =
-        match conn.prepare("SELECT name, seq FROM sqlite_sequence") {
-            Ok(mut s) => s
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(f)?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(f)?,
-            Err(_) => Default::default(), // no AUTOINCREMENT table ever existed
-        };
+        .collect();
     let mut tables = Vec::new();
-    for (name, kind, without_rowid) in entries {
-        if kind != "table" {
-            if kind != "shadow" {
-                others.push(Other { kind, name });
-            }
-            continue;
+    for t in schema.tables.values() {
+        triggers.extend(t.triggers.keys().map(|name| Other {
+            kind: "trigger".into(),
+            name: name.clone(),
+        }));
+        let lite = t.sqlite.clone().unwrap_or_default();
+        match lite.kind.as_str() {
+            "table" => tables.push(table(t, lite, sequences.get(&t.key.name).copied())),
+            "shadow" => {}
+            _ => others.push(Other {
+                kind: lite.kind,
+                name: t.key.name.clone(),
+            }),
         }
-        tables.push(table(
-            conn,
-            path,
-            &name,
-            without_rowid,
-            sequences.get(&name).copied(),
-        )?);
     }
-    Ok((tables, others))
+    triggers.sort_by(|a, b| a.name.cmp(&b.name));
+    others.sort_by(|a, b| a.name.cmp(&b.name));
+    triggers.extend(others);
+    Ok((tables, triggers))
 }
 
-fn table(
-    conn: &Connection,
-    path: &Path,
-    name: &str,
-    without_rowid: bool,
-    sequence: Option<i64>,
-) -> Result<Table> {
+/// `sqlite_sequence` by table name; empty when no AUTOINCREMENT table ever
+/// existed (the table does not exist then).
+fn sqlite_sequence(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>> {
     let f = |e: rusqlite::Error| fail(path, &e);
-    let mut pk: Vec<(i64, usize)> = Vec::new();
-    let mut columns = Vec::new();
-    let mut stmt = conn
-        .prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")
-        .map_err(f)?;
-    let mut rows = stmt.query([name]).map_err(f)?;
-    while let Some(r) = rows.next().map_err(f)? {
-        let hidden: i64 = r.get(5).map_err(f)?;
-        if hidden == 1 {
-            continue; // a virtual table's hidden column
-        }
-        let key: i64 = r.get(4).map_err(f)?;
-        if key > 0 {
-            pk.push((key, columns.len()));
-        }
-        columns.push(Column {
-            name: r.get(0).map_err(f)?,
-            declared: r
-                .get::<_, Option<String>>(1)
-                .map_err(f)?
-                .unwrap_or_default(),
-            not_null: r.get(2).map_err(f)?,
-            default: r.get(3).map_err(f)?,
-            generated: hidden >= 2,
-            classes: None,
-        });
-    }
-    pk.sort();
-    let primary_key: Vec<usize> = pk.into_iter().map(|(_, i)| i).collect();
-    let sql: String = conn
-        .query_row(
-            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-        .map_err(f)?;
-    let rowid_alias = match primary_key.as_slice() {
-        [i] if !without_rowid && columns[*i].declared.eq_ignore_ascii_case("INTEGER") => Some(*i),
-        _ => None,
-    };
-    let autoincrement = sql.to_ascii_uppercase().contains("AUTOINCREMENT") || sequence.is_some();
-
-    let mut indexes = Vec::new();
-    let mut stmt = conn
-        .prepare("SELECT l.name, l.\"unique\", l.origin, l.partial, m.sql FROM pragma_index_list(?1) l LEFT JOIN sqlite_schema m ON m.type = 'index' AND m.name = l.name ORDER BY l.name")
-        .map_err(f)?;
-    let list: Vec<(String, bool, String, bool, Option<String>)> = stmt
-        .query_map([name], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .map_err(f)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(f)?;
-    for (index, unique, origin, partial, isql) in list {
-        let mut stmt = conn
-            .prepare(
-                "SELECT name, \"desc\" FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-            )
-            .map_err(f)?;
-        let cols: Vec<Option<(String, bool)>> = stmt
-            .query_map([&index], |r| {
-                let n: Option<String> = r.get(0)?;
-                let d: bool = r.get(1)?;
-                Ok(n.map(|n| (n, d)))
-            })
+    match conn.prepare("SELECT name, seq FROM sqlite_sequence") {
+        Ok(mut s) => s
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(f)?
             .collect::<rusqlite::Result<_>>()
-            .map_err(f)?;
-        indexes.push(Index {
-            name: index,
-            unique,
-            origin,
-            partial,
-            columns: cols,
-            sql: isql,
-        });
+            .map_err(f),
+        Err(_) => Ok(HashMap::new()),
     }
+}
 
-    let mut fks: Vec<(i64, ForeignKey)> = Vec::new();
-    let mut stmt = conn
-        .prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")
-        .map_err(f)?;
-    let mut rows = stmt.query([name]).map_err(f)?;
-    while let Some(r) = rows.next().map_err(f)? {
-        let id: i64 = r.get(0).map_err(f)?;
-        let from: String = r.get(2).map_err(f)?;
-        let to: Option<String> = r.get(3).map_err(f)?;
-        match fks.last_mut() {
-            Some((last, fk)) if *last == id => {
-                fk.from.push(from);
-                fk.to.extend(to);
+/// A table of the neutral model as a copy plans it.
+fn table(t: &model::Table, lite: model::SqliteTable, sequence: Option<i64>) -> Table {
+    let columns: Vec<Column> = lite
+        .columns
+        .iter()
+        .filter(|c| c.hidden != 1) // a virtual table's hidden column
+        .map(|c| {
+            let m = t.column(&c.name);
+            Column {
+                name: c.name.clone(),
+                declared: c.declared.clone(),
+                not_null: m.is_some_and(|m| !m.nullable),
+                default: m.and_then(|m| m.default.clone()),
+                generated: c.hidden >= 2,
+                classes: None,
             }
-            _ => fks.push((
-                id,
-                ForeignKey {
-                    parent: r.get(1).map_err(f)?,
-                    from: vec![from],
-                    to: to.into_iter().collect(),
-                    on_update: r.get(4).map_err(f)?,
-                    on_delete: r.get(5).map_err(f)?,
-                },
-            )),
-        }
-    }
-    Ok(Table {
-        name: name.to_string(),
+        })
+        .collect();
+    let position = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    };
+    let primary_key: Vec<usize> = t
+        .primary_key
+        .iter()
+        .flat_map(|k| k.columns.iter())
+        .filter_map(|c| position(c))
+        .collect();
+    let rowid_alias = lite.rowid_alias.as_deref().and_then(position);
+    let foreign_keys = t
+        .foreign_keys
+        .values()
+        .map(|fk| ForeignKey {
+            parent: fk.references.name.clone(),
+            from: fk.columns.clone(),
+            to: fk.referenced_columns.clone(),
+            on_update: fk.on_update.sql().into(),
+            on_delete: fk.on_delete.sql().into(),
+        })
+        .collect();
+    Table {
+        name: t.key.name.clone(),
         columns,
         primary_key,
         rowid_alias,
-        without_rowid,
-        autoincrement,
+        without_rowid: lite.without_rowid,
+        autoincrement: lite.autoincrement || sequence.is_some(),
         sequence,
         rows: 0,
         max_rowid: None,
-        indexes,
-        foreign_keys: fks.into_iter().map(|(_, fk)| fk).collect(),
-    })
+        indexes: lite.indexes,
+        foreign_keys,
+        checks: t.checks.values().map(|c| c.expression.clone()).collect(),
+    }
 }
 
 /// Counts rows, finds the largest id, and profiles the columns whose type
 /// depends on their values: one statement per table.
 pub fn profile(conn: &Connection, path: &Path, table: &mut Table) -> Result<()> {
     let q = |s: &str| crate::dialect::Dialect::Sqlite.quote(s);
-    let mut parts = vec!["count(*)".to_string()];
-    parts.push(
-        if table.without_rowid {
-            "NULL"
-        } else {
-            "max(rowid)"
-        }
-        .into(),
-    );
+    let max_rowid = if table.without_rowid {
+        "NULL"
+    } else {
+        "max(rowid)"
+    };
     let profiled: Vec<usize> = (0..table.columns.len())
-        .filter(|i| types::needs_profile(&table.columns[*i].declared))
+        .filter(|i| {
+            table
+                .columns
+                .get(*i)
+                .is_some_and(|c| types::needs_profile(&c.declared))
+        })
         .collect();
-    for i in &profiled {
-        let c = q(&table.columns[*i].name);
+    let mut parts = vec!["count(*)".to_string(), max_rowid.to_string()];
+    for c in profiled.iter().filter_map(|i| table.columns.get(*i)) {
+        let c = q(&c.name);
         parts.push(format!(
             "sum(typeof({c}) = 'integer'), sum(typeof({c}) = 'real'), sum(typeof({c}) = 'text'), sum(typeof({c}) = 'blob'), sum(typeof({c}) = 'text' AND NOT json_valid({c}))"
         ));
@@ -280,8 +215,7 @@ pub fn profile(conn: &Connection, path: &Path, table: &mut Table) -> Result<()> 
     // max(rowid) alone is a lookup; count(*) alone walks the smallest index
     let sql = if profiled.is_empty() {
         format!(
-            "SELECT (SELECT count(*) FROM {t}), (SELECT {} FROM {t})",
-            parts[1],
+            "SELECT (SELECT count(*) FROM {t}), (SELECT {max_rowid} FROM {t})",
             t = q(&table.name)
         )
     } else {
@@ -297,13 +231,16 @@ pub fn profile(conn: &Connection, path: &Path, table: &mut Table) -> Result<()> 
                 r.get::<_, Option<i64>>(base + j)
                     .map(Option::unwrap_or_default)
             };
-            table.columns[*i].classes = Some(Classes {
+            let classes = Classes {
                 integer: n(0)?,
                 real: n(1)?,
                 text: n(2)?,
                 blob: n(3)?,
                 json_invalid: n(4)?,
-            });
+            };
+            if let Some(c) = table.columns.get_mut(*i) {
+                c.classes = Some(classes);
+            }
         }
         Ok(())
     })

@@ -5,6 +5,7 @@
 
 use super::encode::{self, Checksum, Misfit};
 use super::types::PgType;
+use crate::db::error::fail;
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use futures_util::SinkExt;
@@ -80,14 +81,14 @@ pub async fn copy_table(
     let sink = client
         .copy_in::<_, Bytes>(copy_sql)
         .await
-        .map_err(|e| super::pg_fail(&format!("starting COPY into {table}"), &e))?;
+        .map_err(|e| fail(format!("starting COPY into {table}"), &e))?;
     let mut sink = std::pin::pin!(sink);
     let mut failure = None;
     while let Some(message) = rx.recv().await {
         match message {
             Message::Chunk(bytes, rows) => {
                 if let Err(e) = sink.send(bytes).await {
-                    failure = Some(super::pg_fail(&format!("copying rows into {table}"), &e));
+                    failure = Some(fail(format!("copying rows into {table}"), &e));
                     break;
                 }
                 progress(rows);
@@ -114,7 +115,7 @@ pub async fn copy_table(
     sink.as_mut()
         .finish()
         .await
-        .map_err(|e| super::pg_fail(&format!("finishing COPY into {table}"), &e))?;
+        .map_err(|e| fail(format!("finishing COPY into {table}"), &e))?;
     Ok(streamed)
 }
 
@@ -239,7 +240,7 @@ pub async fn checksum_target(
     let stream = client
         .copy_out(&sql)
         .await
-        .map_err(|e| super::pg_fail(&format!("reading {table} back"), &e))?;
+        .map_err(|e| fail(format!("reading {table} back"), &e))?;
     let mut stream = std::pin::pin!(stream);
     let mut checksum = Checksum::default();
     let mut pending: Vec<u8> = Vec::new();
@@ -250,7 +251,7 @@ pub async fn checksum_target(
         ))
     };
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| super::pg_fail(&format!("reading {table} back"), &e))?;
+        let chunk = chunk.map_err(|e| fail(format!("reading {table} back"), &e))?;
         // PostgreSQL sends one message per row: hash it where it lies
         if header && pending.is_empty() && encode::tuple_len(&chunk) == Some(chunk.len()) {
             checksum.add(encode::row_hash(types, &chunk).ok_or_else(broken)?);

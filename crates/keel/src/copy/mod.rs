@@ -34,6 +34,7 @@ use finish::{
 };
 use target::{check_roles, existing_tables, target_types};
 
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::settings::{DatabaseUrl, Engine};
@@ -138,10 +139,6 @@ pub enum Event<'a> {
     Step(&'a str),
 }
 
-pub(crate) fn pg_fail(context: &str, e: &tokio_postgres::Error) -> Error {
-    Error::db(context, crate::backend::postgres::db_error(e))
-}
-
 fn q(s: &str) -> String {
     Dialect::Postgres.quote(s)
 }
@@ -181,8 +178,8 @@ fn postgres_target(to: &str) -> Result<DatabaseUrl> {
 /// Inspects and plans every selected table: the part of a copy that reads
 /// only SQLite.
 fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<String>)> {
-    let conn = inspect::open(path)?;
-    let (mut tables, others) = inspect::tables(&conn, path)?;
+    let mut conn = inspect::open(path)?;
+    let (mut tables, others) = inspect::tables(&mut conn, path)?;
     let mut notes: Vec<String> = others
         .iter()
         .map(|o| {
@@ -272,6 +269,12 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
             let top = t.max_rowid.unwrap_or(0).max(t.sequence.unwrap_or(0)).max(0);
             top + 1
         });
+        for check in &t.checks {
+            notes.push(format!(
+                "{}: CHECK ({check}) is not copied (SQLite SQL does not run on PostgreSQL): add it by hand",
+                t.name
+            ));
+        }
         if t.without_rowid {
             notes.push(format!(
                 "{}: WITHOUT ROWID table, copied with its primary key",
@@ -401,7 +404,7 @@ pub async fn run(
                 "SET maintenance_work_mem = '256MB'; BEGIN; SET LOCAL synchronous_commit = off",
             )
             .await
-            .map_err(|e| pg_fail("starting the load transaction", &e))?;
+            .map_err(|e| fail("starting the load transaction", &e))?;
         let mut done = Vec::new();
         for i in tables {
             let p = &plans_ref[*i];
@@ -426,7 +429,7 @@ pub async fn run(
         client
             .batch_execute("COMMIT")
             .await
-            .map_err(|e| pg_fail("committing the load", &e))?;
+            .map_err(|e| fail("committing the load", &e))?;
         for (i, r) in done {
             streamed[i] = Some(r);
         }
@@ -475,7 +478,7 @@ pub async fn run(
     if !attach.is_empty() {
         main.batch_execute(&attach.join(";\n"))
             .await
-            .map_err(|e| pg_fail("adding primary keys and unique constraints", &e))?;
+            .map_err(|e| fail("adding primary keys and unique constraints", &e))?;
     }
     if !options.data_only {
         progress(Event::Step("adding foreign keys"));
@@ -489,7 +492,7 @@ pub async fn run(
             let adds: Vec<&str> = fks.iter().map(|f| f.add.as_str()).collect();
             main.batch_execute(&adds.join(";\n"))
                 .await
-                .map_err(|e| pg_fail("adding foreign keys", &e))?;
+                .map_err(|e| fail("adding foreign keys", &e))?;
             validate_foreign_keys(&clients, &fks, &mut report, &mut notes).await?;
         }
     }
@@ -502,7 +505,7 @@ pub async fn run(
             roles.join(", ")
         ))
         .await
-        .map_err(|e| pg_fail("granting the --grant roles access to the copied tables", &e))?;
+        .map_err(|e| fail("granting the --grant roles access to the copied tables", &e))?;
     }
     for (i, p) in plans.iter().enumerate() {
         let (s, millis, _) = streamed[i].clone().unwrap_or_default();
@@ -624,7 +627,7 @@ async fn load_one(
     client
         .batch_execute(&batch.join(";\n"))
         .await
-        .map_err(|e| pg_fail(&format!("creating table {name}"), &e))?;
+        .map_err(|e| fail(format!("creating table {name}"), &e))?;
     progress(Event::TableStarted {
         table: name,
         rows: p.table.rows.max(0) as u64,

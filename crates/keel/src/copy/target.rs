@@ -3,7 +3,9 @@
 //! types of tables it loads into.
 
 use super::types::PgType;
-use super::{inspect, pg_fail, q};
+use super::{inspect, q};
+use crate::db::decode::{Origin, PgRow};
+use crate::db::error::fail;
 use crate::error::{Error, Result};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -33,8 +35,11 @@ pub(super) async fn existing_tables(
             &[(&names, Type::TEXT_ARRAY)],
         )
         .await
-        .map_err(|e| pg_fail("looking for existing tables", &e))?;
-    let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        .map_err(|e| fail("looking for existing tables", &e))?;
+    let found: Vec<String> = rows
+        .iter()
+        .map(|r| r.col(0, Origin::table("pg_class")))
+        .collect::<Result<_>>()?;
     if found.is_empty() {
         return Ok(Vec::new());
     }
@@ -46,12 +51,15 @@ pub(super) async fn existing_tables(
     let row = client
         .query_one(&format!("SELECT {}", probes.join(", ")), &[])
         .await
-        .map_err(|e| pg_fail("looking into the existing tables", &e))?;
-    Ok(found
+        .map_err(|e| fail("looking into the existing tables", &e))?;
+    found
         .into_iter()
         .enumerate()
-        .map(|(i, name)| (name, row.get(i)))
-        .collect())
+        .map(|(i, name)| {
+            let holds_rows = row.col(i, Origin::table(&name))?;
+            Ok((name, holds_rows))
+        })
+        .collect()
 }
 
 /// The column types of an existing target table, in the SQLite column order.
@@ -62,10 +70,15 @@ pub(super) async fn target_types(client: &Client, table: &inspect::Table) -> Res
             &[(&q(&table.name), Type::TEXT)],
         )
         .await
-        .map_err(|e| pg_fail(&format!("reading the columns of {}", table.name), &e))?;
+        .map_err(|e| fail(format!("reading the columns of {}", table.name), &e))?;
+    let origin = Origin::table(&table.name);
+    let mut columns: Vec<(String, String)> = Vec::new();
+    for r in &rows {
+        columns.push((r.col(0, origin)?, r.col(1, origin)?));
+    }
     let mut types = Vec::new();
     for c in &table.columns {
-        let Some(r) = rows.iter().find(|r| r.get::<_, String>(0) == c.name) else {
+        let Some((_, ty)) = columns.iter().find(|(name, _)| *name == c.name) else {
             return Err(Error::invalid(
                 format!(
                     "target table {} has no column {}; nothing was written",
@@ -74,8 +87,7 @@ pub(super) async fn target_types(client: &Client, table: &inspect::Table) -> Res
                 Some("add the column with a migration, or leave the table out with --exclude"),
             ));
         };
-        let ty: String = r.get(1);
-        let Some(pg) = PgType::parse(&ty) else {
+        let Some(pg) = PgType::parse(ty) else {
             return Err(Error::invalid(
                 format!(
                     "target column {}.{} has type {ty}, which keel cannot write yet",

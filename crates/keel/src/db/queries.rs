@@ -40,6 +40,14 @@ pub fn all() -> Vec<Query> {
             setup: false,
         });
     }
+    for (name, sql) in crate::schema::inspect::sqlite::queries() {
+        out.push(Query {
+            dialect: Dialect::Sqlite,
+            name,
+            sql,
+            setup: false,
+        });
+    }
     out.push(Query {
         dialect: Dialect::Postgres,
         name: "lock holder",
@@ -54,6 +62,18 @@ pub fn all() -> Vec<Query> {
             setup: false,
         });
     }
+    out.push(Query {
+        dialect: Dialect::Postgres,
+        name: "sequences: catalog",
+        sql: crate::sequences::postgres::CATALOG.to_string(),
+        setup: false,
+    });
+    out.push(Query {
+        dialect: Dialect::Mysql,
+        name: "sequences: catalog",
+        sql: crate::sequences::mysql::CATALOG.to_string(),
+        setup: false,
+    });
     for (name, sql) in crate::schema::inspect::mysql::queries() {
         out.push(Query {
             dialect: Dialect::Mysql,

@@ -122,7 +122,15 @@ pub async fn compare(from: &Side, to: &Side, options: &Options) -> Result<Compar
             });
         }
         if !plan.is_empty() {
-            verify(&plan, &expected, &actual, &to_url, &options.table).await?;
+            let sides = (&expected, &actual);
+            verify(
+                &plan,
+                sides,
+                &comparison.differences,
+                &to_url,
+                &options.table,
+            )
+            .await?;
         }
         comparison.plan_verified = true;
         comparison.plan = Some(plan);
@@ -178,14 +186,13 @@ async fn build(
 /// there, and checks that only the omitted differences remain.
 async fn verify(
     plan: &Plan,
-    expected: &Schema,
-    actual: &Schema,
+    (expected, actual): (&Schema, &Schema),
+    differences: &[Difference],
     server: &DatabaseUrl,
     table: &str,
 ) -> Result<()> {
     // only what the plan can touch is rebuilt and compared
-    let differences = diff(expected, actual);
-    let subset = Subset::of(&differences, [expected, actual]);
+    let subset = Subset::of(differences, [expected, actual]);
     let (expected, actual) = (&subset.restrict(expected), &subset.restrict(actual));
     let empty = Schema::empty(actual.dialect);
     let seed_diffs = diff(actual, &empty);

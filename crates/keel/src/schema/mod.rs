@@ -3,14 +3,17 @@
 //!
 //! Data flows one way: [`inspect`] (one file per engine, a fixed number of
 //! whole-database queries) → [`model`] (one neutral [`Schema`]) → [`diff`]
-//! (pure: a list of [`Difference`]s with stable ids) → [`render`] (one file
-//! per dialect: an idempotent, transactional plan). [`compare`] runs the
+//! (pure: typed changes pointing at model objects, each a [`Difference`]
+//! with a stable id) → [`render`] (one file per dialect, matching on the
+//! typed change: an idempotent, transactional plan with typed hazards). [`compare`] runs the
 //! pipeline for `keel diff` and `keel check`: it builds the `migrations`
 //! side in a [`scratch`] database and proves a plan converges before it
 //! hands it out.
 
 pub mod compare;
 pub mod diff;
+#[cfg(test)]
+mod golden;
 pub mod inspect;
 pub mod model;
 pub mod render;
@@ -19,7 +22,7 @@ mod subset;
 pub mod types;
 
 pub use compare::{Comparison, Options, Side, compare};
-pub use diff::{Change, Difference, Kind, diff};
+pub use diff::{Change, Delta, Difference, Kind, diff};
 pub use inspect::inspect;
 pub use model::Schema;
 pub use render::Plan;

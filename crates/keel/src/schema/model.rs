@@ -93,7 +93,7 @@ impl Serialize for Key {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Extension {
     pub name: String,
     pub schema: String,
@@ -111,6 +111,49 @@ pub struct Table {
     /// Indexes that back no constraint.
     pub indexes: BTreeMap<String, Index>,
     pub triggers: BTreeMap<String, Trigger>,
+    /// What only SQLite knows, read by `keel copy` (`None` elsewhere).
+    #[serde(skip)]
+    pub sqlite: Option<SqliteTable>,
+}
+
+/// SQLite facts about a table that the neutral model does not hold, from
+/// the same inspection: what `keel copy` needs to copy it faithfully.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SqliteTable {
+    /// `pragma_table_list`'s type: `table`, `virtual` or `shadow`.
+    pub kind: String,
+    pub without_rowid: bool,
+    /// The column aliasing the rowid (read from the `CREATE TABLE` text
+    /// by `schema::inspect::sqlite::ddl::rowid_facts`).
+    pub rowid_alias: Option<String>,
+    pub autoincrement: bool,
+    /// In table order, hidden virtual-table columns included.
+    pub columns: Vec<SqliteColumn>,
+    /// Every index, with its origin, by name.
+    pub indexes: Vec<SqliteIndex>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SqliteColumn {
+    pub name: String,
+    /// The declared type as written (`VARCHAR(80)`, empty when untyped).
+    pub declared: String,
+    /// `pragma_table_xinfo.hidden`: 1 a virtual table's hidden column, 2
+    /// and 3 a generated column.
+    pub hidden: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SqliteIndex {
+    pub name: String,
+    pub unique: bool,
+    /// `c` CREATE INDEX, `u` UNIQUE constraint, `pk` primary key.
+    pub origin: String,
+    pub partial: bool,
+    /// Key columns with `DESC`; `None` for an expression.
+    pub columns: Vec<Option<(String, bool)>>,
+    /// The `CREATE INDEX` statement (none for constraint indexes).
+    pub sql: Option<String>,
 }
 
 impl Table {
@@ -124,6 +167,7 @@ impl Table {
             foreign_keys: BTreeMap::new(),
             indexes: BTreeMap::new(),
             triggers: BTreeMap::new(),
+            sqlite: None,
         }
     }
 

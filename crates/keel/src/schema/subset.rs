@@ -5,7 +5,7 @@
 //! their columns draw from. Everything outside had no difference and is
 //! left alone by the plan, so comparing only the subset proves as much.
 
-use super::diff::{Difference, Kind};
+use super::diff::{Delta, Difference};
 use super::model::{Generator, Key, Schema};
 use std::collections::BTreeSet;
 
@@ -22,27 +22,47 @@ impl Subset {
         let mut tables = BTreeSet::new();
         let mut views = BTreeSet::new();
         for d in diffs {
-            match (d.kind, &d.table) {
-                (Kind::View, None) => {
-                    views.insert(Key::new(d.schema.clone(), d.name.clone()));
+            match &d.delta {
+                Delta::View(v) => {
+                    views.insert(v.object().key.clone());
                 }
-                (_, Some(t)) => {
-                    tables.insert(Key::new(d.schema.clone(), t.clone()));
+                Delta::ViewChanged(v, _) => {
+                    views.insert(v.from.key.clone());
                 }
-                (Kind::Table, None) => {
-                    tables.insert(Key::new(d.schema.clone(), d.name.clone()));
+                Delta::Table(t) => {
+                    tables.insert(t.object().key.clone());
                 }
-                (Kind::Sequence, None) => {
-                    let key = Key::new(d.schema.clone(), d.name.clone());
-                    for s in sides {
-                        if let Some((t, _)) =
-                            s.sequences.get(&key).and_then(|q| q.owned_by.as_ref())
-                        {
-                            tables.insert(t.clone());
-                        }
+                Delta::Sequence(s) => {
+                    tables.extend(s.object().owned_by.iter().map(|(t, _)| t.clone()))
+                }
+                Delta::SequenceChanged(s, _) => {
+                    for q in [&s.from, &s.to] {
+                        tables.extend(q.owned_by.iter().map(|(t, _)| t.clone()));
                     }
                 }
-                _ => {}
+                // outside tables and views: kept whole by `restrict`
+                Delta::Schema(_)
+                | Delta::Extension(_)
+                | Delta::Enum(_)
+                | Delta::EnumValues(_)
+                | Delta::Function(_)
+                | Delta::FunctionDefinition(_) => {}
+                Delta::Column { .. }
+                | Delta::ColumnChanged { .. }
+                | Delta::PrimaryKey { .. }
+                | Delta::PrimaryKeyColumns { .. }
+                | Delta::Unique { .. }
+                | Delta::Check { .. }
+                | Delta::CheckExpression { .. }
+                | Delta::CheckCount { .. }
+                | Delta::ForeignKey { .. }
+                | Delta::ForeignKeyChanged { .. }
+                | Delta::Index { .. }
+                | Delta::IndexChanged { .. }
+                | Delta::Trigger { .. }
+                | Delta::TriggerChanged { .. } => {
+                    tables.extend(d.delta.table().cloned());
+                }
             }
         }
         // tables referencing the changed ones (their foreign keys may be

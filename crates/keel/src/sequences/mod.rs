@@ -8,9 +8,9 @@
 //! (`AUTO_INCREMENT`). The arithmetic every engine shares — what the next
 //! value must be — lives in [`next`], pure and unit-tested.
 
-mod mysql;
+pub(crate) mod mysql;
 pub mod next;
-mod postgres;
+pub(crate) mod postgres;
 mod sqlite;
 
 use crate::backend::Backend;

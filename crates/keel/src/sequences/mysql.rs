@@ -17,7 +17,7 @@
 //! exhaustion only.
 
 use super::{Change, Finding, Options, Problem, Report};
-use crate::backend::mysql::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::{DbError, Error, Result};
 use mysql_async::prelude::Queryable;
@@ -30,19 +30,7 @@ const CHUNK: usize = 500;
 /// `information_schema_stats_expiry`.
 const ER_UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
 
-const CATALOG: &str = "\
-SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, t.AUTO_INCREMENT,
-       EXISTS (SELECT 1 FROM information_schema.STATISTICS s
-               WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME
-                 AND s.COLUMN_NAME = c.COLUMN_NAME AND s.SEQ_IN_INDEX = 1) AS leads
-FROM information_schema.COLUMNS c
-JOIN information_schema.TABLES t
-  ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
-WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
-  AND c.EXTRA LIKE '%auto_increment%'
-  AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')
-  AND c.TABLE_NAME <> ?
-ORDER BY c.TABLE_NAME";
+pub(crate) const CATALOG: &str = include_str!("sql/mysql_catalog.sql");
 
 /// One auto-increment column and where its table's counter stands.
 #[derive(Clone, Debug)]

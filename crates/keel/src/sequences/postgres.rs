@@ -25,6 +25,7 @@
 
 use super::next::{self, Fed, Sequence, Verdict};
 use super::{Change, Finding, Options, Problem, Report, Style};
+use crate::db::decode::{Origin, PgRow};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::settings::DatabaseUrl;
@@ -32,63 +33,13 @@ use std::collections::BTreeMap;
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-const CATALOG: &str = r#"
-WITH tbl AS (
-  SELECT c.oid, n.nspname, c.relname, c.relowner, c.relacl, c.relnamespace,
-         ARRAY(SELECT DISTINCT r.rolname::text FROM aclexplode(c.relacl) x JOIN pg_roles r ON r.oid = x.grantee
-               WHERE x.privilege_type = 'INSERT' AND x.grantee <> c.relowner ORDER BY 1) AS inserters
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> $3
-    AND (CASE WHEN cardinality($1::text[]) = 0
-              THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
-              ELSE n.nspname = ANY($1::text[]) END)
-), fed AS (
-  SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS att
-  FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-    AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
-  UNION
-  SELECT d.refobjid, ad.adrelid, ad.adnum
-  FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
-  JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
-  WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
-), cols AS (
-  SELECT f.seq, f.rel, f.att AS attnum FROM fed f
-  UNION ALL
-  SELECT NULL, t.oid, a.attnum
-  FROM tbl t JOIN pg_constraint con ON con.conrelid = t.oid AND con.contype = 'p' AND cardinality(con.conkey) = 1
-  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = con.conkey[1]
-  WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
-    AND a.attidentity = '' AND a.attgenerated = '' AND NOT a.atthasdef
-)
-SELECT t.nspname::text, t.relname::text, a.attname::text, format_type(a.atttypid, NULL),
-       pg_get_userbyid(t.relowner)::text, t.inserters,
-       c.seq::int8, sn.nspname::text, s.relname::text, pg_get_userbyid(s.relowner)::text,
-       coalesce(o.deptype::text || CASE WHEN o.refobjid = c.rel AND o.refobjsubid = c.attnum THEN '' ELSE '+' END, ''),
-       ps.seqstart, ps.seqincrement, ps.seqmin, ps.seqmax,
-       CASE WHEN c.seq IS NULL THEN true ELSE has_sequence_privilege(c.seq, 'SELECT') END,
-       CASE WHEN c.seq IS NULL THEN true ELSE has_sequence_privilege(c.seq, 'UPDATE') END,
-       CASE WHEN c.seq IS NULL THEN ARRAY[]::text[] ELSE
-         ARRAY(SELECT DISTINCT r FROM unnest(t.inserters || $2::text[]) r
-               WHERE NOT has_sequence_privilege(r, c.seq, 'USAGE') ORDER BY r) END,
-       CASE WHEN c.seq IS NULL THEN
-         (SELECT cand FROM generate_series(0, 99) g,
-            LATERAL (SELECT left(t.relname || '_' || a.attname, 55) || '_seq' || CASE WHEN g = 0 THEN '' ELSE g::text END AS cand) x
-          WHERE NOT EXISTS (SELECT FROM pg_class c2 WHERE c2.relnamespace = t.relnamespace AND c2.relname = x.cand)
-          ORDER BY g LIMIT 1)
-       END
-FROM cols c JOIN tbl t ON t.oid = c.rel
-JOIN pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.attnum AND NOT a.attisdropped
-LEFT JOIN pg_class s ON s.oid = c.seq
-LEFT JOIN pg_namespace sn ON sn.oid = s.relnamespace
-LEFT JOIN pg_sequence ps ON ps.seqrelid = c.seq
-LEFT JOIN LATERAL (
-  SELECT d.refobjid, d.refobjsubid, d.deptype FROM pg_depend d
-  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.seq AND d.objsubid = 0
-    AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
-  LIMIT 1) o ON true
-ORDER BY 1, 2, 3
-"#;
+/// Rows of the catalog queries, for decoding errors.
+const CAT: Origin<'static> = Origin {
+    table: "the PostgreSQL catalog (sequences)",
+    hint: None,
+};
+
+pub(crate) const CATALOG: &str = include_str!("sql/postgres_catalog.sql");
 
 /// One column that a sequence feeds, or an integer key with no generator.
 #[derive(Debug)]
@@ -141,9 +92,7 @@ fn qualified(schema: &str, name: &str) -> String {
     )
 }
 
-fn fail(context: &str, e: &tokio_postgres::Error) -> Error {
-    Error::db(context, crate::backend::postgres::db_error(e))
-}
+use crate::db::error::fail;
 
 pub(super) async fn run(
     client: &Client,
@@ -248,33 +197,37 @@ async fn catalog(client: &Client, tracking_table: &str, options: &Options) -> Re
         )
         .await
         .map_err(|e| fail("reading the catalog", &e))?;
-    let mut columns: Vec<Column> = rows
-        .iter()
-        .map(|r| Column {
-            schema: r.get(0),
-            table: r.get(1),
-            column: r.get(2),
-            type_name: r.get(3),
-            table_owner: r.get(4),
-            inserters: r.get(5),
-            seq: r.get::<_, Option<i64>>(6).map(|oid| SeqInfo {
+    let mut columns = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let seq = match r.col::<Option<i64>>(6, CAT)? {
+            Some(oid) => Some(SeqInfo {
                 oid,
-                schema: r.get(7),
-                name: r.get(8),
-                owner: r.get(9),
-                link: r.get(10),
+                schema: r.col(7, CAT)?,
+                name: r.col(8, CAT)?,
+                owner: r.col(9, CAT)?,
+                link: r.col(10, CAT)?,
                 fed_count: 0,
-                start: r.get(11),
-                increment: r.get(12),
-                min: r.get(13),
-                max: r.get(14),
-                can_read: r.get(15),
-                can_update: r.get(16),
-                lacking_usage: r.get(17),
+                start: r.col(11, CAT)?,
+                increment: r.col(12, CAT)?,
+                min: r.col(13, CAT)?,
+                max: r.col(14, CAT)?,
+                can_read: r.col(15, CAT)?,
+                can_update: r.col(16, CAT)?,
+                lacking_usage: r.col(17, CAT)?,
             }),
-            free_name: r.get(18),
-        })
-        .collect();
+            None => None,
+        };
+        columns.push(Column {
+            schema: r.col(0, CAT)?,
+            table: r.col(1, CAT)?,
+            column: r.col(2, CAT)?,
+            type_name: r.col(3, CAT)?,
+            table_owner: r.col(4, CAT)?,
+            inserters: r.col(5, CAT)?,
+            seq,
+            free_name: r.col(18, CAT)?,
+        });
+    }
     // Per sequence: how many columns it feeds, and every role lacking
     // USAGE across all of them (a shared sequence's users are the union).
     let mut per_seq: BTreeMap<i64, (i64, Vec<String>)> = BTreeMap::new();
@@ -346,17 +299,21 @@ async fn read_values(clients: &[&Client], statements: &[String]) -> Result<Value
         .iter()
         .enumerate()
         .map(|(i, sql)| {
-            let client = clients[i % clients.len()];
-            Box::pin(client.query_typed(sql, &[])) as _
+            let client = clients.get(i % clients.len().max(1)).copied();
+            Box::pin(async move {
+                match client {
+                    Some(c) => c.query_typed(sql, &[]).await,
+                    None => Ok(Vec::new()),
+                }
+            }) as _
         })
         .collect();
     let mut values = Values::new();
     for rows in crate::backend::postgres::pipeline(requests).await {
         let rows = rows.map_err(|e| fail("reading column maxima and sequence positions", &e))?;
-        values.extend(
-            rows.iter()
-                .map(|r| (r.get::<_, String>(0), (r.get(1), r.get(2)))),
-        );
+        for r in &rows {
+            values.insert(r.col(0, CAT)?, (r.col(1, CAT)?, r.col(2, CAT)?));
+        }
     }
     Ok(values)
 }

@@ -8,9 +8,10 @@
 //! writer cannot slip a larger id in between check and repair.
 
 use super::{Change, Finding, Options, Problem, Report};
-use crate::backend::sqlite::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::schema::inspect::sqlite::ddl::rowid_facts;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
 
@@ -131,19 +132,12 @@ fn inspect(conn: &Connection, tracking_table: &str) -> Result<Vec<Table>> {
     let seqs = sequence_rows(conn).map_err(|e| fail(context, e))?;
     let mut tables = Vec::new();
     for (name, sql) in candidates {
-        let words = words(sql.as_deref().unwrap_or(""));
-        let has_word = |w: &str| words.iter().any(|x| x.eq_ignore_ascii_case(w));
-        let without_rowid = words
-            .windows(2)
-            .any(|p| p[0].eq_ignore_ascii_case("WITHOUT") && p[1].eq_ignore_ascii_case("ROWID"));
-        let is_virtual = words
-            .get(1)
-            .is_some_and(|w| w.eq_ignore_ascii_case("VIRTUAL"));
-        let autoincrement = has_word("AUTOINCREMENT") || seqs.contains_key(&name);
-        if !autoincrement || without_rowid || is_virtual {
+        let facts = rowid_facts(sql.as_deref().unwrap_or(""));
+        let autoincrement = facts.autoincrement || seqs.contains_key(&name);
+        if !autoincrement || facts.without_rowid || facts.virtual_table {
             continue;
         }
-        let column = rowid_column(conn, &name).map_err(|e| fail(context, e))?;
+        let column = facts.rowid_alias.unwrap_or_else(|| "rowid".to_string());
         let max = column_max(conn, &name, &column).map_err(|e| fail(context, e))?;
         tables.push(Table {
             seq: seqs.get(&name).copied().flatten(),
@@ -178,20 +172,6 @@ fn sequence_rows(conn: &Connection) -> rusqlite::Result<HashMap<String, Option<i
         *entry = (*entry).max(seq);
     }
     Ok(out)
-}
-
-/// The INTEGER PRIMARY KEY column (the rowid alias), or `rowid` when there
-/// is none.
-fn rowid_column(conn: &Connection, table: &str) -> rusqlite::Result<String> {
-    let mut stmt = conn.prepare("SELECT name, type, pk FROM pragma_table_info(?1)")?;
-    let cols: Vec<(String, String, i64)> = stmt
-        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let pks: Vec<_> = cols.iter().filter(|c| c.2 > 0).collect();
-    Ok(match pks.as_slice() {
-        [(name, ty, _)] if ty.eq_ignore_ascii_case("INTEGER") => name.clone(),
-        _ => "rowid".to_string(),
-    })
 }
 
 fn column_max(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Option<i64>> {
@@ -246,78 +226,9 @@ fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// The bare words of a `CREATE TABLE` statement: strings, quoted
-/// identifiers (`"…"`, `` `…` ``, `[…]`) and comments are skipped, so a
-/// column named "autoincrement" or a comment mentioning it does not count.
-fn words(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '`' => {
-                // A doubled quote inside is an escaped one: the scan simply
-                // leaves and re-enters the quoted part.
-                for d in chars.by_ref() {
-                    if d == c {
-                        break;
-                    }
-                }
-            }
-            '[' => chars.by_ref().take_while(|&d| d != ']').for_each(drop),
-            '-' if chars.peek() == Some(&'-') => {
-                chars.by_ref().take_while(|&d| d != '\n').for_each(drop);
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                for d in chars.by_ref() {
-                    if prev == '*' && d == '/' {
-                        break;
-                    }
-                    prev = d;
-                }
-            }
-            c if c.is_alphanumeric() || c == '_' => {
-                let mut word = String::from(c);
-                while let Some(&d) = chars.peek() {
-                    if !(d.is_alphanumeric() || d == '_' || d == '$') {
-                        break;
-                    }
-                    word.push(d);
-                    chars.next();
-                }
-                out.push(word);
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn autoincrement_is_found_only_as_a_bare_word() {
-        let w = words("CREATE TABLE \"user\" (id INTEGER PRIMARY KEY autoincrement, x)");
-        assert!(w.iter().any(|w| w.eq_ignore_ascii_case("AUTOINCREMENT")));
-        for sql in [
-            "CREATE TABLE t (\"AUTOINCREMENT\" INTEGER PRIMARY KEY)",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, x DEFAULT 'AUTOINCREMENT')",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY -- AUTOINCREMENT\n)",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY /* AUTOINCREMENT */)",
-            "CREATE TABLE [AUTOINCREMENT] (`AUTOINCREMENT` INTEGER PRIMARY KEY)",
-            "CREATE TABLE \"we\"\"ird AUTOINCREMENT\" (id INTEGER PRIMARY KEY)",
-        ] {
-            assert!(
-                !words(sql)
-                    .iter()
-                    .any(|w| w.eq_ignore_ascii_case("AUTOINCREMENT")),
-                "{sql}"
-            );
-        }
-    }
 
     #[test]
     fn a_missing_row_is_behind_only_when_the_table_has_positive_ids() {
@@ -394,6 +305,8 @@ mod tests {
             "CREATE TABLE \"user\" (id INTEGER PRIMARY KEY AUTOINCREMENT);
              CREATE TABLE \"we\"\"ird name\" (\"the id\" INTEGER PRIMARY KEY AUTOINCREMENT);
              CREATE TABLE plain (id INTEGER PRIMARY KEY);
+             CREATE TABLE decoy (id INTEGER PRIMARY KEY, autoincrement_note TEXT DEFAULT 'AUTOINCREMENT' CHECK (autoincrement_note <> 'x AUTOINCREMENT'));
+             INSERT INTO decoy VALUES (50, 'AUTOINCREMENT');
              CREATE TABLE keel_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT);
              INSERT INTO \"user\" VALUES (100);
              INSERT INTO \"we\"\"ird name\" VALUES (7);

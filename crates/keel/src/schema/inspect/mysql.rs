@@ -8,7 +8,7 @@
 //! does neither; MariaDB stores `json` as `longtext` with a
 //! `json_valid(col)` check, reported here as `json` with no check.
 
-use crate::backend::mysql::fail;
+use crate::db::error::fail;
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::schema::model::*;

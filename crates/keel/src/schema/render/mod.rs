@@ -8,12 +8,15 @@
 //! table or column) are left out unless explicitly allowed, and what keel
 //! cannot plan is listed instead of guessed.
 
+pub mod hazard;
 pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
+pub use hazard::Hazard;
+
 use super::diff::Difference;
-use super::model::{ForeignKey, Key, Schema, Table};
+use super::model::{Key, Schema};
 use crate::dialect::Dialect;
 use crate::error::Result;
 use serde::Serialize;
@@ -42,9 +45,9 @@ pub struct Plan {
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     pub sql: String,
-    /// What running it risks, in words.
+    /// What running it risks (in JSON, in words).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub hazards: Vec<String>,
+    pub hazards: Vec<Hazard>,
     /// The differences it resolves.
     pub resolves: Vec<String>,
 }
@@ -162,7 +165,7 @@ impl Steps {
         }
     }
 
-    pub(super) fn add(&mut self, phase: u16, id: &str, sql: String, hazards: Vec<String>) {
+    pub(super) fn add(&mut self, phase: u16, id: &str, sql: String, hazards: Vec<Hazard>) {
         self.push(
             phase,
             Step {
@@ -180,7 +183,7 @@ impl Steps {
     /// A statement that deletes data: planned only when allowed.
     pub(super) fn destructive(&mut self, phase: u16, id: &str, sql: String, what: &str) {
         if self.allow_destructive {
-            self.add(phase, id, sql, vec![format!("deletes data: {what}")]);
+            self.add(phase, id, sql, vec![Hazard::DeletesData(what.to_string())]);
         } else {
             self.omitted.push(Omitted {
                 id: id.to_string(),
@@ -207,11 +210,11 @@ impl Steps {
         let mut at: HashMap<String, usize> = HashMap::new();
         let mut steps: Vec<Step> = Vec::new();
         for (_, s) in all {
-            match at.get(&s.sql) {
-                Some(&i) => {
+            match at.get(&s.sql).and_then(|&i| steps.get_mut(i)) {
+                Some(first) => {
                     for r in s.resolves {
-                        if !steps[i].resolves.contains(&r) {
-                            steps[i].resolves.push(r);
+                        if !first.resolves.contains(&r) {
+                            first.resolves.push(r);
                         }
                     }
                 }
@@ -247,29 +250,4 @@ pub(super) fn order(keys: &BTreeSet<Key>, deps: impl Fn(&Key) -> Option<Vec<Key>
         }
     }
     done
-}
-
-/// The foreign key a difference names, on each side: by name, else by
-/// what it links (the diff pairs foreign keys by columns and target).
-pub(super) fn fk_pair<'t>(
-    e: Option<&'t Table>,
-    a: Option<&'t Table>,
-    name: &str,
-) -> (Option<&'t ForeignKey>, Option<&'t ForeignKey>) {
-    let sig = |f: &ForeignKey| {
-        (
-            f.columns.clone(),
-            f.references.clone(),
-            f.referenced_columns.clone(),
-        )
-    };
-    let find = |t: Option<&'t Table>, other: Option<&'t ForeignKey>| {
-        let other = other?;
-        t?.foreign_keys.values().find(|f| sig(f) == sig(other))
-    };
-    let ef = e.and_then(|t| t.foreign_keys.get(name));
-    let af = a.and_then(|t| t.foreign_keys.get(name));
-    let ef = ef.or_else(|| find(e, af));
-    let af = af.or_else(|| find(a, ef));
-    (ef, af)
 }

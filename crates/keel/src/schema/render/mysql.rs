@@ -10,11 +10,11 @@
 //! constraints and indexes; new tables; columns; keys, indexes and foreign
 //! keys; triggers; destructive drops last.
 
-use super::{Omitted, Plan, Steps, fk_pair};
+use super::{Hazard, Omitted, Plan, Steps};
 use crate::dialect::Dialect;
-use crate::schema::diff::{Change, Difference, Kind};
+use crate::schema::diff::{ColumnChange, Delta, Difference, Pair, Presence, TriggerChange};
 use crate::schema::model::*;
-use crate::schema::types::{self, Logical};
+use crate::schema::types;
 
 const MY: Dialect = Dialect::Mysql;
 
@@ -80,230 +80,294 @@ impl<'a> Planner<'a> {
 
     fn difference(&mut self, d: &Difference) {
         let id = d.id.as_str();
-        let key = Key::new(d.schema.clone(), d.name.clone());
-        let tkey = Key::new(
-            d.schema.clone(),
-            d.table.clone().unwrap_or_else(|| d.name.clone()),
-        );
-        let e_t = self.e.tables.get(&tkey);
-        let a_t = self.a.tables.get(&tkey);
-        let name = d.name.as_str();
-        let drop_old = d.change != Change::Missing;
-        let add_new = d.change != Change::Extra;
-        match d.kind {
-            Kind::Table => match (d.change, e_t) {
-                (Change::Missing, Some(t)) => self.create_table(t, id),
-                (Change::Extra, _) => self.out.destructive(
-                    DROP_LAST + 1,
-                    id,
-                    format!("DROP TABLE IF EXISTS {}", qk(&key)),
-                    "every row of the table",
-                ),
-                _ => {}
-            },
-            Kind::View => self.out.cannot(
+        match &d.delta {
+            Delta::Table(Presence::Missing(t)) => self.create_table(t, id),
+            Delta::Table(Presence::Extra(t)) => self.out.destructive(
+                DROP_LAST + 1,
+                id,
+                format!("DROP TABLE IF EXISTS {}", qk(&t.key)),
+                "every row of the table",
+            ),
+            Delta::View(Presence::Missing(v) | Presence::Extra(v))
+            | Delta::ViewChanged(Pair { from: v, .. }, _) => self.out.cannot(
                 id,
                 format!(
-                    "MySQL stores views with their database's name in them; write view {key} by hand"
+                    "MySQL stores views with their database's name in them; write view {} by hand",
+                    v.key
                 ),
             ),
-            Kind::Column => self.column(d, &tkey, e_t, a_t),
-            Kind::PrimaryKey => {
-                if drop_old && a_t.is_some_and(|t| t.primary_key.is_some()) {
-                    self.out.add(
-                        DROP_CONSTRAINT,
-                        id,
-                        format!("ALTER TABLE {} DROP PRIMARY KEY", qk(&tkey)),
-                        vec![],
-                    );
-                }
-                if let (true, Some(pk)) = (add_new, e_t.and_then(|t| t.primary_key.as_ref())) {
-                    self.out.add(
-                        ADD_PK,
-                        id,
-                        format!(
-                            "ALTER TABLE {} ADD PRIMARY KEY ({})",
-                            qk(&tkey),
-                            idents(&pk.columns)
-                        ),
-                        vec![format!(
-                            "rebuilds {tkey}; fails on duplicates or NULLs"
-                        )],
-                    );
-                }
+            Delta::Column {
+                table,
+                column: Presence::Missing(c),
+            } => self.add_column(table, c, id),
+            Delta::Column {
+                table,
+                column: Presence::Extra(c),
+            } => self.out.destructive(
+                DROP_COLUMN,
+                id,
+                format!("ALTER TABLE {} DROP COLUMN {}", qk(table), q(&c.name)),
+                &format!("every value of {table}.{}", c.name),
+            ),
+            Delta::ColumnChanged {
+                table,
+                column,
+                change,
+            } => self.modify_column(table, &column.from, *change, id),
+            Delta::PrimaryKey {
+                table,
+                key: Presence::Missing(pk),
+            } => self.add_primary_key(table, pk, id),
+            Delta::PrimaryKey {
+                table,
+                key: Presence::Extra(_),
+            } => self.drop_primary_key(table, id),
+            Delta::PrimaryKeyColumns { table, key } => {
+                self.drop_primary_key(table, id);
+                self.add_primary_key(table, &key.from, id);
             }
-            Kind::Unique => {
-                if drop_old {
-                    self.out.add(
-                        DROP_CONSTRAINT,
-                        id,
-                        format!("ALTER TABLE {} DROP INDEX {}", qk(&tkey), q(name)),
-                        vec![],
-                    );
-                }
-                if add_new {
-                    let cols: Vec<String> = d
-                        .expected
-                        .clone()
-                        .unwrap_or_default()
-                        .split(", ")
-                        .map(str::to_string)
-                        .collect();
-                    let cname = if name.is_empty() {
-                        format!("{}_{}_key", tkey.name, cols.join("_"))
-                    } else {
-                        name.to_string()
-                    };
-                    self.out.add(
-                        ADD_CONSTRAINT,
-                        id,
-                        format!(
-                            "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
-                            qk(&tkey),
-                            q(&cname),
-                            idents(&cols)
-                        ),
-                        vec![format!("builds a unique index on {tkey}; fails on duplicates")],
-                    );
-                }
+            Delta::Unique {
+                table,
+                unique: Presence::Missing(u),
+            } => {
+                let cname = if u.name.is_empty() {
+                    format!("{}_{}_key", table.name, u.columns.join("_"))
+                } else {
+                    u.name.clone()
+                };
+                self.out.add(
+                    ADD_CONSTRAINT,
+                    id,
+                    format!(
+                        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
+                        qk(table),
+                        q(&cname),
+                        idents(&u.columns)
+                    ),
+                    vec![Hazard::BuildsUniqueIndex(table.clone())],
+                );
             }
-            Kind::Check => {
-                if d.attribute.as_deref() == Some("count") {
-                    self.out.omitted.push(Omitted {
-                        id: id.into(),
-                        reason: "check constraints cannot be compared across engines; compare them by hand".into(),
-                        sql: None,
-                    });
-                    return;
-                }
-                if drop_old {
-                    self.out.add(
-                        DROP_CONSTRAINT,
-                        id,
-                        format!("ALTER TABLE {} DROP CONSTRAINT {}", qk(&tkey), q(name)),
-                        vec![],
-                    );
-                }
-                if let (true, Some(c)) = (add_new, e_t.and_then(|t| t.checks.get(name))) {
-                    self.out.add(
-                        ADD_CONSTRAINT,
-                        id,
-                        format!(
-                            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
-                            qk(&tkey),
-                            q(name),
-                            c.expression
-                        ),
-                        vec![format!("checks every row of {tkey}; fails if one violates it")],
-                    );
-                }
+            Delta::Unique {
+                table,
+                unique: Presence::Extra(u),
+            } => self.out.add(
+                DROP_CONSTRAINT,
+                id,
+                format!("ALTER TABLE {} DROP INDEX {}", qk(table), q(&u.name)),
+                vec![],
+            ),
+            Delta::Check {
+                table,
+                check: Presence::Missing(c),
+            } => self.add_check(table, c, id),
+            Delta::Check {
+                table,
+                check: Presence::Extra(c),
+            } => self.drop_check(table, &c.name, id),
+            Delta::CheckExpression { table, check } => {
+                self.drop_check(table, &check.from.name, id);
+                self.add_check(table, &check.from, id);
             }
-            Kind::ForeignKey => {
-                let (ef, af) = fk_pair(e_t, a_t, name);
-                if let (true, Some(f)) = (drop_old, af) {
-                    self.out.add(
-                        DROP_FK,
-                        id,
-                        format!("ALTER TABLE {} DROP FOREIGN KEY {}", qk(&tkey), q(&f.name)),
-                        vec![],
-                    );
-                }
-                if let (true, Some(f), Some(t)) = (add_new, ef, e_t) {
-                    self.out.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
-                }
-            }
-            Kind::Index => {
-                if drop_old {
-                    self.out.add(
-                        DROP_CONSTRAINT,
-                        id,
-                        format!("DROP INDEX {} ON {}", q(name), qk(&tkey)),
-                        vec![],
-                    );
-                }
-                if let (true, Some(t)) = (add_new, e_t)
-                    && let Some(i) = t.indexes.get(name)
+            Delta::CheckCount { .. } => self.out.omitted.push(Omitted {
+                id: id.into(),
+                reason: "check constraints cannot be compared across engines; compare them by hand"
+                    .into(),
+                sql: None,
+            }),
+            Delta::ForeignKey {
+                table,
+                key: Presence::Missing(f),
+            } => self
+                .out
+                .add(ADD_FK, id, add_fk(f, table), fk_hazards(f, table)),
+            Delta::ForeignKey {
+                table,
+                key: Presence::Extra(f),
+            } => {
+                self.drop_fk(table, f, id);
+                if let Some(t) = self.a.tables.get(table)
+                    && made_its_own_index(f, t)
                 {
                     self.out.add(
-                        ADD_INDEX,
+                        DROP_FK + 1,
                         id,
-                        self.create_index(i, t),
-                        vec![format!("builds an index on {tkey} (MySQL has no CREATE INDEX IF NOT EXISTS: fails if it exists)")],
-                    );
-                }
-            }
-            Kind::Trigger => {
-                if drop_old {
-                    self.out.add(
-                        DROP_TRIGGER,
-                        id,
-                        format!("DROP TRIGGER IF EXISTS {}", q(name)),
+                        format!("DROP INDEX {} ON {}", q(&f.name), qk(table)),
                         vec![],
                     );
                 }
-                if let (true, Some(tr)) = (add_new, e_t.and_then(|t| t.triggers.get(name))) {
-                    self.create_trigger(tr, &tkey, id);
-                }
             }
-            _ => self.out.cannot(
+            Delta::ForeignKeyChanged { table, key, .. } => {
+                self.drop_fk(table, &key.to, id);
+                self.out.add(
+                    ADD_FK,
+                    id,
+                    add_fk(&key.from, table),
+                    fk_hazards(&key.from, table),
+                );
+            }
+            Delta::Index {
+                table,
+                index: Presence::Missing(i),
+            } => self.add_index(table, i, id),
+            Delta::Index {
+                table,
+                index: Presence::Extra(i),
+            } => self.drop_index(table, &i.name, id),
+            Delta::IndexChanged { table, index, .. } => {
+                self.drop_index(table, &index.to.name, id);
+                self.add_index(table, &index.from, id);
+            }
+            Delta::Trigger {
+                table,
+                trigger: Presence::Missing(tr),
+            } => self.create_trigger(tr, table, id),
+            Delta::Trigger {
+                trigger: Presence::Extra(tr),
+                ..
+            } => self.drop_trigger(&tr.name, id),
+            Delta::TriggerChanged {
+                table,
+                trigger,
+                change: TriggerChange::Definition | TriggerChange::Enabled,
+            } => {
+                self.drop_trigger(&trigger.to.name, id);
+                self.create_trigger(&trigger.from, table, id);
+            }
+            Delta::Schema(_)
+            | Delta::Extension(_)
+            | Delta::Enum(_)
+            | Delta::EnumValues(_)
+            | Delta::Sequence(_)
+            | Delta::SequenceChanged(..)
+            | Delta::Function(_)
+            | Delta::FunctionDefinition(_) => self.out.cannot(
                 id,
                 format!("keel does not plan {} changes on MySQL", d.kind.words()),
             ),
         }
     }
 
-    fn column(&mut self, d: &Difference, tkey: &Key, e_t: Option<&Table>, a_t: Option<&Table>) {
-        let id = d.id.as_str();
-        let e_col = e_t.and_then(|t| t.column(&d.name));
-        let a_col = a_t.and_then(|t| t.column(&d.name));
-        match (d.change, e_col) {
-            (Change::Missing, Some(c)) => {
-                let mut hazards = vec![
-                    "MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB does): fails if the column exists"
-                        .to_string(),
-                ];
-                if !c.nullable && c.default.is_none() && c.generator.is_none() {
-                    hazards.push(format!(
-                        "existing rows of {tkey} get the type's implicit default (0, '') or, in strict mode, the statement fails"
-                    ));
-                }
-                let sql = format!(
-                    "ALTER TABLE {} ADD COLUMN {} {}",
-                    qk(tkey),
-                    q(&c.name),
-                    self.column_definition(c)
-                );
-                self.out.add(COLUMN, id, sql, hazards);
-            }
-            (Change::Extra, _) if a_col.is_some() => self.out.destructive(
-                DROP_COLUMN,
-                id,
-                format!("ALTER TABLE {} DROP COLUMN {}", qk(tkey), q(&d.name)),
-                &format!("every value of {tkey}.{}", d.name),
+    fn add_primary_key(&mut self, table: &Key, pk: &PrimaryKey, id: &str) {
+        self.out.add(
+            ADD_PK,
+            id,
+            format!(
+                "ALTER TABLE {} ADD PRIMARY KEY ({})",
+                qk(table),
+                idents(&pk.columns)
             ),
-            (Change::Changed, Some(c)) => {
-                let mut hazards = vec![format!("may rebuild {tkey} (a table copy) while it runs")];
-                if d.attribute.as_deref() == Some("type") {
-                    hazards.push(format!(
-                        "every existing value of {tkey}.{} must convert to {} (strict mode fails, otherwise values are truncated)",
-                        c.name, c.data_type
-                    ));
-                }
-                if d.attribute.as_deref() == Some("nullable") && !c.nullable {
-                    hazards.push(format!("fails if a row holds NULL in {}", c.name));
-                }
-                let sql = format!(
-                    "ALTER TABLE {} MODIFY COLUMN {} {}",
-                    qk(tkey),
-                    q(&c.name),
-                    self.column_definition(c)
-                );
-                self.out.add(COLUMN + 1, id, sql, hazards);
-            }
-            _ => {}
-        }
+            vec![Hazard::RebuildsForPrimaryKey(table.clone())],
+        );
     }
 
+    fn drop_primary_key(&mut self, table: &Key, id: &str) {
+        self.out.add(
+            DROP_CONSTRAINT,
+            id,
+            format!("ALTER TABLE {} DROP PRIMARY KEY", qk(table)),
+            vec![],
+        );
+    }
+
+    fn add_check(&mut self, table: &Key, c: &Check, id: &str) {
+        self.out.add(
+            ADD_CONSTRAINT,
+            id,
+            format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+                qk(table),
+                q(&c.name),
+                c.expression
+            ),
+            vec![Hazard::ChecksEveryRow(table.clone())],
+        );
+    }
+
+    fn drop_check(&mut self, table: &Key, name: &str, id: &str) {
+        self.out.add(
+            DROP_CONSTRAINT,
+            id,
+            format!("ALTER TABLE {} DROP CONSTRAINT {}", qk(table), q(name)),
+            vec![],
+        );
+    }
+
+    fn drop_fk(&mut self, table: &Key, f: &ForeignKey, id: &str) {
+        self.out.add(
+            DROP_FK,
+            id,
+            format!("ALTER TABLE {} DROP FOREIGN KEY {}", qk(table), q(&f.name)),
+            vec![],
+        );
+    }
+
+    fn add_index(&mut self, table: &Key, i: &Index, id: &str) {
+        self.out.add(
+            ADD_INDEX,
+            id,
+            self.create_index(i, table),
+            vec![Hazard::BuildsIndexWithoutGuard(table.clone())],
+        );
+    }
+
+    fn drop_index(&mut self, table: &Key, name: &str, id: &str) {
+        self.out.add(
+            DROP_CONSTRAINT,
+            id,
+            format!("DROP INDEX {} ON {}", q(name), qk(table)),
+            vec![],
+        );
+    }
+
+    fn drop_trigger(&mut self, name: &str, id: &str) {
+        self.out.add(
+            DROP_TRIGGER,
+            id,
+            format!("DROP TRIGGER IF EXISTS {}", q(name)),
+            vec![],
+        );
+    }
+
+    fn add_column(&mut self, tkey: &Key, c: &Column, id: &str) {
+        let mut hazards = vec![Hazard::NoAddColumnIfNotExists];
+        if !c.nullable && c.default.is_none() && c.generator.is_none() {
+            hazards.push(Hazard::ImplicitDefault(tkey.clone()));
+        }
+        let sql = format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            qk(tkey),
+            q(&c.name),
+            self.column_definition(c)
+        );
+        self.out.add(COLUMN, id, sql, hazards);
+    }
+
+    /// `MODIFY COLUMN` to the expected definition `c`, whatever differs.
+    fn modify_column(&mut self, tkey: &Key, c: &Column, change: ColumnChange, id: &str) {
+        let mut hazards = vec![Hazard::MayCopyTable(tkey.clone())];
+        match change {
+            ColumnChange::DataType => hazards.push(Hazard::MustConvert {
+                table: tkey.clone(),
+                column: c.name.clone(),
+                to: c.data_type.clone(),
+            }),
+            ColumnChange::Nullable if !c.nullable => {
+                hazards.push(Hazard::FailsOnNull(c.name.clone()))
+            }
+            ColumnChange::Nullable
+            | ColumnChange::Default
+            | ColumnChange::Generator
+            | ColumnChange::Generated
+            | ColumnChange::Collation => {}
+        }
+        let sql = format!(
+            "ALTER TABLE {} MODIFY COLUMN {} {}",
+            qk(tkey),
+            q(&c.name),
+            self.column_definition(c)
+        );
+        self.out.add(COLUMN + 1, id, sql, hazards);
+    }
     fn create_table(&mut self, t: &Table, id: &str) {
         let mut parts: Vec<String> = t
             .columns
@@ -350,7 +414,7 @@ impl<'a> Planner<'a> {
         self.out.add(CREATE_TABLE, id, sql, vec![]);
         // foreign keys after every table exists
         for f in t.foreign_keys.values() {
-            self.out.add(ADD_FK, id, add_fk(f, t), vec![]);
+            self.out.add(ADD_FK, id, add_fk(f, &t.key), vec![]);
         }
         for tr in t.triggers.values() {
             self.create_trigger(tr, &t.key, id);
@@ -372,7 +436,7 @@ impl<'a> Planner<'a> {
             CREATE_TRIGGER,
             id,
             format!("DROP TRIGGER IF EXISTS {};\n{}", q(&tr.name), tr.definition),
-            vec!["a trigger body with `;` needs a DELIMITER change in the mysql client".into()],
+            vec![Hazard::TriggerNeedsDelimiter],
         );
     }
 
@@ -399,25 +463,7 @@ impl<'a> Planner<'a> {
         if self.same_dialect() {
             return c.data_type.clone();
         }
-        let lower = c.data_type.trim().to_ascii_lowercase();
-        let params = lower.find('(').map(|i| &lower[i..]).unwrap_or("");
-        match types::logical(self.e.dialect, &lower) {
-            Logical::Bool => "tinyint(1)".into(),
-            Logical::Integer(2) => "smallint".into(),
-            Logical::Integer(4) if self.e.dialect != Dialect::Sqlite => "int".into(),
-            Logical::Integer(_) => "bigint".into(),
-            Logical::Decimal => format!("decimal{params}"),
-            Logical::Float => "double".into(),
-            Logical::Text if !params.is_empty() => format!("varchar{params}"),
-            Logical::Text => "text".into(),
-            Logical::Uuid => "char(36)".into(),
-            Logical::Timestamp => "datetime".into(),
-            Logical::Date => "date".into(),
-            Logical::Time => "time".into(),
-            Logical::Json => "json".into(),
-            Logical::Bytes => "blob".into(),
-            Logical::Other(o) => o,
-        }
+        types::spell(self.e.dialect, &c.data_type, Dialect::Mysql)
     }
 
     fn default_expr(&self, c: &Column, d: &str) -> String {
@@ -466,12 +512,12 @@ impl<'a> Planner<'a> {
             .join(", ")
     }
 
-    fn create_index(&self, i: &Index, t: &Table) -> String {
+    fn create_index(&self, i: &Index, t: &Key) -> String {
         format!(
             "CREATE {}INDEX {} ON {} ({})",
             if i.unique { "UNIQUE " } else { "" },
             q(&i.name),
-            qk(&t.key),
+            qk(t),
             self.index_columns(i)
         )
     }
@@ -481,15 +527,15 @@ fn idents(cols: &[String]) -> String {
     cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
 }
 
-fn add_fk(f: &ForeignKey, t: &Table) -> String {
+fn add_fk(f: &ForeignKey, t: &Key) -> String {
     let name = if f.name.is_empty() {
-        format!("{}_{}_fkey", t.key.name, f.columns.join("_"))
+        format!("{}_{}_fkey", t.name, f.columns.join("_"))
     } else {
         f.name.clone()
     };
     format!(
         "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {}",
-        qk(&t.key),
+        qk(t),
         q(&name),
         idents(&f.columns),
         qk(&f.references),
@@ -499,9 +545,23 @@ fn add_fk(f: &ForeignKey, t: &Table) -> String {
     )
 }
 
-fn fk_hazards(f: &ForeignKey, t: &Table) -> Vec<String> {
-    vec![format!(
-        "checks every row of {} against {} (with foreign_key_checks on); fails on an orphan",
-        t.key, f.references
-    )]
+/// Whether InnoDB made an index for `f` (named after it, and hidden from
+/// the model): it does when no other index starts with its columns. Such
+/// an index outlives the foreign key, so dropping the key drops it too.
+fn made_its_own_index(f: &ForeignKey, t: &Table) -> bool {
+    let starts_with = |cols: &[String]| cols.starts_with(&f.columns);
+    let pk = t.primary_key.iter().any(|p| starts_with(&p.columns));
+    let unique = t.uniques.values().any(|u| starts_with(&u.columns));
+    let index = t.indexes.values().any(|i| {
+        let bare: Vec<String> = i.columns.iter().map(|c| c.replace('`', "")).collect();
+        starts_with(&bare)
+    });
+    !f.name.is_empty() && !pk && !unique && !index
+}
+
+fn fk_hazards(f: &ForeignKey, t: &Key) -> Vec<Hazard> {
+    vec![Hazard::ForeignKeyChecksEveryRow {
+        table: t.clone(),
+        references: f.references.clone(),
+    }]
 }

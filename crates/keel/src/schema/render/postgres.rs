@@ -10,9 +10,12 @@
 //! statement uses `CASCADE`: an unexpected dependent makes the plan fail
 //! rather than silently drop something.
 
-use super::{Omitted, Plan, Steps, fk_pair, literal, order};
+use super::{Hazard, Omitted, Plan, Steps, literal, order};
 use crate::dialect::Dialect;
-use crate::schema::diff::{Change, Difference, Kind};
+use crate::schema::diff::{
+    ColumnChange, Delta, Difference, Pair, Presence, SequenceChange, TriggerChange, ViewChange,
+    pk_name,
+};
 use crate::schema::model::*;
 use crate::schema::types::{self, Logical};
 use std::collections::BTreeSet;
@@ -79,89 +82,75 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
 }
 
 impl<'a> Planner<'a> {
-    fn table_e(&self, d: &Difference) -> Option<&'a Table> {
-        let t = d.table.as_deref().unwrap_or(&d.name);
-        self.e.tables.get(&Key::new(d.schema.clone(), t))
-    }
-
-    fn table_a(&self, d: &Difference) -> Option<&'a Table> {
-        let t = d.table.as_deref().unwrap_or(&d.name);
-        self.a.tables.get(&Key::new(d.schema.clone(), t))
-    }
-
     fn difference(&mut self, d: &Difference) {
-        let key = Key::new(d.schema.clone(), d.name.clone());
         let id = d.id.as_str();
-        match (d.kind, d.change) {
-            (Kind::Schema, Change::Missing) => self.out.add(
+        match &d.delta {
+            Delta::Schema(Presence::Missing(s)) => self.out.add(
                 SCHEMA,
                 id,
-                format!("CREATE SCHEMA IF NOT EXISTS {}", q(&d.name)),
+                format!("CREATE SCHEMA IF NOT EXISTS {}", q(s)),
                 vec![],
             ),
-            (Kind::Schema, Change::Extra) => self.out.add(
+            Delta::Schema(Presence::Extra(s)) => self.out.add(
                 DROP_LAST + 9,
                 id,
-                format!("DROP SCHEMA IF EXISTS {}", q(&d.name)),
+                format!("DROP SCHEMA IF EXISTS {}", q(s)),
                 vec![],
             ),
-            (Kind::Extension, Change::Missing) => {
-                let schema = self.e.extensions.get(&d.name).map(|x| x.schema.clone());
+            Delta::Extension(Presence::Missing(x)) => {
                 let sql = format!(
                     "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}",
-                    q(&d.name),
-                    q(schema.as_deref().unwrap_or(DEFAULT_SCHEMA))
+                    q(&x.name),
+                    q(&x.schema)
                 );
                 self.out.add(EXTENSION, id, sql, vec![]);
             }
-            (Kind::Extension, _) => self.out.omitted.push(Omitted {
+            Delta::Extension(Presence::Extra(x)) => self.out.omitted.push(Omitted {
                 id: id.into(),
                 reason: "extensions are installed by an administrator; keel does not remove them"
                     .into(),
-                sql: Some(format!("DROP EXTENSION IF EXISTS {}", q(&d.name))),
+                sql: Some(format!("DROP EXTENSION IF EXISTS {}", q(&x.name))),
             }),
-            (Kind::Enum, Change::Missing) => {
-                if let Some(en) = self.e.enums.get(&key) {
-                    let values: Vec<String> = en.values.iter().map(|v| literal(v)).collect();
-                    let sql = guard(
-                        &format!(
-                            "SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = {} AND t.typname = {}",
-                            literal(&key.schema),
-                            literal(&key.name)
-                        ),
-                        &format!(
-                            "CREATE TYPE {} AS ENUM ({})",
-                            key.quoted(PG),
-                            values.join(", ")
-                        ),
-                    );
-                    self.out.add(ENUM, id, sql, vec![]);
-                }
+            Delta::Enum(Presence::Missing(en)) => {
+                let key = &en.key;
+                let values: Vec<String> = en.values.iter().map(|v| literal(v)).collect();
+                let sql = guard(
+                    &format!(
+                        "SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = {} AND t.typname = {}",
+                        literal(&key.schema),
+                        literal(&key.name)
+                    ),
+                    &format!(
+                        "CREATE TYPE {} AS ENUM ({})",
+                        key.quoted(PG),
+                        values.join(", ")
+                    ),
+                );
+                self.out.add(ENUM, id, sql, vec![]);
             }
-            (Kind::Enum, Change::Changed) => self.enum_values(&key, id),
-            (Kind::Enum, Change::Extra) => self.out.add(
+            Delta::EnumValues(pair) => self.enum_values(&pair.from, &pair.to, id),
+            Delta::Enum(Presence::Extra(en)) => self.out.add(
                 DROP_LAST + 3,
                 id,
-                format!("DROP TYPE IF EXISTS {}", key.quoted(PG)),
+                format!("DROP TYPE IF EXISTS {}", en.key.quoted(PG)),
                 vec![],
             ),
-            (Kind::Sequence, Change::Missing) => {
-                if let Some(s) = self.e.sequences.get(&key) {
-                    self.out.add(SEQUENCE, id, create_sequence(s), vec![]);
-                    if let Some((t, c)) = &s.owned_by {
-                        let sql = format!(
-                            "ALTER SEQUENCE {} OWNED BY {}.{}",
-                            key.quoted(PG),
-                            t.quoted(PG),
-                            q(c)
-                        );
-                        self.out.add(OWNED_BY, id, sql, vec![]);
-                    }
+            Delta::Sequence(Presence::Missing(s)) => {
+                self.out.add(SEQUENCE, id, create_sequence(s), vec![]);
+                if let Some((t, c)) = &s.owned_by {
+                    let sql = format!(
+                        "ALTER SEQUENCE {} OWNED BY {}.{}",
+                        s.key.quoted(PG),
+                        t.quoted(PG),
+                        q(c)
+                    );
+                    self.out.add(OWNED_BY, id, sql, vec![]);
                 }
             }
-            (Kind::Sequence, Change::Changed) => {
-                if let Some(s) = self.e.sequences.get(&key) {
-                    if d.attribute.as_deref() == Some("owned_by") {
+            Delta::SequenceChanged(pair, change) => {
+                let s = &pair.from;
+                match change {
+                    SequenceChange::OwnedBy => {
                         let owner = match &s.owned_by {
                             Some((t, c)) => format!("{}.{}", t.quoted(PG), q(c)),
                             None => "NONE".into(),
@@ -169,13 +158,19 @@ impl<'a> Planner<'a> {
                         self.out.add(
                             OWNED_BY,
                             id,
-                            format!("ALTER SEQUENCE {} OWNED BY {owner}", key.quoted(PG)),
+                            format!("ALTER SEQUENCE {} OWNED BY {owner}", s.key.quoted(PG)),
                             vec![],
                         );
-                    } else {
+                    }
+                    SequenceChange::DataType
+                    | SequenceChange::Increment
+                    | SequenceChange::Min
+                    | SequenceChange::Max
+                    | SequenceChange::Start
+                    | SequenceChange::Cycle => {
                         let sql = format!(
                             "ALTER SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} {}",
-                            key.quoted(PG),
+                            s.key.quoted(PG),
                             s.data_type,
                             s.increment,
                             s.min,
@@ -187,59 +182,282 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
-            (Kind::Sequence, Change::Extra) => self.out.destructive(
+            Delta::Sequence(Presence::Extra(s)) => self.out.destructive(
                 DROP_LAST + 2,
                 id,
-                format!("DROP SEQUENCE IF EXISTS {}", key.quoted(PG)),
+                format!("DROP SEQUENCE IF EXISTS {}", s.key.quoted(PG)),
                 "the sequence and its position",
             ),
-            (Kind::Function, Change::Missing | Change::Changed) => {
-                if let Some(f) = self.e.functions.get(&key) {
-                    self.out.add(FUNCTION, id, f.definition.clone(), vec![]);
-                }
+            Delta::Function(Presence::Missing(f))
+            | Delta::FunctionDefinition(Pair { from: f, .. }) => {
+                self.out.add(FUNCTION, id, f.definition.clone(), vec![]);
             }
-            (Kind::Function, Change::Extra) => {
-                if let Some(f) = self.a.functions.get(&key) {
-                    let name = key.name.split('(').next().unwrap_or(&key.name);
-                    let sql = format!(
-                        "DROP FUNCTION IF EXISTS {}.{}({})",
-                        q(&key.schema),
-                        q(name),
-                        f.identity_arguments
-                    );
-                    self.out.add(DROP_LAST, id, sql, vec![]);
-                }
+            Delta::Function(Presence::Extra(f)) => {
+                let key = &f.key;
+                let name = key.name.split('(').next().unwrap_or(&key.name);
+                let sql = format!(
+                    "DROP FUNCTION IF EXISTS {}.{}({})",
+                    q(&key.schema),
+                    q(name),
+                    f.identity_arguments
+                );
+                self.out.add(DROP_LAST, id, sql, vec![]);
             }
-            (Kind::Table, Change::Missing) => {
-                if let Some(t) = self.table_e(d) {
-                    self.create_table(t, id);
-                }
-            }
-            (Kind::Table, Change::Extra) => self.out.destructive(
+            Delta::Table(Presence::Missing(t)) => self.create_table(t, id),
+            Delta::Table(Presence::Extra(t)) => self.out.destructive(
                 DROP_LAST + 1,
                 id,
-                format!("DROP TABLE IF EXISTS {}", key.quoted(PG)),
+                format!("DROP TABLE IF EXISTS {}", t.key.quoted(PG)),
                 "every row of the table",
             ),
-            (Kind::View, Change::Missing) => {
-                self.create_views.insert(key);
+            Delta::View(Presence::Missing(v)) => {
+                self.create_views.insert(v.key.clone());
             }
-            (Kind::View, Change::Extra) => {
-                self.drop_views.insert(key);
+            Delta::View(Presence::Extra(v)) => {
+                self.drop_views.insert(v.key.clone());
             }
-            (Kind::View, Change::Changed) => {
-                self.drop_views.insert(key.clone());
-                self.create_views.insert(key);
+            Delta::ViewChanged(pair, ViewChange::Definition | ViewChange::Materialized) => {
+                self.drop_views.insert(pair.from.key.clone());
+                self.create_views.insert(pair.from.key.clone());
             }
-            (Kind::Column, _) => self.column(d),
-            _ => self.table_object(d),
+            Delta::Column {
+                table,
+                column: Presence::Missing(c),
+            } => self.add_column(table, c, id),
+            Delta::Column {
+                table,
+                column: Presence::Extra(c),
+            } => self.out.destructive(
+                DROP_COLUMN,
+                id,
+                format!(
+                    "ALTER TABLE {} DROP COLUMN IF EXISTS {}",
+                    table.quoted(PG),
+                    q(&c.name)
+                ),
+                &format!("every value of {table}.{}", c.name),
+            ),
+            Delta::ColumnChanged {
+                table,
+                column,
+                change,
+            } => self.column_change(id, table, &column.from, &column.to, *change),
+            Delta::PrimaryKey {
+                table,
+                key: Presence::Missing(pk),
+            } => self.add_primary_key(table, pk, id),
+            Delta::PrimaryKey {
+                table,
+                key: Presence::Extra(pk),
+            } => self.out.add(
+                DROP_CONSTRAINT,
+                id,
+                drop_constraint(table, &pk_name(pk, table)),
+                vec![],
+            ),
+            Delta::PrimaryKeyColumns { table, key } => {
+                self.out.add(
+                    DROP_CONSTRAINT,
+                    id,
+                    drop_constraint(table, &pk_name(&key.to, table)),
+                    vec![],
+                );
+                self.add_primary_key(table, &key.from, id);
+            }
+            Delta::Unique {
+                table,
+                unique: Presence::Missing(u),
+            } => {
+                let cname = constraint_name(&u.name, table, &u.columns, "key");
+                let stmt = format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
+                    table.quoted(PG),
+                    q(&cname),
+                    idents(&u.columns)
+                );
+                self.out.add(
+                    ADD_CONSTRAINT,
+                    id,
+                    guard(&constraint_exists(table, &cname), &stmt),
+                    vec![Hazard::UniqueIndexUnderLock {
+                        table: table.clone(),
+                        nulls: false,
+                    }],
+                );
+            }
+            Delta::Unique {
+                table,
+                unique: Presence::Extra(u),
+            } => {
+                self.out
+                    .add(DROP_CONSTRAINT, id, drop_constraint(table, &u.name), vec![]);
+                if self.e.dialect != PG {
+                    self.out.add(
+                        DROP_CONSTRAINT,
+                        id,
+                        format!("DROP INDEX IF EXISTS {}.{}", q(&table.schema), q(&u.name)),
+                        vec![],
+                    );
+                }
+            }
+            Delta::Check {
+                table,
+                check: Presence::Missing(c),
+            } => self.add_check(table, c, id),
+            Delta::Check {
+                table,
+                check: Presence::Extra(c),
+            } => self
+                .out
+                .add(DROP_CONSTRAINT, id, drop_constraint(table, &c.name), vec![]),
+            Delta::CheckExpression { table, check } => {
+                self.out.add(
+                    DROP_CONSTRAINT,
+                    id,
+                    drop_constraint(table, &check.from.name),
+                    vec![],
+                );
+                self.add_check(table, &check.from, id);
+            }
+            Delta::CheckCount { .. } => self.out.omitted.push(Omitted {
+                id: id.into(),
+                reason: "check constraints cannot be compared across engines; compare them by hand"
+                    .into(),
+                sql: None,
+            }),
+            Delta::ForeignKey {
+                table,
+                key: Presence::Missing(f),
+            } => self
+                .out
+                .add(ADD_FK, id, add_fk(f, table), fk_hazards(f, table)),
+            Delta::ForeignKey {
+                table,
+                key: Presence::Extra(f),
+            } => self
+                .out
+                .add(DROP_FK, id, drop_constraint(table, &f.name), vec![]),
+            Delta::ForeignKeyChanged { table, key, .. } => {
+                self.out
+                    .add(DROP_FK, id, drop_constraint(table, &key.to.name), vec![]);
+                self.out.add(
+                    ADD_FK,
+                    id,
+                    add_fk(&key.from, table),
+                    fk_hazards(&key.from, table),
+                );
+            }
+            Delta::Index {
+                table,
+                index: Presence::Missing(i),
+            } => self.add_index(table, i, id),
+            Delta::Index {
+                table,
+                index: Presence::Extra(i),
+            } => self
+                .out
+                .add(DROP_CONSTRAINT, id, drop_index(table, &i.name), vec![]),
+            Delta::IndexChanged { table, index, .. } => {
+                self.out.add(
+                    DROP_CONSTRAINT,
+                    id,
+                    drop_index(table, &index.to.name),
+                    vec![],
+                );
+                self.add_index(table, &index.from, id);
+            }
+            Delta::Trigger {
+                table,
+                trigger: Presence::Missing(tr),
+            } => self.create_trigger(tr, table, id),
+            Delta::Trigger {
+                table,
+                trigger: Presence::Extra(tr),
+            } => self
+                .out
+                .add(DROP_TRIGGER, id, drop_trigger(table, &tr.name), vec![]),
+            Delta::TriggerChanged {
+                table,
+                trigger,
+                change: TriggerChange::Definition,
+            } => {
+                self.out.add(
+                    DROP_TRIGGER,
+                    id,
+                    drop_trigger(table, &trigger.to.name),
+                    vec![],
+                );
+                self.create_trigger(&trigger.from, table, id);
+            }
+            Delta::TriggerChanged {
+                table,
+                trigger,
+                change: TriggerChange::Enabled,
+            } => {
+                let tr = &trigger.from;
+                let verb = if tr.enabled { "ENABLE" } else { "DISABLE" };
+                self.out.add(
+                    CREATE_TRIGGER + 1,
+                    id,
+                    format!(
+                        "ALTER TABLE {} {verb} TRIGGER {}",
+                        table.quoted(PG),
+                        q(&tr.name)
+                    ),
+                    vec![],
+                );
+            }
         }
     }
 
-    fn enum_values(&mut self, key: &Key, id: &str) {
-        let (Some(x), Some(y)) = (self.e.enums.get(key), self.a.enums.get(key)) else {
-            return;
-        };
+    fn add_primary_key(&mut self, table: &Key, pk: &PrimaryKey, id: &str) {
+        let stmt = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})",
+            table.quoted(PG),
+            q(&pk_name(pk, table)),
+            idents(&pk.columns)
+        );
+        let cond = format!(
+            "SELECT FROM pg_constraint WHERE conrelid = {}::regclass AND contype = 'p'",
+            literal(&table.quoted(PG))
+        );
+        self.out.add(
+            ADD_PK,
+            id,
+            guard(&cond, &stmt),
+            vec![Hazard::UniqueIndexUnderLock {
+                table: table.clone(),
+                nulls: true,
+            }],
+        );
+    }
+
+    fn add_check(&mut self, table: &Key, c: &Check, id: &str) {
+        let stmt = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+            table.quoted(PG),
+            q(&c.name),
+            c.expression
+        );
+        self.out.add(
+            ADD_CONSTRAINT,
+            id,
+            guard(&constraint_exists(table, &c.name), &stmt),
+            vec![Hazard::CheckScansUnderLock(table.clone())],
+        );
+    }
+
+    fn add_index(&mut self, table: &Key, i: &Index, id: &str) {
+        self.out.add(
+            ADD_INDEX,
+            id,
+            create_index(i, table),
+            vec![Hazard::IndexBlocksWrites(table.clone())],
+        );
+    }
+
+    fn enum_values(&mut self, x: &EnumType, y: &EnumType, id: &str) {
+        let key = &x.key;
         // only additions keep the existing values in order
         let kept: Vec<&String> = x.values.iter().filter(|v| y.values.contains(v)).collect();
         if kept.len() != y.values.len() || kept.iter().zip(&y.values).any(|(a, b)| *a != b) {
@@ -269,12 +487,8 @@ impl<'a> Planner<'a> {
                 key.quoted(PG),
                 literal(v)
             );
-            self.out.add(
-                ENUM,
-                id,
-                sql,
-                vec!["a new enum value cannot be used in the transaction that adds it".into()],
-            );
+            self.out
+                .add(ENUM, id, sql, vec![Hazard::EnumValueUnusableInTransaction]);
         }
     }
 
@@ -287,19 +501,19 @@ impl<'a> Planner<'a> {
         if let Some(pk) = &t.primary_key {
             parts.push(format!(
                 "CONSTRAINT {} PRIMARY KEY ({})",
-                q(&pk_name(pk, t)),
+                q(&pk_name(pk, &t.key)),
                 idents(&pk.columns)
             ));
         }
         for u in t.uniques.values() {
             parts.push(format!(
                 "CONSTRAINT {} UNIQUE ({})",
-                q(&constraint_name(&u.name, t, &u.columns, "key")),
+                q(&constraint_name(&u.name, &t.key, &u.columns, "key")),
                 idents(&u.columns)
             ));
         }
         for c in t.checks.values() {
-            let name = constraint_name(&c.name, t, &[], "check");
+            let name = constraint_name(&c.name, &t.key, &[], "check");
             parts.push(format!("CONSTRAINT {} CHECK ({})", q(&name), c.expression));
         }
         let sql = format!(
@@ -309,13 +523,13 @@ impl<'a> Planner<'a> {
         );
         self.out.add(CREATE_TABLE, id, sql, vec![]);
         for i in t.indexes.values() {
-            self.out.add(ADD_INDEX, id, create_index(i, t), vec![]);
+            self.out.add(ADD_INDEX, id, create_index(i, &t.key), vec![]);
         }
         for f in t.foreign_keys.values() {
-            self.out.add(ADD_FK, id, add_fk(f, t), vec![]);
+            self.out.add(ADD_FK, id, add_fk(f, &t.key), vec![]);
         }
         for tr in t.triggers.values() {
-            self.create_trigger(tr, t, id);
+            self.create_trigger(tr, &t.key, id);
         }
     }
 
@@ -352,6 +566,13 @@ impl<'a> Planner<'a> {
     /// A default in PostgreSQL spelling (SQLite/MySQL booleans become
     /// `true`/`false`).
     fn default_expr(&self, c: &Column, d: &str) -> String {
+        // a SQLite default as keel copy writes it
+        if self.e.dialect == Dialect::Sqlite
+            && let Some(ty) = types::PgType::parse(&pg_type(self.e.dialect, &c.data_type))
+            && let Some(sql) = types::defaults::to_postgres(d, ty)
+        {
+            return sql;
+        }
         if self.e.dialect != PG && types::logical(self.e.dialect, &c.data_type) == Logical::Bool {
             match types::neutral_default(d).as_str() {
                 "1" => return "true".into(),
@@ -362,83 +583,67 @@ impl<'a> Planner<'a> {
         d.to_string()
     }
 
-    fn column(&mut self, d: &Difference) {
-        let id = d.id.as_str();
-        let Some(table) = d.table.clone() else { return };
-        let tkey = Key::new(d.schema.clone(), table);
-        let qt = tkey.quoted(PG);
-        let qc = q(&d.name);
-        let e_col = self.table_e(d).and_then(|t| t.column(&d.name));
-        let a_col = self.table_a(d).and_then(|t| t.column(&d.name));
-        match (d.change, e_col, a_col) {
-            (Change::Missing, Some(c), _) => {
-                let mut hazards = Vec::new();
-                let def = self.column_definition(c, &tkey);
-                if !c.nullable
-                    && c.default.is_none()
-                    && c.generator.is_none()
-                    && c.generated.is_none()
-                {
-                    hazards.push(format!(
-                        "NOT NULL without a default fails if {tkey} has rows: backfill first or give it a default"
-                    ));
-                }
-                if c.generator.is_some()
-                    || c.generated.is_some()
-                    || c.default.as_deref().is_some_and(volatile)
-                {
-                    hazards.push(format!(
-                        "rewrites {tkey} under an ACCESS EXCLUSIVE lock (every row gets a computed value)"
-                    ));
-                }
-                self.out.add(
-                    COLUMN,
-                    id,
-                    format!("ALTER TABLE {qt} ADD COLUMN IF NOT EXISTS {qc} {def}"),
-                    hazards,
-                );
-            }
-            (Change::Extra, _, Some(_)) => self.out.destructive(
-                DROP_COLUMN,
-                id,
-                format!("ALTER TABLE {qt} DROP COLUMN IF EXISTS {qc}"),
-                &format!("every value of {tkey}.{}", d.name),
-            ),
-            (Change::Changed, Some(c), Some(old)) => self.column_change(d, &tkey, c, old),
-            _ => {}
+    fn add_column(&mut self, tkey: &Key, c: &Column, id: &str) {
+        let mut hazards = Vec::new();
+        let def = self.column_definition(c, tkey);
+        if !c.nullable && c.default.is_none() && c.generator.is_none() && c.generated.is_none() {
+            hazards.push(Hazard::NotNullWithoutDefault(tkey.clone()));
         }
+        if c.generator.is_some()
+            || c.generated.is_some()
+            || c.default.as_deref().is_some_and(volatile)
+        {
+            hazards.push(Hazard::RewritesForComputedValue(tkey.clone()));
+        }
+        self.out.add(
+            COLUMN,
+            id,
+            format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {def}",
+                tkey.quoted(PG),
+                q(&c.name)
+            ),
+            hazards,
+        );
     }
 
-    fn column_change(&mut self, d: &Difference, tkey: &Key, c: &Column, old: &Column) {
-        let id = d.id.as_str();
+    fn column_change(
+        &mut self,
+        id: &str,
+        tkey: &Key,
+        c: &Column,
+        old: &Column,
+        change: ColumnChange,
+    ) {
         let (qt, qc) = (tkey.quoted(PG), q(&c.name));
-        match d.attribute.as_deref() {
-            Some("type") | Some("collation") => {
+        match change {
+            ColumnChange::DataType | ColumnChange::Collation => {
+                let retype = change == ColumnChange::DataType;
                 let ty = pg_type(self.e.dialect, &c.data_type);
                 let mut hazards = Vec::new();
                 if !binary_coercible(&old.data_type, &ty) {
-                    hazards.push(format!(
-                        "rewrites {tkey} and its indexes under an ACCESS EXCLUSIVE lock"
-                    ));
+                    hazards.push(Hazard::RewritesTableAndIndexes(tkey.clone()));
                 }
                 let (from_l, to_l) = (types::logical(PG, &old.data_type), types::logical(PG, &ty));
                 if from_l != to_l {
-                    hazards.push(format!(
-                        "the cast {} → {ty} can fail: every existing value of {}.{} must convert (USING {}::{ty})",
-                        old.data_type, tkey, c.name, c.name
-                    ));
+                    hazards.push(Hazard::CastCanFail {
+                        table: tkey.clone(),
+                        column: c.name.clone(),
+                        from: old.data_type.clone(),
+                        to: ty.clone(),
+                    });
                 }
                 let collate = c.collation.as_ref().map(|x| format!(" COLLATE {}", q(x))).unwrap_or_default();
                 // a default of the old type may not cast: take it off and
                 // put the expected one back afterwards
                 let mut sql = String::new();
-                if old.default.is_some() && d.attribute.as_deref() == Some("type") {
+                if old.default.is_some() && retype {
                     sql.push_str(&format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT;\n"));
                 }
                 sql.push_str(&format!(
                     "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {ty}{collate} USING {qc}::{ty}"
                 ));
-                if let (Some(def), Some("type")) = (&c.default, d.attribute.as_deref())
+                if let (Some(def), true) = (&c.default, retype)
                     && old.default.is_some()
                 {
                     sql.push_str(&format!(
@@ -449,7 +654,7 @@ impl<'a> Planner<'a> {
                 self.out.add(COLUMN, id, sql, hazards);
                 self.type_dependents(tkey, &c.name, id);
             }
-            Some("nullable") => {
+            ColumnChange::Nullable => {
                 if c.nullable {
                     self.out.add(COLUMN + 1, id, format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP NOT NULL"), vec![]);
                 } else {
@@ -457,21 +662,21 @@ impl<'a> Planner<'a> {
                         COLUMN + 1,
                         id,
                         format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL"),
-                        vec![format!(
-                            "scans all of {tkey} under an ACCESS EXCLUSIVE lock, and fails if a row holds NULL in {}",
-                            c.name
-                        )],
+                        vec![Hazard::SetNotNullScans {
+                            table: tkey.clone(),
+                            column: c.name.clone(),
+                        }],
                     );
                 }
             }
-            Some("default") => {
+            ColumnChange::Default => {
                 let sql = match &c.default {
                     Some(def) => format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {}", self.default_expr(c, def)),
                     None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
                 };
                 self.out.add(COLUMN + 1, id, sql, vec![]);
             }
-            Some("generator") => {
+            ColumnChange::Generator => {
                 let mut sql = Vec::new();
                 match &old.generator {
                     Some(Generator::Identity { .. }) => {
@@ -496,22 +701,19 @@ impl<'a> Planner<'a> {
                     None => {}
                 }
                 let hazards = if c.generator.is_some() {
-                    vec![format!(
-                        "a new generator starts at 1: run `keel sequences --fix` afterwards if {tkey} has rows"
-                    )]
+                    vec![Hazard::GeneratorStartsAtOne(tkey.clone())]
                 } else {
                     vec![]
                 };
                 self.out.add(COLUMN + 2, id, sql.join(";\n"), hazards);
             }
-            Some("generated") => self.out.cannot(
+            ColumnChange::Generated => self.out.cannot(
                 id,
                 format!(
                     "the generated expression of {tkey}.{} differs; PostgreSQL cannot change it in place (drop and re-add the column)",
                     c.name
                 ),
             ),
-            _ => {}
         }
     }
 
@@ -531,7 +733,8 @@ impl<'a> Planner<'a> {
                         self.out
                             .add(DROP_FK, id, drop_constraint(&t.key, &f.name), vec![]);
                     } else {
-                        self.out.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
+                        self.out
+                            .add(ADD_FK, id, add_fk(f, &t.key), fk_hazards(f, &t.key));
                     }
                 }
             }
@@ -551,192 +754,23 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Keys, constraints, indexes and triggers.
-    fn table_object(&mut self, d: &Difference) {
-        let id = d.id.as_str();
-        let (Some(tname), e_t, a_t) = (d.table.clone(), self.table_e(d), self.table_a(d)) else {
-            return;
-        };
-        let tkey = Key::new(d.schema.clone(), tname);
-        let name = d.name.as_str();
-        let drop_old = d.change != Change::Missing;
-        let add_new = d.change != Change::Extra;
-        match d.kind {
-            Kind::PrimaryKey => {
-                if let (true, Some(pk)) = (
-                    drop_old,
-                    a_t.and_then(|t| t.primary_key.as_ref().map(|p| (p, t))),
-                ) {
-                    self.out.add(
-                        DROP_CONSTRAINT,
-                        id,
-                        drop_constraint(&tkey, &pk_name(pk.0, pk.1)),
-                        vec![],
-                    );
-                }
-                if let (true, Some(t)) = (add_new, e_t)
-                    && let Some(pk) = &t.primary_key
-                {
-                    let stmt = format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})",
-                        tkey.quoted(PG),
-                        q(&pk_name(pk, t)),
-                        idents(&pk.columns)
-                    );
-                    let cond = format!(
-                        "SELECT FROM pg_constraint WHERE conrelid = {}::regclass AND contype = 'p'",
-                        literal(&tkey.quoted(PG))
-                    );
-                    self.out.add(
-                        ADD_PK,
-                        id,
-                        guard(&cond, &stmt),
-                        vec![format!("builds a unique index on {tkey} under an ACCESS EXCLUSIVE lock; fails on duplicates or NULLs")],
-                    );
-                }
-            }
-            Kind::Unique => {
-                if drop_old {
-                    self.out
-                        .add(DROP_CONSTRAINT, id, drop_constraint(&tkey, name), vec![]);
-                    if self.e.dialect != PG {
-                        self.out.add(
-                            DROP_CONSTRAINT,
-                            id,
-                            format!("DROP INDEX IF EXISTS {}.{}", q(&tkey.schema), q(name)),
-                            vec![],
-                        );
-                    }
-                }
-                if let (true, Some(t)) = (add_new, e_t) {
-                    let cols = d.expected.clone().unwrap_or_default();
-                    let columns: Vec<String> = cols.split(", ").map(str::to_string).collect();
-                    let cname = constraint_name(name, t, &columns, "key");
-                    let stmt = format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
-                        tkey.quoted(PG),
-                        q(&cname),
-                        idents(&columns)
-                    );
-                    self.out.add(
-                        ADD_CONSTRAINT,
-                        id,
-                        guard(&constraint_exists(&tkey, &cname), &stmt),
-                        vec![format!("builds a unique index on {tkey} under an ACCESS EXCLUSIVE lock; fails on duplicates")],
-                    );
-                }
-            }
-            Kind::Check => {
-                if d.attribute.as_deref() == Some("count") {
-                    self.out.omitted.push(Omitted {
-                        id: id.into(),
-                        reason: "check constraints cannot be compared across engines; compare them by hand".into(),
-                        sql: None,
-                    });
-                    return;
-                }
-                if drop_old {
-                    self.out
-                        .add(DROP_CONSTRAINT, id, drop_constraint(&tkey, name), vec![]);
-                }
-                if let (true, Some(c)) = (add_new, e_t.and_then(|t| t.checks.get(name))) {
-                    let stmt = format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
-                        tkey.quoted(PG),
-                        q(name),
-                        c.expression
-                    );
-                    self.out.add(
-                        ADD_CONSTRAINT,
-                        id,
-                        guard(&constraint_exists(&tkey, name), &stmt),
-                        vec![format!("scans all of {tkey} under an ACCESS EXCLUSIVE lock; fails if a row violates it")],
-                    );
-                }
-            }
-            Kind::ForeignKey => {
-                let (ef, af) = fk_pair(e_t, a_t, name);
-                if let (true, Some(f)) = (drop_old, af) {
-                    self.out
-                        .add(DROP_FK, id, drop_constraint(&tkey, &f.name), vec![]);
-                }
-                if let (true, Some(f), Some(t)) = (add_new, ef, e_t) {
-                    self.out.add(ADD_FK, id, add_fk(f, t), fk_hazards(f, t));
-                }
-            }
-            Kind::Index => {
-                if drop_old {
-                    self.out.add(
-                        DROP_CONSTRAINT,
-                        id,
-                        format!("DROP INDEX IF EXISTS {}.{}", q(&tkey.schema), q(name)),
-                        vec![],
-                    );
-                }
-                if let (true, Some(t)) = (add_new, e_t)
-                    && let Some(i) = t.indexes.get(name)
-                {
-                    self.out.add(
-                        ADD_INDEX,
-                        id,
-                        create_index(i, t),
-                        vec![format!("blocks writes to {tkey} while it builds; on a busy table run it as CREATE INDEX CONCURRENTLY outside a transaction")],
-                    );
-                }
-            }
-            Kind::Trigger => {
-                if d.attribute.as_deref() == Some("enabled") {
-                    if let Some(tr) = e_t.and_then(|t| t.triggers.get(name)) {
-                        let verb = if tr.enabled { "ENABLE" } else { "DISABLE" };
-                        self.out.add(
-                            CREATE_TRIGGER + 1,
-                            id,
-                            format!("ALTER TABLE {} {verb} TRIGGER {}", tkey.quoted(PG), q(name)),
-                            vec![],
-                        );
-                    }
-                    return;
-                }
-                if drop_old {
-                    self.out.add(
-                        DROP_TRIGGER,
-                        id,
-                        format!("DROP TRIGGER IF EXISTS {} ON {}", q(name), tkey.quoted(PG)),
-                        vec![],
-                    );
-                }
-                if let (true, Some(t)) = (add_new, e_t)
-                    && let Some(tr) = t.triggers.get(name)
-                {
-                    self.create_trigger(tr, t, id);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn create_trigger(&mut self, tr: &Trigger, t: &Table, id: &str) {
+    fn create_trigger(&mut self, tr: &Trigger, table: &Key, id: &str) {
         if self.e.dialect != PG {
             self.out.cannot(
                 id,
                 format!(
-                    "trigger {} on {} is written for {}; write it for PostgreSQL by hand",
-                    tr.name, t.key, self.e.dialect
+                    "trigger {} on {table} is written for {}; write it for PostgreSQL by hand",
+                    tr.name, self.e.dialect
                 ),
             );
             return;
         }
-        let sql = format!(
-            "DROP TRIGGER IF EXISTS {} ON {};\n{}",
-            q(&tr.name),
-            t.key.quoted(PG),
-            tr.definition
-        );
+        let sql = format!("{};\n{}", drop_trigger(table, &tr.name), tr.definition);
         self.out.add(
             CREATE_TRIGGER,
             id,
             sql,
-            vec![format!("takes a SHARE ROW EXCLUSIVE lock on {}", t.key)],
+            vec![Hazard::TriggerLock(table.clone())],
         );
         if !tr.enabled {
             self.out.add(
@@ -744,7 +778,7 @@ impl<'a> Planner<'a> {
                 id,
                 format!(
                     "ALTER TABLE {} DISABLE TRIGGER {}",
-                    t.key.quoted(PG),
+                    table.quoted(PG),
                     q(&tr.name)
                 ),
                 vec![],
@@ -811,20 +845,12 @@ fn idents(cols: &[String]) -> String {
     cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
 }
 
-fn pk_name(pk: &PrimaryKey, t: &Table) -> String {
-    if pk.name.is_empty() {
-        format!("{}_pkey", t.key.name)
-    } else {
-        pk.name.clone()
-    }
-}
-
 /// The name a constraint gets when its source engine left it unnamed.
-fn constraint_name(name: &str, t: &Table, columns: &[String], suffix: &str) -> String {
+fn constraint_name(name: &str, t: &Key, columns: &[String], suffix: &str) -> String {
     if !name.is_empty() {
         return name.to_string();
     }
-    let mut parts = vec![t.key.name.clone()];
+    let mut parts = vec![t.name.clone()];
     parts.extend(columns.iter().cloned());
     parts.push(suffix.to_string());
     parts.join("_")
@@ -846,11 +872,19 @@ fn drop_constraint(t: &Key, name: &str) -> String {
     )
 }
 
-fn add_fk(f: &ForeignKey, t: &Table) -> String {
+fn drop_index(t: &Key, name: &str) -> String {
+    format!("DROP INDEX IF EXISTS {}.{}", q(&t.schema), q(name))
+}
+
+fn drop_trigger(t: &Key, name: &str) -> String {
+    format!("DROP TRIGGER IF EXISTS {} ON {}", q(name), t.quoted(PG))
+}
+
+fn add_fk(f: &ForeignKey, t: &Key) -> String {
     let name = constraint_name(&f.name, t, &f.columns, "fkey");
     let mut stmt = format!(
         "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {}",
-        t.key.quoted(PG),
+        t.quoted(PG),
         q(&name),
         idents(&f.columns),
         f.references.quoted(PG),
@@ -864,22 +898,22 @@ fn add_fk(f: &ForeignKey, t: &Table) -> String {
             stmt.push_str(" INITIALLY DEFERRED");
         }
     }
-    guard(&constraint_exists(&t.key, &name), &stmt)
+    guard(&constraint_exists(t, &name), &stmt)
 }
 
-fn fk_hazards(f: &ForeignKey, t: &Table) -> Vec<String> {
-    vec![format!(
-        "takes SHARE ROW EXCLUSIVE locks on both {} and {} (writes to both wait) while every row is checked; on busy tables add it NOT VALID, then VALIDATE CONSTRAINT",
-        t.key, f.references
-    )]
+fn fk_hazards(f: &ForeignKey, t: &Key) -> Vec<Hazard> {
+    vec![Hazard::ForeignKeyLocksBoth {
+        table: t.clone(),
+        references: f.references.clone(),
+    }]
 }
 
-fn create_index(i: &Index, t: &Table) -> String {
+fn create_index(i: &Index, t: &Key) -> String {
     let mut s = format!(
         "CREATE {}INDEX IF NOT EXISTS {} ON {} USING {} ({})",
         if i.unique { "UNIQUE " } else { "" },
         q(&i.name),
-        t.key.quoted(PG),
+        t.quoted(PG),
         if i.method.is_empty() {
             "btree"
         } else {
@@ -951,36 +985,7 @@ fn binary_coercible(from: &str, to: &str) -> bool {
     }
 }
 
-/// A column type in PostgreSQL spelling.
+/// A column type in PostgreSQL spelling (the one table in [`types::spell`]).
 pub(crate) fn pg_type(dialect: Dialect, t: &str) -> String {
-    if dialect == PG {
-        return t.to_string();
-    }
-    let lower = t.trim().to_ascii_lowercase();
-    let params = lower.find('(').map(|i| &lower[i..]).unwrap_or("");
-    match types::logical(dialect, &lower) {
-        Logical::Bool => "boolean".into(),
-        Logical::Integer(2) if dialect != Dialect::Sqlite => "smallint".into(),
-        Logical::Integer(4) if dialect != Dialect::Sqlite => "integer".into(),
-        Logical::Integer(_) => "bigint".into(),
-        Logical::Decimal => format!("numeric{params}"),
-        Logical::Float => "double precision".into(),
-        Logical::Text if lower.starts_with("varchar") || lower.starts_with("character varying") => {
-            format!("character varying{params}")
-        }
-        Logical::Text if lower.starts_with("char") && !params.is_empty() => {
-            format!("character{params}")
-        }
-        Logical::Text => "text".into(),
-        Logical::Uuid => "uuid".into(),
-        Logical::Timestamp if lower.starts_with("timestamp") && dialect == Dialect::Mysql => {
-            "timestamp with time zone".into()
-        }
-        Logical::Timestamp => "timestamp without time zone".into(),
-        Logical::Date => "date".into(),
-        Logical::Time => "time without time zone".into(),
-        Logical::Json => "jsonb".into(),
-        Logical::Bytes => "bytea".into(),
-        Logical::Other(o) => o,
-    }
+    types::spell(dialect, t, PG)
 }

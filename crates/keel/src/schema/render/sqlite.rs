@@ -14,9 +14,9 @@
 //! tables; added columns; rebuilds; dropped columns; indexes; views;
 //! triggers; destructive drops last.
 
-use super::{Omitted, Plan, Step, Steps, order};
+use super::{Hazard, Omitted, Plan, Step, Steps, order};
 use crate::dialect::Dialect;
-use crate::schema::diff::{Change, Difference, Kind};
+use crate::schema::diff::{Delta, Difference, Presence, TriggerChange, ViewChange};
 use crate::schema::model::*;
 use crate::schema::types::{self, Logical};
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,10 +59,15 @@ struct Planner<'a> {
     create_views: BTreeSet<Key>,
     drop_views: BTreeSet<Key>,
     /// Tables rebuilt, with the differences the rebuild resolves.
-    rebuilds: BTreeMap<Key, Vec<String>>,
+    rebuilds: BTreeMap<Key, Vec<&'a Difference>>,
 }
 
-pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructive: bool) -> Plan {
+pub(crate) fn plan<'a>(
+    e: &'a Schema,
+    a: &'a Schema,
+    diffs: &'a [Difference],
+    allow_destructive: bool,
+) -> Plan {
     let mut p = Planner {
         e,
         a,
@@ -82,8 +87,8 @@ pub(crate) fn plan(e: &Schema, a: &Schema, diffs: &[Difference], allow_destructi
         p.difference(d);
     }
     let rebuilds = std::mem::take(&mut p.rebuilds);
-    for (k, ids) in &rebuilds {
-        p.rebuild(k, ids);
+    for (k, resolved) in &rebuilds {
+        p.rebuild(k, resolved);
     }
     p.views();
     let steps = p.out.ordered();
@@ -141,184 +146,211 @@ impl<'a> Planner<'a> {
         self.e.dialect == LITE
     }
 
-    fn table_key(d: &Difference) -> Key {
-        Key::new(
-            d.schema.clone(),
-            d.table.clone().unwrap_or_else(|| d.name.clone()),
-        )
-    }
-
     /// The table a difference can only be resolved by rebuilding, if any.
     fn needs_rebuild(&self, d: &Difference) -> Option<Key> {
-        d.table.as_ref()?;
-        let key = Self::table_key(d);
-        let (e_t, a_t) = (self.e.tables.get(&key)?, self.a.tables.get(&key)?);
-        let rebuild = match (d.kind, d.change) {
-            (Kind::Column, Change::Missing) => {
-                e_t.column(&d.name).is_some_and(|c| !addable(c, e_t))
-            }
-            (Kind::Column, Change::Extra) => {
+        let key = d.delta.table()?;
+        let (e_t, a_t) = (self.e.tables.get(key)?, self.a.tables.get(key)?);
+        let rebuild = match &d.delta {
+            Delta::Column {
+                column: Presence::Missing(c),
+                ..
+            } => !addable(c, e_t),
+            Delta::Column {
+                column: Presence::Extra(c),
+                ..
+            } => {
                 // DROP COLUMN refuses a column in a key, index or check
+                let name = &c.name;
                 self.out.allow_destructive
                     && (a_t
                         .primary_key
                         .as_ref()
-                        .is_some_and(|p| p.columns.contains(&d.name))
-                        || a_t.uniques.values().any(|u| u.columns.contains(&d.name))
-                        || a_t
-                            .foreign_keys
-                            .values()
-                            .any(|f| f.columns.contains(&d.name))
+                        .is_some_and(|p| p.columns.contains(name))
+                        || a_t.uniques.values().any(|u| u.columns.contains(name))
+                        || a_t.foreign_keys.values().any(|f| f.columns.contains(name))
                         || a_t
                             .indexes
                             .values()
-                            .any(|i| i.columns.iter().any(|c| mentions(c, &d.name)))
-                        || a_t
-                            .checks
-                            .values()
-                            .any(|c| mentions(&c.expression, &d.name)))
+                            .any(|i| i.columns.iter().any(|c| mentions(c, name)))
+                        || a_t.checks.values().any(|c| mentions(&c.expression, name)))
             }
-            (Kind::Column, Change::Changed) => true,
-            (Kind::Check, _) => d.attribute.as_deref() != Some("count"),
-            (Kind::PrimaryKey | Kind::Unique | Kind::ForeignKey, _) => true,
-            _ => false,
+            Delta::ColumnChanged { .. }
+            | Delta::Check { .. }
+            | Delta::CheckExpression { .. }
+            | Delta::PrimaryKey { .. }
+            | Delta::PrimaryKeyColumns { .. }
+            | Delta::Unique { .. }
+            | Delta::ForeignKey { .. }
+            | Delta::ForeignKeyChanged { .. } => true,
+            Delta::CheckCount { .. }
+            | Delta::Index { .. }
+            | Delta::IndexChanged { .. }
+            | Delta::Trigger { .. }
+            | Delta::TriggerChanged { .. }
+            | Delta::Schema(_)
+            | Delta::Extension(_)
+            | Delta::Enum(_)
+            | Delta::EnumValues(_)
+            | Delta::Sequence(_)
+            | Delta::SequenceChanged(..)
+            | Delta::Function(_)
+            | Delta::FunctionDefinition(_)
+            | Delta::Table(_)
+            | Delta::View(_)
+            | Delta::ViewChanged(..) => false,
         };
-        rebuild.then_some(key)
+        rebuild.then(|| key.clone())
     }
 
-    fn difference(&mut self, d: &Difference) {
+    fn difference(&mut self, d: &'a Difference) {
         let id = d.id.as_str();
-        let key = Key::new(d.schema.clone(), d.name.clone());
-        if d.table.is_some() {
-            let tkey = Self::table_key(d);
-            if let Some(ids) = self.rebuilds.get_mut(&tkey) {
-                let keep_extra = d.kind == Kind::Column && d.change == Change::Extra;
-                if !keep_extra || self.out.allow_destructive {
-                    ids.push(id.to_string());
-                    return;
+        if let Some(tkey) = d.delta.table()
+            && let Some(rebuilt) = self.rebuilds.get_mut(tkey)
+        {
+            let keep_extra = matches!(
+                d.delta,
+                Delta::Column {
+                    column: Presence::Extra(_),
+                    ..
                 }
+            );
+            if !keep_extra || self.out.allow_destructive {
+                rebuilt.push(d);
+                return;
             }
         }
-        match (d.kind, d.change) {
-            (Kind::Table, Change::Missing) => {
-                if let Some(t) = self.e.tables.get(&key) {
-                    self.create_table(t, id);
-                }
-            }
-            (Kind::Table, Change::Extra) => self.out.destructive(
+        match &d.delta {
+            Delta::Table(Presence::Missing(t)) => self.create_table(t, id),
+            Delta::Table(Presence::Extra(t)) => self.out.destructive(
                 DROP_LAST + 1,
                 id,
-                format!("DROP TABLE IF EXISTS {}", qk(&key)),
+                format!("DROP TABLE IF EXISTS {}", qk(&t.key)),
                 "every row of the table",
             ),
-            (Kind::View, Change::Missing) => {
-                self.create_views.insert(key);
+            Delta::View(Presence::Missing(v)) => {
+                self.create_views.insert(v.key.clone());
             }
-            (Kind::View, Change::Extra) => {
-                self.drop_views.insert(key);
+            Delta::View(Presence::Extra(v)) => {
+                self.drop_views.insert(v.key.clone());
             }
-            (Kind::View, Change::Changed) => {
-                self.drop_views.insert(key.clone());
-                self.create_views.insert(key);
+            Delta::ViewChanged(pair, ViewChange::Definition | ViewChange::Materialized) => {
+                self.drop_views.insert(pair.from.key.clone());
+                self.create_views.insert(pair.from.key.clone());
             }
-            (Kind::Column, _) => self.column(d),
-            (Kind::Index, _) => self.index(d),
-            (Kind::Trigger, _) => self.trigger(d),
-            (Kind::Check, _) if d.attribute.as_deref() == Some("count") => {
-                self.out.omitted.push(Omitted {
-                    id: id.into(),
-                    reason:
-                        "check constraints cannot be compared across engines; compare them by hand"
-                            .into(),
-                    sql: None,
-                })
-            }
-            (kind, _) => self.out.cannot(
-                id,
-                format!("keel does not plan {} changes on SQLite", kind.words()),
-            ),
-        }
-    }
-
-    fn column(&mut self, d: &Difference) {
-        let id = d.id.as_str();
-        let tkey = Self::table_key(d);
-        let e_col = self.e.tables.get(&tkey).and_then(|t| t.column(&d.name));
-        match (d.change, e_col) {
-            (Change::Missing, Some(c)) => {
-                let mut hazards = Vec::new();
-                if !c.nullable {
-                    hazards.push(format!(
-                        "every existing row of {tkey} gets the default in {}",
-                        c.name
-                    ));
-                }
-                let sql = format!(
-                    "-- SQLite has no ADD COLUMN IF NOT EXISTS: this statement fails if the column exists\n\
-                     ALTER TABLE {} ADD COLUMN {} {}",
-                    qk(&tkey),
-                    q(&c.name),
-                    self.column_definition(c, false)
-                );
-                self.out.add(COLUMN, id, sql, hazards);
-            }
-            (Change::Extra, _) => self.out.destructive(
+            Delta::Column {
+                table,
+                column: Presence::Missing(c),
+            } => self.add_column(table, c, id),
+            Delta::Column {
+                table,
+                column: Presence::Extra(c),
+            } => self.out.destructive(
                 DROP_COLUMN,
                 id,
-                format!("ALTER TABLE {} DROP COLUMN {}", qk(&tkey), q(&d.name)),
-                &format!("every value of {tkey}.{}", d.name),
+                format!("ALTER TABLE {} DROP COLUMN {}", qk(table), q(&c.name)),
+                &format!("every value of {table}.{}", c.name),
             ),
-            _ => {}
+            // only a rebuild changes a column (planned with the rebuild)
+            Delta::ColumnChanged { .. } => {}
+            Delta::Index {
+                table,
+                index: Presence::Missing(i),
+            } => self.add_index(table, i, id),
+            Delta::Index {
+                index: Presence::Extra(i),
+                ..
+            } => self.drop_index(&i.name, id),
+            Delta::IndexChanged { table, index, .. } => {
+                self.drop_index(&index.to.name, id);
+                self.add_index(table, &index.from, id);
+            }
+            Delta::Trigger {
+                table,
+                trigger: Presence::Missing(tr),
+            } => self.create_trigger(tr, table, id, CREATE_TRIGGER),
+            Delta::Trigger {
+                trigger: Presence::Extra(tr),
+                ..
+            } => self.drop_trigger(&tr.name, id),
+            Delta::TriggerChanged {
+                table,
+                trigger,
+                change: TriggerChange::Definition | TriggerChange::Enabled,
+            } => {
+                self.drop_trigger(&trigger.to.name, id);
+                self.create_trigger(&trigger.from, table, id, CREATE_TRIGGER);
+            }
+            Delta::CheckCount { .. } => self.out.omitted.push(Omitted {
+                id: id.into(),
+                reason: "check constraints cannot be compared across engines; compare them by hand"
+                    .into(),
+                sql: None,
+            }),
+            Delta::Schema(_)
+            | Delta::Extension(_)
+            | Delta::Enum(_)
+            | Delta::EnumValues(_)
+            | Delta::Sequence(_)
+            | Delta::SequenceChanged(..)
+            | Delta::Function(_)
+            | Delta::FunctionDefinition(_)
+            | Delta::PrimaryKey { .. }
+            | Delta::PrimaryKeyColumns { .. }
+            | Delta::Unique { .. }
+            | Delta::Check { .. }
+            | Delta::CheckExpression { .. }
+            | Delta::ForeignKey { .. }
+            | Delta::ForeignKeyChanged { .. } => self.out.cannot(
+                id,
+                format!("keel does not plan {} changes on SQLite", d.kind.words()),
+            ),
         }
     }
 
-    fn index(&mut self, d: &Difference) {
-        let id = d.id.as_str();
-        let tkey = Self::table_key(d);
-        if d.change != Change::Missing {
-            self.out.add(
-                DROP_INDEX,
-                id,
-                format!("DROP INDEX IF EXISTS {}", q(&d.name)),
-                vec![],
-            );
+    fn add_column(&mut self, tkey: &Key, c: &Column, id: &str) {
+        let mut hazards = Vec::new();
+        if !c.nullable {
+            hazards.push(Hazard::ExistingRowsGetDefault {
+                table: tkey.clone(),
+                column: c.name.clone(),
+            });
         }
-        if d.change != Change::Extra
-            && let Some(t) = self.e.tables.get(&tkey)
-            && let Some(i) = t.indexes.get(&d.name)
-        {
-            let sql = self.create_index(i, t);
-            self.out.add(
-                ADD_INDEX,
-                id,
-                sql,
-                vec![format!(
-                    "blocks writes to the database while it builds on {tkey}"
-                )],
-            );
-        }
+        let sql = format!(
+            "-- SQLite has no ADD COLUMN IF NOT EXISTS: this statement fails if the column exists\n\
+             ALTER TABLE {} ADD COLUMN {} {}",
+            qk(tkey),
+            q(&c.name),
+            self.column_definition(c, false)
+        );
+        self.out.add(COLUMN, id, sql, hazards);
     }
 
-    fn trigger(&mut self, d: &Difference) {
-        let id = d.id.as_str();
-        let tkey = Self::table_key(d);
-        if d.change != Change::Missing {
-            self.out.add(
-                DROP_TRIGGER,
-                id,
-                format!("DROP TRIGGER IF EXISTS {}", q(&d.name)),
-                vec![],
-            );
-        }
-        if d.change != Change::Extra
-            && let Some(tr) = self
-                .e
-                .tables
-                .get(&tkey)
-                .and_then(|t| t.triggers.get(&d.name))
-        {
-            self.create_trigger(tr, &tkey, id, CREATE_TRIGGER);
-        }
+    fn drop_index(&mut self, name: &str, id: &str) {
+        self.out.add(
+            DROP_INDEX,
+            id,
+            format!("DROP INDEX IF EXISTS {}", q(name)),
+            vec![],
+        );
+    }
+
+    fn add_index(&mut self, tkey: &Key, i: &Index, id: &str) {
+        let sql = self.create_index(i, tkey);
+        self.out.add(
+            ADD_INDEX,
+            id,
+            sql,
+            vec![Hazard::DatabaseWriteLockWhileIndexing(tkey.clone())],
+        );
+    }
+
+    fn drop_trigger(&mut self, name: &str, id: &str) {
+        self.out.add(
+            DROP_TRIGGER,
+            id,
+            format!("DROP TRIGGER IF EXISTS {}", q(name)),
+            vec![],
+        );
     }
 
     fn create_trigger(&mut self, tr: &Trigger, table: &Key, id: &str, phase: u16) {
@@ -344,7 +376,7 @@ impl<'a> Planner<'a> {
         let sql = self.table_sql(t, &t.key.name, &[], true);
         self.out.add(CREATE_TABLE, id, sql, vec![]);
         for i in t.indexes.values() {
-            let sql = self.create_index(i, t);
+            let sql = self.create_index(i, &t.key);
             self.out.add(ADD_INDEX, id, sql, vec![]);
         }
         for tr in t.triggers.values() {
@@ -411,9 +443,12 @@ impl<'a> Planner<'a> {
                 .strip_prefix(&format!("{}_check", t.key.name))
                 .and_then(|i| i.parse::<usize>().ok())
                 .filter(|i| (1..=n).contains(i) && self.same_dialect());
-            match auto {
-                Some(i) if slots[i - 1].is_none() => slots[i - 1] = Some((None, c)),
-                _ => named.push((Some(c.name.clone()), c)),
+            match auto
+                .and_then(|i| slots.get_mut(i - 1))
+                .filter(|s| s.is_none())
+            {
+                Some(slot) => *slot = Some((None, c)),
+                None => named.push((Some(c.name.clone()), c)),
             }
         }
         let mut named = named.into_iter();
@@ -455,23 +490,7 @@ impl<'a> Planner<'a> {
         ) {
             return "integer".into();
         }
-        let lower = c.data_type.trim().to_ascii_lowercase();
-        let params = lower.find('(').map(|i| &lower[i..]).unwrap_or("");
-        match types::logical(self.e.dialect, &lower) {
-            Logical::Bool => "boolean".into(),
-            Logical::Integer(_) => "integer".into(),
-            Logical::Decimal => format!("decimal{params}"),
-            Logical::Float => "real".into(),
-            Logical::Text if !params.is_empty() => format!("varchar{params}"),
-            Logical::Text => "text".into(),
-            Logical::Uuid => "uuid".into(),
-            Logical::Timestamp => "datetime".into(),
-            Logical::Date => "date".into(),
-            Logical::Time => "time".into(),
-            Logical::Json => "json".into(),
-            Logical::Bytes => "blob".into(),
-            Logical::Other(o) => o,
-        }
+        types::spell(self.e.dialect, &c.data_type, Dialect::Sqlite)
     }
 
     /// A default in SQLite spelling (other engines' casts and `now()` left
@@ -479,6 +498,9 @@ impl<'a> Planner<'a> {
     fn default_expr(&self, c: &Column, d: &str) -> String {
         if self.same_dialect() {
             return d.to_string();
+        }
+        if let Some(clock) = types::defaults::clock_of(d) {
+            return clock.standard().into();
         }
         let n = types::neutral_default(d);
         if types::logical(self.e.dialect, &c.data_type) == Logical::Bool {
@@ -494,12 +516,12 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn create_index(&self, i: &Index, t: &Table) -> String {
+    fn create_index(&self, i: &Index, t: &Key) -> String {
         let mut s = format!(
             "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
             if i.unique { "UNIQUE " } else { "" },
             q(&i.name),
-            qk(&t.key),
+            qk(t),
             i.columns.join(", ")
         );
         if let Some(p) = &i.predicate {
@@ -509,10 +531,11 @@ impl<'a> Planner<'a> {
     }
 
     /// SQLite's documented 12-step rebuild of `key` into its expected shape.
-    fn rebuild(&mut self, key: &Key, ids: &[String]) {
+    fn rebuild(&mut self, key: &Key, resolved: &[&Difference]) {
         let (Some(t), Some(old)) = (self.e.tables.get(key), self.a.tables.get(key)) else {
             return;
         };
+        let ids: Vec<String> = resolved.iter().map(|d| d.id.clone()).collect();
         let id = ids
             .first()
             .cloned()
@@ -559,39 +582,25 @@ impl<'a> Planner<'a> {
             format!("ALTER TABLE {} RENAME TO {}", qk(&new_key), q(&key.name)),
         ];
         for i in t.indexes.values() {
-            sql.push(self.create_index(i, t));
+            sql.push(self.create_index(i, &t.key));
         }
         for tr in t.triggers.values() {
             sql.push(tr.definition.trim().trim_end_matches(';').to_string());
         }
-        let mut hazards = vec![format!(
-            "rebuilds {key}: copies every row into a new table and drops the old one, holding the database's write lock throughout"
-        )];
-        let changed: Vec<&str> = ids
+        let mut hazards = vec![Hazard::Rebuilds(key.clone())];
+        // what the new definition changes (not its indexes and triggers,
+        // which are re-created as they were)
+        let changed: Vec<String> = resolved
             .iter()
-            .filter(|i| {
-                i.starts_with("column/")
-                    || i.starts_with("check/")
-                    || i.starts_with("unique/")
-                    || i.starts_with("primary_key/")
-                    || i.starts_with("foreign_key/")
-            })
-            .map(String::as_str)
+            .filter(|d| changes_definition(&d.delta))
+            .map(|d| d.id.clone())
             .collect();
         if !changed.is_empty() {
-            hazards.push(format!(
-                "fails if an existing row violates the new definition (NOT NULL, UNIQUE, CHECK), and values keep their stored type under the new column type affinity: {}",
-                changed.join(", ")
-            ));
+            hazards.push(Hazard::RebuildCanFail(changed));
         }
         if !extra.is_empty() {
-            hazards.push(format!(
-                "keeps the columns FROM does not have ({}); pass --allow-destructive to drop them",
-                extra
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            hazards.push(Hazard::RebuildKeepsColumns(
+                extra.iter().map(|c| c.name.clone()).collect(),
             ));
         }
         let step_sql = format!(
@@ -606,7 +615,7 @@ impl<'a> Planner<'a> {
                 resolves: if ids.is_empty() {
                     vec![id.clone()]
                 } else {
-                    ids.to_vec()
+                    ids
                 },
             },
         );
@@ -677,6 +686,38 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Whether a difference a rebuild resolves changes the table's definition
+/// (columns and constraints) rather than its indexes or triggers.
+fn changes_definition(delta: &Delta) -> bool {
+    match delta {
+        Delta::Column { .. }
+        | Delta::ColumnChanged { .. }
+        | Delta::PrimaryKey { .. }
+        | Delta::PrimaryKeyColumns { .. }
+        | Delta::Unique { .. }
+        | Delta::Check { .. }
+        | Delta::CheckExpression { .. }
+        | Delta::CheckCount { .. }
+        | Delta::ForeignKey { .. }
+        | Delta::ForeignKeyChanged { .. } => true,
+        Delta::Index { .. }
+        | Delta::IndexChanged { .. }
+        | Delta::Trigger { .. }
+        | Delta::TriggerChanged { .. }
+        | Delta::Schema(_)
+        | Delta::Extension(_)
+        | Delta::Enum(_)
+        | Delta::EnumValues(_)
+        | Delta::Sequence(_)
+        | Delta::SequenceChanged(..)
+        | Delta::Function(_)
+        | Delta::FunctionDefinition(_)
+        | Delta::Table(_)
+        | Delta::View(_)
+        | Delta::ViewChanged(..) => false,
+    }
+}
+
 fn idents(cols: &[String]) -> String {
     cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
 }
@@ -704,6 +745,42 @@ pub(crate) fn mentions(text: &str, ident: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unnamed_checks_keep_their_slot_so_sqlite_numbers_them_back() {
+        let schema = Schema::empty(LITE);
+        let p = Planner {
+            e: &schema,
+            a: &schema,
+            out: Steps::new(false),
+            create_views: BTreeSet::new(),
+            drop_views: BTreeSet::new(),
+            rebuilds: BTreeMap::new(),
+        };
+        let mut t = Table::new(Key::new(DEFAULT_SCHEMA, "t"));
+        for name in ["t_check2", "positive", "t_check9"] {
+            t.checks.insert(
+                name.into(),
+                Check {
+                    name: name.into(),
+                    expression: format!("{name} > 0"),
+                },
+            );
+        }
+        let order: Vec<(Option<String>, &str)> = p
+            .checks_in_order(&t)
+            .into_iter()
+            .map(|(n, c)| (n, c.name.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (Some("positive".to_string()), "positive"),
+                (None, "t_check2"),
+                (Some("t_check9".to_string()), "t_check9"),
+            ]
+        );
+    }
 
     #[test]
     fn mentions_finds_whole_words_only() {
