@@ -10,9 +10,13 @@ use clap::Parser;
 use exit::ExitStatus;
 use keel::settings::{Overrides, Settings};
 use printer::Printer;
+use std::io::Write;
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e),
+    };
     let printer = Printer {
         format: cli.global.format,
         quiet: cli.global.quiet,
@@ -62,7 +66,12 @@ fn main() -> std::process::ExitCode {
         cli::Command::Validate(a) => keel::settings::redact(&a.to),
         _ => settings.database_url.redacted(),
     };
-    let ctx = commands::Context { settings, printer };
+    let read_only = commands::reads_only(&cli.command);
+    let ctx = commands::Context {
+        settings,
+        printer,
+        read_only,
+    };
     match runtime.block_on(commands::run(cli.command, &ctx)) {
         Ok(status) => status.into(),
         Err(e) => {
@@ -70,4 +79,54 @@ fn main() -> std::process::ExitCode {
             ExitStatus::Error.into()
         }
     }
+}
+
+/// A command line clap refused: clap's own message, or with `--format json`
+/// the one JSON document every error gets. Help and version print as usual.
+fn argument_error(e: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json");
+    if !json
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let command = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a.as_str() != "json" && a.as_str() != "text")
+        .cloned();
+    let doc = serde_json::json!({
+        "ok": false,
+        "command": command,
+        "database": null,
+        "error": {
+            "kind": "invalid_input",
+            "message": message,
+            "hint": "run `keel --help` (or `keel COMMAND --help`) for the arguments",
+            "usage": rendered.trim_end(),
+        }
+    });
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    );
+    ExitStatus::Error.into()
 }

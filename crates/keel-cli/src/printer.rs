@@ -111,6 +111,18 @@ impl Printer {
                 for line in f.statement.lines().take(12) {
                     let _ = writeln!(err, "    {line}");
                 }
+                if !f.applied_before.is_empty() {
+                    let done: Vec<String> = f.applied_before.iter().map(i64::to_string).collect();
+                    let verb = match f.direction {
+                        keel::runner::Direction::Up => "applied",
+                        keel::runner::Direction::Down => "reverted",
+                    };
+                    let _ = writeln!(
+                        err,
+                        "before it, this run {verb}: {} (those stay {verb})",
+                        done.join(", ")
+                    );
+                }
             }
             _ => {}
         }

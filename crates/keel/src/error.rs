@@ -55,6 +55,8 @@ pub struct MigrationFailure {
     pub version: i64,
     pub name: String,
     pub file: String,
+    /// Applying (`up`) or reverting (`down`).
+    pub direction: crate::runner::Direction,
     /// 1-based index of the failing statement.
     pub statement_index: usize,
     pub statement: String,
@@ -167,6 +169,21 @@ impl Error {
             Error::LockTimeout { .. } => Some(
                 "another keel is migrating this database; wait for it, or raise --lock-timeout".to_string(),
             ),
+            Error::MigrationFailed(f)
+                if (f.rolled_back || f.statements_applied == 0)
+                    && f.direction == crate::runner::Direction::Down =>
+            {
+                Some(format!(
+                    "nothing of the revert was kept: migration {} is still applied; fix {} and run `keel down` again",
+                    f.version, f.file
+                ))
+            }
+            Error::MigrationFailed(f) if f.direction == crate::runner::Direction::Down => {
+                Some(format!(
+                    "{} of {} statements of {} took effect: migration {} is partly reverted (recorded); run `keel repair` to see the options",
+                    f.statements_applied, f.statements_total, f.file, f.version
+                ))
+            }
             Error::MigrationFailed(f) if f.rolled_back => Some(format!(
                 "nothing of migration {} was kept; fix {} and run `keel up` again (the failure is recorded: `keel repair` clears it)",
                 f.version, f.file

@@ -105,6 +105,13 @@ pub struct Unresolved {
     /// Statements of the migration that stayed applied.
     pub applied_statements: Vec<String>,
     pub failed_statement: Option<String>,
+    /// The statement that started and whose outcome is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_doubt_statement: Option<String>,
+    /// What the catalog says of the object the statement in doubt creates
+    /// (a `CREATE TABLE`/`CREATE INDEX`), where it can tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
     pub options: Vec<String>,
 }
 
@@ -216,7 +223,7 @@ impl Migrator {
     pub async fn up_dry_run(&self, db: &mut Database, target: Target) -> Result<RunReport> {
         let applied = db.backend.applied().await?;
         let plan = plan::up(&self.migrations, &applied, target, self.allow_out_of_order)?;
-        Ok(dry_report(db, plan, Direction::Up))
+        dry_report(db, plan, Direction::Up)
     }
 
     /// Reverts applied migrations with their down files, newest first.
@@ -243,7 +250,7 @@ impl Migrator {
     pub async fn down_dry_run(&self, db: &mut Database, target: DownTarget) -> Result<RunReport> {
         let applied = db.backend.applied().await?;
         let plan = plan::down(&self.migrations, &applied, target)?;
-        Ok(dry_report(db, plan, Direction::Down))
+        dry_report(db, plan, Direction::Down)
     }
 
     /// Marks every migration up to `version` applied without running it, to
@@ -302,10 +309,15 @@ impl Migrator {
     ) -> Result<RepairReport> {
         let plan = plan::repair(&self.migrations, applied, options)?;
         let writes_records = !options.dry_run
-            && plan
-                .steps
-                .iter()
-                .any(|s| matches!(s, RepairStep::MarkApplied { .. } | RepairStep::Retry { .. }));
+            && plan.steps.iter().any(|s| {
+                matches!(
+                    s,
+                    RepairStep::MarkApplied { .. }
+                        | RepairStep::Retry { .. }
+                        | RepairStep::FinishRevert { .. }
+                        | RepairStep::UndoRevert { .. }
+                )
+            });
         let applied_by = applied_by(db, !writes_records).await?;
         let mut report = RepairReport {
             dry_run: options.dry_run,
@@ -329,6 +341,8 @@ impl Migrator {
             });
         }
         for blocker in &plan.blockers {
+            let mut catalog = None;
+            let mut in_doubt = None;
             let applied_statements = match blocker.partial() {
                 Some(row) => {
                     let stored = db
@@ -336,14 +350,22 @@ impl Migrator {
                         .applied_sql(row.version)
                         .await?
                         .unwrap_or_default();
-                    match self.migrations.get(row.version) {
+                    let statements = match self.migrations.get(row.version) {
                         Some(m) => m.up.split_like(&stored, db.dialect()),
                         None => split(&stored, db.dialect()),
+                    };
+                    if let Some(n) = row.in_doubt() {
+                        catalog = in_doubt_catalog(db, &statements, n).await?;
+                        in_doubt = usize::try_from(n - 1)
+                            .ok()
+                            .and_then(|i| statements.get(i))
+                            .map(|s| s.text.clone());
                     }
-                    .into_iter()
-                    .take(usize::try_from(row.statements_applied).unwrap_or(0))
-                    .map(|s| s.text)
-                    .collect()
+                    statements
+                        .into_iter()
+                        .take(usize::try_from(row.statements_applied).unwrap_or(0))
+                        .map(|s| s.text)
+                        .collect()
                 }
                 None => Vec::new(),
             };
@@ -353,11 +375,42 @@ impl Migrator {
                 detail: blocker.detail(),
                 applied_statements,
                 failed_statement: blocker.partial().and_then(|r| r.failed_statement.clone()),
+                in_doubt_statement: in_doubt,
+                catalog,
                 options: blocker.options(),
             });
         }
         Ok(report)
     }
+}
+
+/// What the catalog tells of statement `n` (1-based, in doubt), when it
+/// creates a table or an index.
+async fn in_doubt_catalog(
+    db: &mut Database,
+    statements: &[Statement],
+    n: i64,
+) -> Result<Option<String>> {
+    use crate::backend::CatalogState;
+    let Some(s) = usize::try_from(n - 1).ok().and_then(|i| statements.get(i)) else {
+        return Ok(None);
+    };
+    let Some(object) = crate::source::split::created_object(&s.text, db.dialect()) else {
+        return Ok(None);
+    };
+    let kind = if object.index { "index" } else { "table" };
+    let name = &object.name;
+    Ok(Some(match db.backend.catalog_state(&object).await? {
+        CatalogState::Exists => format!(
+            "the {kind} {name} that statement {n} creates exists: the statement took effect (--mark-applied after checking the rest, or undo it and --mark-rolled-back)"
+        ),
+        CatalogState::Missing => format!(
+            "the {kind} {name} that statement {n} creates does not exist: the statement did not take effect (--retry runs it again)"
+        ),
+        CatalogState::Invalid => format!(
+            "the index {name} that statement {n} creates exists but is INVALID (its build did not finish): DROP INDEX {name}, then --retry"
+        ),
+    }))
 }
 
 /// Carries out one step of a repair plan.
@@ -391,6 +444,29 @@ async fn execute_repair(db: &mut Database, step: &RepairStep<'_>, applied_by: &s
                 ..failure_base(row, *migration, sql)
             }))
         }
+        RepairStep::FinishRevert { row, .. } => {
+            let r = row.revert.clone().unwrap_or_default();
+            Write::Reverted {
+                version: row.version,
+                statements_total: r.statements_total,
+                duration_ms: Some(r.duration_ms.unwrap_or(0)),
+                by: applied_by.to_string(),
+            }
+        }
+        RepairStep::UndoRevert { row, .. } => {
+            let r = row.revert.clone().unwrap_or_default();
+            Write::RevertFailed {
+                version: row.version,
+                error: format!(
+                    "{} (restored by hand: `keel repair --mark-applied` by {applied_by})",
+                    r.error.as_deref().unwrap_or("the revert was interrupted")
+                ),
+                statements_applied: 0,
+                statements_total: r.statements_total,
+                duration_ms: r.duration_ms.unwrap_or(0),
+                by: r.reverted_by.unwrap_or_default(),
+            }
+        }
         RepairStep::Retry { row, migration } => return retry(db, migration, row, applied_by).await,
     };
     db.backend.write(&write).await
@@ -408,6 +484,7 @@ async fn run_plan(
     direction: Direction,
     observer: Observer<'_>,
 ) -> Result<Vec<Step>> {
+    refuse_transaction_control(db, plan, direction)?;
     let applied_by = applied_by(db, plan.is_empty()).await?;
     let mut steps = Vec::with_capacity(plan.len());
     for (index, m) in plan.iter().enumerate() {
@@ -420,6 +497,8 @@ async fn run_plan(
         // Only the run's last commit must wait for its flush; it makes the others durable too.
         let durable = index + 1 == plan.len();
         let step = run_file(db, m, direction, &applied_by, &steps, durable, 0).await?;
+        // the next migration starts from the session keel opened
+        db.backend.reset_session().await?;
         observer(Event::Finished {
             version: m.version,
             duration_ms: step.duration_ms.unwrap_or(0),
@@ -474,7 +553,7 @@ pub(crate) async fn locked<T>(
         // (An empty result means a missing table or one with no rows, and
         // either way there is nothing to re-read.)
         let applied = db.backend.applied().await?;
-        if applied.is_empty() {
+        if applied.is_empty() || db.backend.needs_upgrade() {
             db.backend.ensure_table().await?;
         }
         body(db, &applied, observer).await
@@ -497,7 +576,44 @@ async fn applied_by(db: &mut Database, nothing_to_do: bool) -> Result<String> {
     ))
 }
 
-fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> RunReport {
+/// A file keel runs in its own transaction may not commit or roll back
+/// itself: its records would claim "nothing was kept" while part of it
+/// stayed committed. Checked for the whole plan before anything runs.
+fn refuse_transaction_control(
+    db: &Database,
+    plan: &[&Migration],
+    direction: Direction,
+) -> Result<()> {
+    let dialect = db.dialect();
+    let mut problems = Vec::new();
+    for m in plan {
+        let Some(file) = file_for(m, direction) else {
+            continue;
+        };
+        if !transactional(db, file) {
+            continue;
+        }
+        for s in split(&file.sql, dialect) {
+            if let Some(command) = crate::source::split::transaction_control(&s.text, dialect) {
+                problems.push(format!(
+                    "{}:{}: `{command}` controls the transaction keel runs this migration in",
+                    file.file, s.line
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        action: "run migrations that control their own transaction".into(),
+        problems,
+        hint: "remove the BEGIN/COMMIT lines (keel already runs each migration in one transaction), or put `-- keel:no-transaction` on the file's first line to run it statement by statement as written".into(),
+    })
+}
+
+fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> Result<RunReport> {
+    refuse_transaction_control(db, &plan, direction)?;
     let steps = plan
         .into_iter()
         .filter_map(|m| {
@@ -517,11 +633,11 @@ fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> Run
             })
         })
         .collect();
-    RunReport {
+    Ok(RunReport {
         dry_run: true,
         steps,
         waited_for_lock_ms: None,
-    }
+    })
 }
 
 fn file_for(m: &Migration, direction: Direction) -> Option<&SqlFile> {
@@ -610,7 +726,12 @@ async fn run_file(
             applied_by,
             Method::Run,
         ))),
-        Direction::Down => Write::Delete { version: m.version },
+        Direction::Down => Write::Reverted {
+            version: m.version,
+            statements_total: total,
+            duration_ms: None,
+            by: applied_by.to_string(),
+        },
     };
     let failure = |index: usize, error: DbError, kept: usize| {
         let s: &Statement = &statements[index];
@@ -618,6 +739,7 @@ async fn run_file(
             version: m.version,
             name: m.name.clone(),
             file: file.file.clone(),
+            direction,
             statement_index: index + 1,
             statement: s.text.clone(),
             line: s.line,
@@ -628,19 +750,49 @@ async fn run_file(
             applied_before: done.iter().map(|s| s.version).collect(),
         }
     };
-    let failure_record = |f: &MigrationFailure| Record {
-        success: false,
-        error: Some(match direction {
-            Direction::Up => f.error.to_string(),
-            Direction::Down => format!("reverting with {} failed: {}", f.file, f.error),
-        }),
-        failed_statement_index: Some(f.statement_index as i64),
-        failed_statement: Some(f.statement.clone()),
-        statements_applied: f.statements_applied as i64,
-        duration_ms: Some(started.elapsed().as_millis() as i64),
-        ..success_record(m, None, total, applied_by, Method::Run)
+    // A failed up replaces its row; a failed down only records the revert
+    // and never rewrites what the up did.
+    let failure_write = |f: &MigrationFailure| match direction {
+        Direction::Up => Write::Upsert(Box::new(Record {
+            success: false,
+            error: Some(f.error.to_string()),
+            failed_statement_index: Some(f.statement_index as i64),
+            failed_statement: Some(f.statement.clone()),
+            statements_applied: f.statements_applied as i64,
+            duration_ms: Some(started.elapsed().as_millis() as i64),
+            ..success_record(m, None, total, applied_by, Method::Run)
+        })),
+        Direction::Down => Write::RevertFailed {
+            version: m.version,
+            error: format!(
+                "reverting with {} failed at statement {}: {}",
+                f.file, f.statement_index, f.error
+            ),
+            statements_applied: f.statements_applied as i64,
+            statements_total: total,
+            duration_ms: started.elapsed().as_millis() as i64,
+            by: applied_by.to_string(),
+        },
     };
 
+    if resume_from > 0 {
+        // The statements already applied set up the session the rest ran
+        // in (`SET search_path`, `USE`, `set_config`): replay those.
+        let dialect = db.dialect();
+        for s in statements.iter().take(resume_from) {
+            if crate::source::split::is_session_statement(&s.text, dialect)
+                && let Err(error) = db.backend.execute(&s.text).await?
+            {
+                return Err(Error::db(
+                    format!(
+                        "replaying the session statement at {}:{} before retrying",
+                        file.file, s.line
+                    ),
+                    error,
+                ));
+            }
+        }
+    }
     if is_transactional {
         if let Err((index, error)) = db
             .backend
@@ -648,49 +800,51 @@ async fn run_file(
             .await?
         {
             let f = failure(index, error, 0);
-            if direction == Direction::Up {
-                db.backend
-                    .write(&Write::Upsert(Box::new(failure_record(&f))))
-                    .await?;
-            }
+            db.backend.write(&failure_write(&f)).await?;
             return Err(Error::MigrationFailed(Box::new(f)));
         }
     } else {
-        // Statement by statement, recording progress, so a failure says
-        // exactly what stayed applied.
-        let mut in_progress = success_record(m, None, total, applied_by, Method::Run);
-        in_progress.success = false;
-        in_progress.statements_applied = match direction {
-            Direction::Up => resume_from as i64,
-            Direction::Down => total,
-        };
-        if direction == Direction::Up {
-            db.backend
-                .write(&Write::Upsert(Box::new(in_progress)))
-                .await?;
+        // Statement by statement. Each statement is recorded as started
+        // before it is sent, so a kill while it runs leaves it in doubt,
+        // never "not applied".
+        match direction {
+            Direction::Up => {
+                let mut in_progress = success_record(m, None, total, applied_by, Method::Run);
+                in_progress.success = false;
+                in_progress.statements_applied = resume_from as i64;
+                in_progress.failed_statement_index = Some(resume_from as i64 + 1);
+                db.backend
+                    .write(&Write::Upsert(Box::new(in_progress)))
+                    .await?;
+            }
+            Direction::Down => {}
         }
-        for (index, s) in statements.iter().enumerate().skip(resume_from) {
-            if let Err(error) = db.backend.execute(&s.text).await? {
-                let f = failure(index, error, index);
-                db.backend
-                    .write(&Write::Upsert(Box::new(failure_record(&f))))
-                    .await?;
-                return Err(Error::MigrationFailed(Box::new(f)));
-            }
-            if direction == Direction::Up && index + 1 < statements.len() {
-                db.backend
-                    .write(&Write::Progress {
-                        version: m.version,
-                        statements_applied: index as i64 + 1,
-                    })
-                    .await?;
-            }
+        let enforced = db.backend.foreign_keys_off()?;
+        let ran = run_statements(db, m, &statements, direction, resume_from, total).await;
+        if enforced {
+            db.backend.foreign_keys_on()?;
+        }
+        if let Some((index, error)) = ran? {
+            let f = failure(index, error, index);
+            db.backend.write(&failure_write(&f)).await?;
+            return Err(Error::MigrationFailed(Box::new(f)));
         }
         let finish = match finish {
             Write::Upsert(mut r) => {
                 r.duration_ms = Some(started.elapsed().as_millis() as i64);
                 Write::Upsert(r)
             }
+            Write::Reverted {
+                version,
+                statements_total,
+                by,
+                ..
+            } => Write::Reverted {
+                version,
+                statements_total,
+                duration_ms: Some(started.elapsed().as_millis() as i64),
+                by,
+            },
             other => other,
         };
         db.backend.write(&finish).await?;
@@ -704,6 +858,45 @@ async fn run_file(
         statements: Vec::new(),
         duration_ms: Some(started.elapsed().as_millis() as u64),
     })
+}
+
+/// Runs `statements` one by one from `resume_from`, recording each as
+/// started before it is sent; the first failure, if any.
+async fn run_statements(
+    db: &mut Database,
+    m: &Migration,
+    statements: &[Statement],
+    direction: Direction,
+    resume_from: usize,
+    total: i64,
+) -> Result<Option<(usize, DbError)>> {
+    for (index, s) in statements.iter().enumerate().skip(resume_from) {
+        match direction {
+            Direction::Up if index > resume_from => {
+                db.backend
+                    .write(&Write::Progress {
+                        version: m.version,
+                        statements_applied: index as i64,
+                        started: index as i64 + 1,
+                    })
+                    .await?;
+            }
+            Direction::Up => {}
+            Direction::Down => {
+                db.backend
+                    .write(&Write::RevertProgress {
+                        version: m.version,
+                        statements_applied: index as i64,
+                        statements_total: total,
+                    })
+                    .await?;
+            }
+        }
+        if let Err(error) = db.backend.execute(&s.text).await? {
+            return Ok(Some((index, error)));
+        }
+    }
+    Ok(None)
 }
 
 /// Continues a partially applied migration from its failed statement, after

@@ -212,6 +212,9 @@ pub struct Settings {
     pub layout: Option<crate::source::Layout>,
 }
 
+/// The longest lock wait keel accepts: 7 days.
+pub const MAX_LOCK_TIMEOUT_SECS: f64 = 7.0 * 24.0 * 3600.0;
+
 impl Settings {
     /// Resolves settings from flags, the process environment, `.env` and
     /// `keel.toml` in `cwd`.
@@ -226,9 +229,23 @@ impl Settings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings> {
         let config = load_config(overrides.config.as_deref(), cwd)?;
+        let empty = |source: &str| {
+            Error::invalid(
+                format!("{source} is set but empty"),
+                Some(
+                    "give it a database URL (e.g. sqlite:app.db or postgres://user@host/db), or unset it to use the next source",
+                ),
+            )
+        };
         let (url, url_source) = if let Some(u) = &overrides.database_url {
+            if u.trim().is_empty() {
+                return Err(empty("--database-url"));
+            }
             (u.clone(), UrlSource::Flag)
-        } else if let Some(u) = env("DATABASE_URL").filter(|u| !u.is_empty()) {
+        } else if let Some(u) = env("DATABASE_URL") {
+            if u.trim().is_empty() {
+                return Err(empty("DATABASE_URL"));
+            }
             (u, UrlSource::Environment)
         } else if let Some(u) = dotenv_url(cwd)? {
             (u, UrlSource::DotEnv)
@@ -266,11 +283,15 @@ impl Settings {
             ));
         }
         let lock_timeout = match overrides.lock_timeout.or(config.lock_timeout) {
-            Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
+            Some(s) if s.is_finite() && (0.0..=MAX_LOCK_TIMEOUT_SECS).contains(&s) => {
+                Duration::from_secs_f64(s)
+            }
             Some(s) => {
                 return Err(Error::invalid(
-                    format!("lock timeout {s} is not a number of seconds"),
-                    None,
+                    format!(
+                        "lock timeout {s} is not a number of seconds from 0 to {MAX_LOCK_TIMEOUT_SECS} (7 days)"
+                    ),
+                    Some("give --lock-timeout (or lock_timeout in keel.toml) in seconds, e.g. 300"),
                 ));
             }
             None => DEFAULT_LOCK_TIMEOUT,
@@ -321,7 +342,15 @@ fn dotenv_url(cwd: &Path) -> Result<Option<String>> {
     for item in iter {
         let (key, value) =
             item.map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
-        if key == "DATABASE_URL" && !value.is_empty() {
+        if key == "DATABASE_URL" {
+            if value.trim().is_empty() {
+                return Err(Error::invalid(
+                    format!("DATABASE_URL in {} is set but empty", path.display()),
+                    Some(
+                        "give it a database URL, or remove the line to use keel.toml or the default",
+                    ),
+                ));
+            }
             return Ok(Some(value));
         }
     }

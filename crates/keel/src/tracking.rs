@@ -31,6 +31,57 @@ pub struct AppliedMigration {
     pub applied_by: String,
     pub keel_version: String,
     pub method: Method,
+    /// The last `keel down` of this migration, if any. A reverted row stays
+    /// in the table (who reverted it, when, how long) and counts as not
+    /// applied; a failed revert never rewrites the up columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revert: Option<Revert>,
+}
+
+/// The last revert (`keel down`) of a migration: finished, failed, or
+/// interrupted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Revert {
+    /// UTC, ISO 8601; set once the revert finished.
+    pub reverted_at: Option<String>,
+    pub reverted_by: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// The error of a failed revert.
+    pub error: Option<String>,
+    /// Statements of the down file that took effect.
+    pub statements_applied: i64,
+    pub statements_total: i64,
+}
+
+impl AppliedMigration {
+    /// Reverted by `keel down`: counts as not applied.
+    pub fn is_reverted(&self) -> bool {
+        self.revert
+            .as_ref()
+            .is_some_and(|r| r.reverted_at.is_some())
+    }
+
+    /// A revert that did not finish and changed (or may have changed)
+    /// something: the migration is partly reverted until the user decides.
+    /// A revert that failed with nothing kept (rolled back, or its first
+    /// statement failed) leaves the migration applied.
+    pub fn partly_reverted(&self) -> Option<&Revert> {
+        self.revert
+            .as_ref()
+            .filter(|r| r.reverted_at.is_none() && (r.statements_applied > 0 || r.error.is_none()))
+    }
+
+    /// The statement (1-based) whose outcome nobody knows: keel recorded that
+    /// it started, and then the process, connection or server died before
+    /// the outcome was written. Such a row has no error and no success;
+    /// rows of older keel versions without a started statement count the
+    /// next statement after the ones recorded as applied.
+    pub fn in_doubt(&self) -> Option<i64> {
+        (!self.success && self.error.is_none()).then(|| {
+            self.failed_statement_index
+                .unwrap_or(self.statements_applied + 1)
+        })
+    }
 }
 
 /// How a row came to be.
@@ -111,10 +162,13 @@ pub struct Record {
 #[derive(Clone, Debug)]
 pub enum Write {
     Upsert(Box<Record>),
-    /// Statement-level progress of a non-transactional migration.
+    /// Statement-level progress of a non-transactional migration, written
+    /// *before* statement `started` (1-based) is sent: `statements_applied`
+    /// are known applied, `started` is in doubt until the next write.
     Progress {
         version: i64,
         statements_applied: i64,
+        started: i64,
     },
     /// Accept a modified file's current text.
     Accept {
@@ -124,6 +178,30 @@ pub enum Write {
     },
     Delete {
         version: i64,
+    },
+    /// `keel down` is about to send statement `statements_applied + 1` of
+    /// the down file (never rewrites the up columns).
+    RevertProgress {
+        version: i64,
+        statements_applied: i64,
+        statements_total: i64,
+    },
+    /// `keel down` failed.
+    RevertFailed {
+        version: i64,
+        error: String,
+        statements_applied: i64,
+        statements_total: i64,
+        duration_ms: i64,
+        by: String,
+    },
+    /// `keel down` finished: the row stays, marked reverted.
+    /// `duration_ms: None` measures from the start of the transaction.
+    Reverted {
+        version: i64,
+        statements_total: i64,
+        duration_ms: Option<i64>,
+        by: String,
     },
 }
 

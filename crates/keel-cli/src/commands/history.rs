@@ -15,7 +15,12 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         p.line("nothing applied yet");
     }
     for r in &rows {
-        let outcome = if r.success { "ok" } else { "FAILED" };
+        let outcome = match (r.success, r.in_doubt()) {
+            (true, _) if r.is_reverted() => "undone",
+            (true, _) => "ok",
+            (false, Some(_)) => "IN DOUBT",
+            (false, None) => "FAILED",
+        };
         p.line(format_args!(
             "{:>14}  {:<6} {:<24} {}  {} ms  {} by {} (keel {}, {}/{} statements)",
             r.version,
@@ -32,7 +37,41 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         if let Some(e) = &r.error {
             p.line(format_args!("{:>16}error: {e}", ""));
         }
-        if let Some(s) = &r.failed_statement {
+        if let Some(rev) = &r.revert {
+            match (&rev.reverted_at, &rev.error) {
+                (Some(at), _) => p.line(format_args!(
+                    "{:>16}reverted {at}  {} ms by {}",
+                    "",
+                    rev.duration_ms.unwrap_or(0),
+                    rev.reverted_by.as_deref().unwrap_or("")
+                )),
+                (None, Some(e)) => p.line(format_args!(
+                    "{:>16}revert FAILED ({}/{} down statements took effect) by {}: {e}",
+                    "",
+                    rev.statements_applied,
+                    rev.statements_total,
+                    rev.reverted_by.as_deref().unwrap_or("")
+                )),
+                (None, None) => p.line(format_args!(
+                    "{:>16}revert interrupted: {}/{} down statements took effect, statement {} in doubt",
+                    "",
+                    rev.statements_applied,
+                    rev.statements_total,
+                    rev.statements_applied + 1
+                )),
+            }
+        }
+        if let Some(n) = r.in_doubt() {
+            p.line(format_args!(
+                "{:>16}statement {n} in doubt: keel was interrupted while it ran and never learnt whether it took effect",
+                ""
+            ));
+        }
+        if let Some(s) = r
+            .failed_statement
+            .as_ref()
+            .filter(|_| r.in_doubt().is_none())
+        {
             p.line(format_args!(
                 "{:>16}statement {}: {}",
                 "",
@@ -41,6 +80,19 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
             ));
         }
     }
-    p.document("history", with_header(ctx, json!({ "migrations": rows })));
+    let migrations: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = json!(r);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("in_doubt_statement".into(), json!(r.in_doubt()));
+            }
+            v
+        })
+        .collect();
+    p.document(
+        "history",
+        with_header(ctx, json!({ "migrations": migrations })),
+    );
     Ok(ExitStatus::Ok)
 }

@@ -24,6 +24,21 @@ use keel::{ConnectOptions, Database, Migrations, Migrator, Result, Settings};
 pub struct Context {
     pub settings: Settings,
     pub printer: Printer,
+    /// The command only reads: a missing SQLite file is an error, never
+    /// created.
+    pub read_only: bool,
+}
+
+/// Whether a command only reads the database it targets.
+pub fn reads_only(command: &Command) -> bool {
+    match command {
+        Command::Status | Command::History | Command::Check(_) => true,
+        Command::Up(a) => a.dry_run,
+        Command::Down(a) => a.dry_run,
+        Command::Sequences(a) => !a.fix,
+        Command::Diff(_) | Command::Validate(_) => true,
+        _ => false,
+    }
 }
 
 pub fn name(command: &Command) -> &'static str {
@@ -93,7 +108,10 @@ impl Context {
         ));
         Database::connect_with(
             &self.settings.database_url,
-            ConnectOptions::from(&self.settings),
+            ConnectOptions {
+                create_missing: !self.read_only,
+                ..ConnectOptions::from(&self.settings)
+            },
         )
         .await
     }

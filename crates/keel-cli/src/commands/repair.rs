@@ -43,6 +43,12 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
         if let Some(f) = &u.failed_statement {
             p.line(format_args!("  failed statement: {}", headline(f)));
         }
+        if let Some(d) = &u.in_doubt_statement {
+            p.line(format_args!("  statement in doubt: {}", headline(d)));
+        }
+        if let Some(c) = &u.catalog {
+            p.line(format_args!("  catalog: {c}"));
+        }
         p.line("  choose one:");
         for o in &u.options {
             p.line(format_args!("    {o}"));

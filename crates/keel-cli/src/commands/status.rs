@@ -38,6 +38,21 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
                 "  {statements_applied}/{statements_total} statements applied: {}",
                 error.as_deref().unwrap_or("interrupted")
             ),
+            State::PartlyReverted {
+                error,
+                statements_applied,
+                statements_total,
+            } => format!(
+                "  {statements_applied}/{statements_total} statements of its down file took effect: {}",
+                error.as_deref().unwrap_or("interrupted")
+            ),
+            State::InDoubt {
+                statement_index,
+                statements_applied,
+                statements_total,
+            } => format!(
+                "  {statements_applied}/{statements_total} statements applied, statement {statement_index} in doubt (interrupted while it ran): `keel repair` shows the options"
+            ),
             _ => e
                 .applied_at
                 .as_deref()
@@ -63,6 +78,8 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "modified",
         "missing",
         "failed",
+        "in-doubt",
+        "partly-reverted",
     ];
     let summary: Vec<String> = labels
         .iter()

@@ -39,7 +39,7 @@ fn url_from_dotenv_then_config_then_default() {
         let out = cmd
             .current_dir(db.path())
             .env_remove("DATABASE_URL")
-            .args(["status", "--format", "json"])
+            .args(["up", "--format", "json"])
             .output()
             .unwrap();
         json(&out)
@@ -62,7 +62,7 @@ fn url_from_dotenv_then_config_then_default() {
     let out = cmd
         .current_dir(db.path())
         .env("DATABASE_URL", "sqlite:from_env.db")
-        .args(["status", "--format", "json"])
+        .args(["up", "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(json(&out)["database_source"], "environment");

@@ -92,6 +92,9 @@ fn write_lifecycle(db: &TestDb) {
 fn lifecycle_on_a_clean_database() {
     let db = sqlite("snap_lifecycle");
     write_lifecycle(&db);
+    // a command that only reads creates no database file
+    snap(&db, "status_no_database_file", &["status"]);
+    std::fs::File::create(db.path().join("test.db")).expect("empty database");
     snap(&db, "status_pending", &["status"]);
     snap(&db, "up_dry_run", &["up", "--dry-run"]);
     snap(&db, "up", &["up"]);

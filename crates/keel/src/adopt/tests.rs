@@ -192,6 +192,7 @@ fn an_entry_without_its_file_refuses_and_tracked_versions_are_left_alone() {
         applied_by: "x".into(),
         keel_version: "x".into(),
         method: crate::tracking::Method::Run,
+        revert: None,
     }];
     let second = plan(&m, &h, &applied, &bytes_of(FILES), Dialect::Postgres).unwrap();
     assert!(second.records.is_empty());

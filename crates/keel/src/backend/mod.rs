@@ -12,9 +12,8 @@ use crate::db::{self, Conn};
 use crate::dialect::Dialect;
 use crate::error::{DbError, Error, Result};
 use crate::settings::DatabaseUrl;
-use crate::source::split::Statement;
+use crate::source::split::{CreatedObject, Statement};
 use crate::tracking::{AppliedMigration, Method, Write};
-use std::time::Duration;
 
 /// Why a statement batch did not commit: the 0-based index of the failing
 /// statement and the database's error.
@@ -29,7 +28,11 @@ pub(crate) trait Driver {
     /// Who holds the lock, in words.
     async fn lock_holder(&mut self) -> Result<String>;
     async fn unlock(&mut self) -> Result<()>;
+    /// Creates the tracking table, or adds the columns a table made by an
+    /// older keel lacks (additive only: old readers keep working).
     async fn ensure_table(&mut self) -> Result<()>;
+    /// Whether the last read found a table made by an older keel.
+    fn needs_upgrade(&self) -> bool;
     /// Tracking rows by version; empty when the table does not exist yet.
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>>;
     /// The SQL stored for an applied version.
@@ -53,6 +56,16 @@ pub(crate) trait Driver {
     async fn close(self) -> Result<()>;
 }
 
+/// Whether the object of a statement in doubt exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CatalogState {
+    Exists,
+    Missing,
+    /// A PostgreSQL index marked `INVALID` (a `CREATE INDEX CONCURRENTLY`
+    /// that did not finish).
+    Invalid,
+}
+
 /// An open connection to one of the three engines.
 pub(crate) enum Backend {
     Sqlite(sqlite::Sqlite),
@@ -71,14 +84,10 @@ macro_rules! dispatch {
 }
 
 impl Backend {
-    pub async fn connect(
-        url: &DatabaseUrl,
-        table: &str,
-        busy_timeout: Duration,
-    ) -> Result<Backend> {
-        Ok(match Conn::open(url, db::Options { busy_timeout }).await? {
+    pub async fn connect(url: &DatabaseUrl, table: &str, options: db::Options) -> Result<Backend> {
+        Ok(match Conn::open(url, options).await? {
             Conn::Sqlite(c) => Backend::Sqlite(sqlite::Sqlite::new(c, url, table)),
-            Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, table)),
+            Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, table).await?),
             Conn::Mysql(c) => Backend::Mysql(mysql::Mysql::new(c, table).await?),
         })
     }
@@ -112,6 +121,9 @@ impl Backend {
     pub async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
         dispatch!(self, b => b.applied().await)
     }
+    pub fn needs_upgrade(&self) -> bool {
+        dispatch!(self, b => b.needs_upgrade())
+    }
     pub async fn applied_sql(&mut self, version: i64) -> Result<Option<String>> {
         dispatch!(self, b => b.applied_sql(version).await)
     }
@@ -132,6 +144,96 @@ impl Backend {
     pub async fn user(&mut self) -> Result<String> {
         dispatch!(self, b => b.user().await)
     }
+    /// SQLite: foreign keys off for a migration run statement by statement
+    /// (as `sqlite3` runs a file); whether they were on, to restore.
+    pub fn foreign_keys_off(&mut self) -> Result<bool> {
+        match self {
+            Backend::Sqlite(b) => b.foreign_keys_off(),
+            _ => Ok(false),
+        }
+    }
+
+    pub fn foreign_keys_on(&mut self) -> Result<()> {
+        match self {
+            Backend::Sqlite(b) => b.foreign_keys_on(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Puts the session back as keel opened it (a migration's `SET`,
+    /// `USE`, `SET ROLE`, `set_config` do not leak into the next one).
+    pub async fn reset_session(&mut self) -> Result<()> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(b) => b.reset_session().await,
+            Backend::Mysql(b) => b.reset_session().await,
+        }
+    }
+
+    /// What the catalog says of an object a statement in doubt creates.
+    pub async fn catalog_state(&mut self, o: &CreatedObject) -> Result<CatalogState> {
+        use crate::db::error::Context;
+        let found: Option<bool> = match self {
+            Backend::Sqlite(b) => {
+                let kind = if o.index { "index" } else { "table" };
+                let n: i64 = b
+                    .connection()
+                    .query_row(
+                        "SELECT count(*) FROM sqlite_schema WHERE type = ?1 AND name = ?2",
+                        rusqlite::params![kind, o.name],
+                        |r| r.get(0),
+                    )
+                    .context("reading the catalog")?;
+                (n > 0).then_some(true)
+            }
+            Backend::Postgres(b) => {
+                let name = match &o.schema {
+                    Some(s) => format!(
+                        "{}.{}",
+                        Dialect::Postgres.quote(s),
+                        Dialect::Postgres.quote(&o.name)
+                    ),
+                    None => Dialect::Postgres.quote(&o.name),
+                };
+                let rows = b
+                    .client()
+                    .query(
+                        "SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = c.oid), true) \
+                         FROM (SELECT to_regclass($1) AS oid) c WHERE c.oid IS NOT NULL",
+                        &[&name],
+                    )
+                    .await
+                    .context("reading the catalog")?;
+                match rows.first() {
+                    Some(r) => Some(crate::db::decode::PgRow::col::<bool>(
+                        r,
+                        0,
+                        crate::db::decode::Origin::table("pg_index"),
+                    )?),
+                    None => None,
+                }
+            }
+            Backend::Mysql(b) => {
+                use mysql_async::prelude::Queryable;
+                let sql = if o.index {
+                    "SELECT count(*) FROM information_schema.statistics WHERE table_schema = coalesce(?, DATABASE()) AND index_name = ?"
+                } else {
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = coalesce(?, DATABASE()) AND table_name = ?"
+                };
+                let n: Option<i64> = b
+                    .connection()
+                    .exec_first(sql, (o.schema.clone(), o.name.clone()))
+                    .await
+                    .context("reading the catalog")?;
+                (n.unwrap_or(0) > 0).then_some(true)
+            }
+        };
+        Ok(match found {
+            None => CatalogState::Missing,
+            Some(true) => CatalogState::Exists,
+            Some(false) => CatalogState::Invalid,
+        })
+    }
     pub async fn close(self) -> Result<()> {
         dispatch!(self, b => b.close().await)
     }
@@ -141,6 +243,48 @@ impl Backend {
 pub(crate) const COLUMNS: &str = "version, name, checksum, checksum_algorithm, applied_at, duration_ms, success, \
      error, failed_statement_index, failed_statement, statements_total, statements_applied, \
      applied_by, keel_version, method, applied_sql";
+
+/// The revert columns, as `SET` assignments that clear them (a re-applied
+/// migration starts without a revert).
+pub(crate) const CLEAR_REVERT: &str = "reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, \
+     revert_error = NULL, revert_statements_applied = NULL, revert_statements_total = NULL";
+
+/// A probe that fails on a tracking table made before the revert columns.
+pub(crate) fn probe_sql(quoted_table: &str) -> String {
+    format!("SELECT revert_statements_total FROM {quoted_table} WHERE 1 = 0")
+}
+
+/// The upgrade statements of a table made by an older keel; `table` is
+/// the quoted (for PostgreSQL and MySQL qualified) name.
+pub(crate) fn upgrade_statements(template: &'static str, table: &str) -> Vec<String> {
+    template
+        .replace("{table}", table)
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The revert read from the six revert columns; `None` when the migration
+/// was never reverted.
+pub(crate) fn revert_of(
+    reverted_at: Option<String>,
+    reverted_by: Option<String>,
+    duration_ms: Option<i64>,
+    error: Option<String>,
+    statements_applied: Option<i64>,
+    statements_total: Option<i64>,
+) -> Option<crate::tracking::Revert> {
+    (reverted_at.is_some() || statements_total.is_some()).then(|| crate::tracking::Revert {
+        reverted_at,
+        reverted_by,
+        duration_ms,
+        error,
+        statements_applied: statements_applied.unwrap_or(0),
+        statements_total: statements_total.unwrap_or(0),
+    })
+}
 
 /// What to do when the tracking table holds what keel did not write.
 const TRACKING_HINT: &str = "this table was not made by keel (or was changed since): give keel a table of its own with --table NAME (or `table = \"…\"` in keel.toml), or move this one aside";

@@ -5,9 +5,8 @@
 //! applied. The lock is `GET_LOCK(name, 0)`, polled by the runner; the name
 //! includes the database, since MySQL's named locks are server-wide.
 
-use super::{COLUMNS, Driver, StatementFailure};
+use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure};
 use crate::db::decode::MysqlRow;
-use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
 use crate::error::{DbError, Result};
 use crate::source::split::Statement;
@@ -20,6 +19,10 @@ use std::time::Instant;
 /// The tracking table, and the read of its rows.
 pub(super) const CREATE: &str = include_str!("sql/mysql_create.sql");
 pub(super) const APPLIED: &str = include_str!("sql/mysql_applied.sql");
+/// The read of a table made before the revert columns.
+const APPLIED_V1: &str = include_str!("sql/mysql_applied_v1.sql");
+/// Adds the revert columns to such a table.
+const UPGRADE: &str = include_str!("sql/mysql_upgrade.sql");
 
 pub(crate) struct Mysql {
     conn: Conn,
@@ -29,7 +32,29 @@ pub(crate) struct Mysql {
     table: String,
     lock_name: String,
     tx_started: Option<Instant>,
+    /// The last read found a table made before the revert columns.
+    legacy: bool,
+    /// The server's `max_allowed_packet`: a tracking row must fit in it.
+    max_packet: u64,
+    /// The database keel connected to.
+    database: String,
+    /// [`SESSION_VARIABLES`] as keel connected.
+    session: Vec<(&'static str, Value)>,
 }
+
+/// Session variables a migration (or a `mysqldump` file) commonly sets,
+/// reset after each migration.
+const SESSION_VARIABLES: [&str; 9] = [
+    "sql_mode",
+    "time_zone",
+    "foreign_key_checks",
+    "unique_checks",
+    "autocommit",
+    "character_set_client",
+    "character_set_results",
+    "collation_connection",
+    "sql_notes",
+];
 
 use crate::db::error::fail;
 use crate::db::error::{Context, db_error};
@@ -43,20 +68,87 @@ impl Mysql {
     /// Wraps an open connection; the lock is named after the database and
     /// the tracking table, since MySQL's named locks are server-wide.
     pub async fn new(mut conn: Conn, table: &str) -> Result<Mysql> {
-        let database: Option<Option<String>> = conn
-            .query_first("SELECT DATABASE()")
+        // One round trip: the database, the packet limit, and the session
+        // as keel opened it (put back after each migration).
+        let row: Option<mysql_async::Row> = conn
+            .query_first(format!(
+                "SELECT DATABASE(), @@max_allowed_packet, {}",
+                SESSION_VARIABLES
+                    .map(|v| format!("@@SESSION.{v}"))
+                    .join(", ")
+            ))
             .await
-            .context("reading the current database")?;
-        let database = database.flatten().unwrap_or_default();
+            .context("reading the current database and session")?;
+        let mut values = row
+            .map(mysql_async::Row::unwrap)
+            .unwrap_or_default()
+            .into_iter();
+        let database = match values.next() {
+            Some(Value::Bytes(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        let max_packet = match values.next() {
+            Some(Value::Bytes(b)) => String::from_utf8_lossy(&b).parse().ok(),
+            Some(Value::Int(i)) => u64::try_from(i).ok(),
+            Some(Value::UInt(u)) => Some(u),
+            _ => None,
+        };
+        let session: Vec<(&'static str, Value)> =
+            SESSION_VARIABLES.iter().copied().zip(values).collect();
         // GET_LOCK names are at most 64 characters.
         let lock_name = format!("keel:{}", super::lock_key(&format!("{database}.{table}")));
+        // Named with its database, so a migration's `USE` cannot move it.
+        let qualified = if database.is_empty() {
+            Dialect::Mysql.quote(table)
+        } else {
+            format!(
+                "{}.{}",
+                Dialect::Mysql.quote(&database),
+                Dialect::Mysql.quote(table)
+            )
+        };
         Ok(Mysql {
             conn,
             raw_table: table.to_string(),
-            table: Dialect::Mysql.quote(table),
+            table: qualified,
+            database,
+            session,
             lock_name,
             tx_started: None,
+            legacy: false,
+            max_packet: max_packet.unwrap_or(16 * 1024 * 1024),
         })
+    }
+
+    /// Back to the database and session variables keel connected with. Not
+    /// `COM_RESET_CONNECTION`: that would release keel's `GET_LOCK`.
+    pub(crate) async fn reset_session(&mut self) -> Result<()> {
+        if !self.database.is_empty() {
+            let sql = format!("USE {}", Dialect::Mysql.quote(&self.database));
+            self.conn
+                .query_drop(sql)
+                .await
+                .context("resetting the database after a migration")?;
+        }
+        if self.session.is_empty() {
+            return Ok(());
+        }
+        // literals, not parameters: a binary '1' is no value for
+        // foreign_key_checks
+        let sets: Vec<String> = self
+            .session
+            .iter()
+            .filter_map(|(name, value)| Some(format!("@@SESSION.{name} = {}", literal(value)?)))
+            .collect();
+        self.conn
+            .query_drop(format!("SET {}", sets.join(", ")))
+            .await
+            .context("resetting the session variables after a migration")
+    }
+
+    /// A fixed statement with the tracking table filled in.
+    fn fill(&self, template: &str) -> String {
+        template.replace("{table}", &self.table)
     }
 
     fn write_sql(&self, write: &Write) -> (String, Params) {
@@ -75,8 +167,18 @@ impl Mysql {
                      failed_statement_index = VALUES(failed_statement_index), failed_statement = VALUES(failed_statement), \
                      statements_total = VALUES(statements_total), statements_applied = VALUES(statements_applied), \
                      applied_by = VALUES(applied_by), keel_version = VALUES(keel_version), method = VALUES(method), \
-                     applied_sql = VALUES(applied_sql)"
+                     applied_sql = VALUES(applied_sql), {CLEAR_REVERT}"
                 );
+                // A row too large for the server would fail a migration that
+                // succeeded: the applied SQL is stored truncated instead,
+                // saying so, with the checksum of the whole file.
+                let budget = usize::try_from(self.max_packet.saturating_sub(64 * 1024) / 2)
+                    .unwrap_or(usize::MAX);
+                let applied_sql = fit(&r.sql, budget, r.checksum.as_str());
+                let failed_statement = r
+                    .failed_statement
+                    .as_deref()
+                    .map(|f| fit(f, budget / 4, "the statement's text in the file").into_owned());
                 let params: Vec<Value> = vec![
                     r.version.into(),
                     r.name.clone().into(),
@@ -87,22 +189,29 @@ impl Mysql {
                     r.success.into(),
                     r.error.clone().into(),
                     r.failed_statement_index.into(),
-                    r.failed_statement.clone().into(),
+                    failed_statement.into(),
                     r.statements_total.into(),
                     r.statements_applied.into(),
                     r.applied_by.clone().into(),
                     KEEL_VERSION.into(),
                     r.method.as_str().into(),
-                    r.sql.clone().into(),
+                    applied_sql.into_owned().into(),
                 ];
                 (sql, Params::Positional(params))
             }
             Write::Progress {
                 version,
                 statements_applied,
+                started,
             } => (
-                format!("UPDATE {t} SET statements_applied = ? WHERE version = ?"),
-                Params::Positional(vec![(*statements_applied).into(), (*version).into()]),
+                format!(
+                    "UPDATE {t} SET statements_applied = ?, failed_statement_index = ?, failed_statement = NULL, error = NULL WHERE version = ?"
+                ),
+                Params::Positional(vec![
+                    (*statements_applied).into(),
+                    (*started).into(),
+                    (*version).into(),
+                ]),
             ),
             Write::Accept {
                 version,
@@ -123,8 +232,104 @@ impl Mysql {
                 format!("DELETE FROM {t} WHERE version = ?"),
                 Params::Positional(vec![(*version).into()]),
             ),
+            Write::RevertProgress {
+                version,
+                statements_applied,
+                statements_total,
+            } => (
+                format!(
+                    "UPDATE {t} SET reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, revert_error = NULL, \
+                     revert_statements_applied = ?, revert_statements_total = ? WHERE version = ?"
+                ),
+                Params::Positional(vec![
+                    (*statements_applied).into(),
+                    (*statements_total).into(),
+                    (*version).into(),
+                ]),
+            ),
+            Write::RevertFailed {
+                version,
+                error,
+                statements_applied,
+                statements_total,
+                duration_ms,
+                by,
+            } => (
+                format!(
+                    "UPDATE {t} SET reverted_at = NULL, revert_error = ?, revert_statements_applied = ?, \
+                     revert_statements_total = ?, revert_duration_ms = ?, reverted_by = ? WHERE version = ?"
+                ),
+                Params::Positional(vec![
+                    error.clone().into(),
+                    (*statements_applied).into(),
+                    (*statements_total).into(),
+                    (*duration_ms).into(),
+                    by.clone().into(),
+                    (*version).into(),
+                ]),
+            ),
+            Write::Reverted {
+                version,
+                statements_total,
+                duration_ms,
+                by,
+            } => {
+                let duration = duration_ms
+                    .or_else(|| self.tx_started.map(|s| s.elapsed().as_millis() as i64))
+                    .unwrap_or(0);
+                (
+                    format!(
+                        "UPDATE {t} SET reverted_at = UTC_TIMESTAMP(3), revert_error = NULL, revert_statements_applied = ?, \
+                         revert_statements_total = ?, revert_duration_ms = ?, reverted_by = ? WHERE version = ?"
+                    ),
+                    Params::Positional(vec![
+                        (*statements_total).into(),
+                        (*statements_total).into(),
+                        duration.into(),
+                        by.clone().into(),
+                        (*version).into(),
+                    ]),
+                )
+            }
         }
     }
+}
+
+/// A session variable's value as a SQL literal: a number, or a quoted
+/// string without backslashes (safe whatever `NO_BACKSLASH_ESCAPES` says).
+fn literal(value: &Value) -> Option<String> {
+    match value {
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Bytes(b) => {
+            let text = std::str::from_utf8(b).ok()?;
+            if text.parse::<i64>().is_ok() {
+                Some(text.to_string())
+            } else if text.contains('\\') {
+                None
+            } else {
+                Some(format!("'{}'", text.replace('\'', "''")))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `text` if it is at most `budget` bytes, else its start (at a character
+/// boundary) and a last line saying it was cut and where the whole is.
+fn fit<'t>(text: &'t str, budget: usize, whole: &str) -> std::borrow::Cow<'t, str> {
+    if text.len() <= budget {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = budget.saturating_sub(256);
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{}\n-- keel: truncated to {end} of {} bytes to fit the server's max_allowed_packet (the whole: {whole})",
+        text.get(..end).unwrap_or_default(),
+        text.len()
+    ))
 }
 
 /// An ISO 8601 UTC time (`2026-12-01T20:13:49.123Z`) as a DATETIME(3)
@@ -178,26 +383,49 @@ impl Driver for Mysql {
     }
 
     async fn ensure_table(&mut self) -> Result<()> {
-        let sql = Sql::template(
-            Dialect::Mysql,
-            CREATE,
-            &[("table", &Ident::new(&self.raw_table))],
-        );
+        let sql = self.fill(CREATE);
         self.conn
-            .query_drop(sql.as_str())
+            .query_drop(sql)
             .await
-            .context("creating the tracking table")
+            .context("creating the tracking table")?;
+        if self
+            .conn
+            .query_drop(super::probe_sql(&self.table))
+            .await
+            .is_err()
+        {
+            for sql in super::upgrade_statements(UPGRADE, &self.table) {
+                match self.conn.query_drop(sql.as_str()).await {
+                    Ok(()) => {}
+                    Err(mysql_async::Error::Server(s)) if s.code == 1060 => {}
+                    Err(e) => {
+                        return Err(fail("adding the revert columns to the tracking table", e));
+                    }
+                }
+            }
+        }
+        self.legacy = false;
+        Ok(())
+    }
+
+    fn needs_upgrade(&self) -> bool {
+        self.legacy
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        let sql = Sql::template(
-            Dialect::Mysql,
-            APPLIED,
-            &[("table", &Ident::new(&self.raw_table))],
-        );
-        let rows: Vec<mysql_async::Row> = match self.conn.query(sql.as_str()).await {
+        let sql = self.fill(APPLIED);
+        self.legacy = false;
+        let rows: Vec<mysql_async::Row> = match self.conn.query(sql).await {
             Ok(rows) => rows,
             Err(mysql_async::Error::Server(s)) if s.code == 1146 => return Ok(Vec::new()),
+            Err(mysql_async::Error::Server(s)) if s.code == 1054 => {
+                self.legacy = true;
+                let v1 = self.fill(APPLIED_V1);
+                self.conn
+                    .query(v1)
+                    .await
+                    .map_err(|e| fail(super::reading(&self.raw_table), e))?
+            }
             Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
         let origin = super::tracking_origin(&self.raw_table);
@@ -219,6 +447,18 @@ impl Driver for Mysql {
                 applied_by: r.col(12, origin)?,
                 keel_version: r.col(13, origin)?,
                 method: super::method(&r.col::<String>(14, origin)?, origin)?,
+                revert: if self.legacy {
+                    None
+                } else {
+                    super::revert_of(
+                        r.col(15, origin)?,
+                        r.col(16, origin)?,
+                        r.col(17, origin)?,
+                        r.col(18, origin)?,
+                        r.col(19, origin)?,
+                        r.col(20, origin)?,
+                    )
+                },
             });
         }
         Ok(out)

@@ -7,9 +7,8 @@
 //! `pg_try_advisory_lock`, polled by the runner, so a waiting keel never sits
 //! in a blocked statement that `CREATE INDEX CONCURRENTLY` would wait for.
 
-use super::{COLUMNS, Driver, StatementFailure, lock_key};
+use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure, lock_key};
 use crate::db::decode::PgRow;
-use crate::db::sql::{Ident, Sql};
 use crate::dialect::Dialect;
 use crate::error::{DbError, Result};
 use crate::source::split::Statement;
@@ -36,6 +35,10 @@ const LOCK_CLASS: i64 = 0x6b65_656c;
 /// The tracking table, and the read of its rows.
 pub(super) const CREATE: &str = include_str!("sql/postgres_create.sql");
 pub(super) const APPLIED: &str = include_str!("sql/postgres_applied.sql");
+/// The read of a table made before the revert columns.
+const APPLIED_V1: &str = include_str!("sql/postgres_applied_v1.sql");
+/// Adds the revert columns to such a table.
+pub(super) const UPGRADE: &str = include_str!("sql/postgres_upgrade.sql");
 
 pub(crate) struct Postgres {
     client: Client,
@@ -45,6 +48,8 @@ pub(crate) struct Postgres {
     table: String,
     lock_key: i64,
     upsert: Option<tokio_postgres::Statement>,
+    /// The last read found a table made before the revert columns.
+    legacy: bool,
 }
 
 use crate::db::error::db_error;
@@ -74,15 +79,44 @@ impl Postgres {
         &self.client
     }
 
-    /// Wraps an open connection.
-    pub fn new(client: Client, table: &str) -> Postgres {
-        Postgres {
+    /// Wraps an open connection. The tracking table is named with the
+    /// schema it resolves to now, so a migration that empties the
+    /// `search_path` (every `pg_dump` output does) cannot lose it.
+    pub async fn new(client: Client, table: &str) -> Result<Postgres> {
+        let rows = client
+            .query("SELECT coalesce(current_schema()::text, 'public')", &[])
+            .await
+            .context("reading the current schema")?;
+        let schema: String = match rows.first() {
+            Some(r) => r.col(0, CATALOG)?,
+            None => "public".to_string(),
+        };
+        Ok(Postgres {
             client,
             raw_table: table.to_string(),
-            table: Dialect::Postgres.quote(table),
+            table: format!(
+                "{}.{}",
+                Dialect::Postgres.quote(&schema),
+                Dialect::Postgres.quote(table)
+            ),
             lock_key: lock_key(table),
             upsert: None,
-        }
+            legacy: false,
+        })
+    }
+
+    /// `RESET ALL` and back to the user keel logged in as. Not `DISCARD
+    /// ALL`: that would release keel's advisory lock and prepared writes.
+    pub(crate) async fn reset_session(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("RESET ALL; SET SESSION AUTHORIZATION DEFAULT")
+            .await
+            .context("resetting the session after a migration")
+    }
+
+    /// A fixed statement with the tracking table filled in.
+    fn fill(&self, template: &str) -> String {
+        template.replace("{table}", &self.table)
     }
 
     async fn upsert_statement(&mut self) -> Result<tokio_postgres::Statement> {
@@ -99,7 +133,7 @@ impl Postgres {
              failed_statement_index = EXCLUDED.failed_statement_index, failed_statement = EXCLUDED.failed_statement, \
              statements_total = EXCLUDED.statements_total, statements_applied = EXCLUDED.statements_applied, \
              applied_by = EXCLUDED.applied_by, keel_version = EXCLUDED.keel_version, method = EXCLUDED.method, \
-             applied_sql = EXCLUDED.applied_sql",
+             applied_sql = EXCLUDED.applied_sql, {CLEAR_REVERT}",
             t = self.table
         );
         let s = self
@@ -117,7 +151,7 @@ impl Postgres {
         let sql = match write {
             Write::Upsert(_) => return self.upsert_statement().await,
             Write::Progress { .. } => format!(
-                "UPDATE {} SET statements_applied = $2 WHERE version = $1",
+                "UPDATE {} SET statements_applied = $2, failed_statement_index = $3, failed_statement = NULL, error = NULL WHERE version = $1",
                 self.table
             ),
             Write::Accept { .. } => format!(
@@ -125,6 +159,23 @@ impl Postgres {
                 self.table
             ),
             Write::Delete { .. } => format!("DELETE FROM {} WHERE version = $1", self.table),
+            Write::RevertProgress { .. } => format!(
+                "UPDATE {} SET reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, revert_error = NULL, \
+                 revert_statements_applied = $2, revert_statements_total = $3 WHERE version = $1",
+                self.table
+            ),
+            Write::RevertFailed { .. } => format!(
+                "UPDATE {} SET reverted_at = NULL, revert_error = $2, revert_statements_applied = $3, \
+                 revert_statements_total = $4, revert_duration_ms = $5, reverted_by = $6 WHERE version = $1",
+                self.table
+            ),
+            Write::Reverted { .. } => format!(
+                "UPDATE {} SET reverted_at = now(), revert_error = NULL, revert_statements_applied = $2, \
+                 revert_statements_total = $2, \
+                 revert_duration_ms = coalesce($3, (extract(epoch FROM clock_timestamp() - now()) * 1000)::int8), \
+                 reverted_by = $4 WHERE version = $1",
+                self.table
+            ),
         };
         self.client
             .prepare(&sql)
@@ -156,14 +207,68 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
         Write::Progress {
             version,
             statements_applied,
-        } => vec![version, statements_applied],
+            started,
+        } => vec![version, statements_applied, started],
         Write::Accept {
             version,
             checksum,
             sql,
         } => vec![version, checksum.as_string(), &ALGORITHM, sql],
         Write::Delete { version } => vec![version],
+        Write::RevertProgress {
+            version,
+            statements_applied,
+            statements_total,
+        } => vec![version, statements_applied, statements_total],
+        Write::RevertFailed {
+            version,
+            error,
+            statements_applied,
+            statements_total,
+            duration_ms,
+            by,
+        } => vec![
+            version,
+            error,
+            statements_applied,
+            statements_total,
+            duration_ms,
+            by,
+        ],
+        Write::Reverted {
+            version,
+            statements_total,
+            duration_ms,
+            by,
+        } => vec![version, statements_total, duration_ms, by],
     }
+}
+
+/// After a migration's commit, its measured duration made to include the
+/// commit: from the transaction's start (`applied_at`/`reverted_at`, both
+/// `now()` of that transaction) to the end of the commit.
+fn commit_timing(table: &str, finish: &Write) -> Option<String> {
+    let (column, since, version, guard) = match finish {
+        Write::Upsert(r) if r.duration_ms.is_none() => {
+            ("duration_ms", "applied_at", r.version, "success")
+        }
+        Write::Reverted {
+            version,
+            duration_ms: None,
+            ..
+        } => (
+            "revert_duration_ms",
+            "reverted_at",
+            *version,
+            "reverted_at IS NOT NULL",
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "BEGIN; SET LOCAL synchronous_commit TO off; SET LOCAL SESSION AUTHORIZATION DEFAULT; \
+         UPDATE {table} SET {column} = greatest({column}, (extract(epoch FROM clock_timestamp() - {since}) * 1000)::int8) \
+         WHERE version = {version} AND {guard}; COMMIT"
+    ))
 }
 
 type Request<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + 'a>>;
@@ -264,29 +369,52 @@ impl Driver for Postgres {
             None => false,
         };
         if !exists {
-            let sql = Sql::template(
-                Dialect::Postgres,
-                CREATE,
-                &[("table", &Ident::new(&self.raw_table))],
-            );
+            let sql = self.fill(CREATE);
             self.client
-                .batch_execute(sql.as_str())
+                .batch_execute(&sql)
                 .await
                 .context("creating the tracking table")?;
+        } else if self
+            .client
+            .simple_query(&super::probe_sql(&self.table))
+            .await
+            .is_err()
+        {
+            for sql in super::upgrade_statements(UPGRADE, &self.table) {
+                match self.client.batch_execute(&sql).await {
+                    Ok(()) => {}
+                    Err(e)
+                        if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_COLUMN) => {
+                    }
+                    Err(e) => {
+                        return Err(fail("adding the revert columns to the tracking table", e));
+                    }
+                }
+            }
         }
+        self.legacy = false;
         Ok(())
     }
 
+    fn needs_upgrade(&self) -> bool {
+        self.legacy
+    }
+
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
-        let sql = Sql::template(
-            Dialect::Postgres,
-            APPLIED,
-            &[("table", &Ident::new(&self.raw_table))],
-        );
-        let rows = match self.client.query_typed(sql.as_str(), &[]).await {
+        let sql = self.fill(APPLIED);
+        self.legacy = false;
+        let rows = match self.client.query_typed(&sql, &[]).await {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
                 return Ok(Vec::new());
+            }
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN) => {
+                self.legacy = true;
+                let v1 = self.fill(APPLIED_V1);
+                self.client
+                    .query_typed(&v1, &[])
+                    .await
+                    .map_err(|e| fail(super::reading(&self.raw_table), e))?
             }
             Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
@@ -311,6 +439,19 @@ impl Driver for Postgres {
                 applied_by: r.col(12, origin)?,
                 keel_version: r.col(13, origin)?,
                 method: super::method(r.col(14, origin)?, origin)?,
+                revert: if self.legacy {
+                    None
+                } else {
+                    super::revert_of(
+                        r.col::<Option<Timestamp>>(15, origin)?
+                            .map(|t| t.to_string()),
+                        r.col(16, origin)?,
+                        r.col(17, origin)?,
+                        r.col(18, origin)?,
+                        r.col(19, origin)?,
+                        r.col(20, origin)?,
+                    )
+                },
             });
         }
         applied.sort_by_key(|a| a.version);
@@ -336,6 +477,9 @@ impl Driver for Postgres {
     ) -> Result<Result<(), StatementFailure>> {
         let write = self.prepare_write(finish).await?;
         let params = write_params(finish);
+        // The recorded duration includes the commit: measured once it is
+        // done, pipelined so it costs no round trip (and no WAL flush).
+        let timing = commit_timing(&self.table, finish);
         let client = &self.client;
         let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 3);
         // A migration's commit need not wait for its WAL flush when a later
@@ -350,11 +494,19 @@ impl Driver for Postgres {
         for s in statements {
             requests.push(Box::pin(client.batch_execute(&s.text)));
         }
+        // keel writes its row as the user it logged in as, whatever role the
+        // migration took (`SET ROLE owner` to own what it creates)
+        requests.push(Box::pin(
+            client.batch_execute("SET LOCAL SESSION AUTHORIZATION DEFAULT"),
+        ));
         let (write, params) = (&write, &params);
         requests.push(Box::pin(async move {
             client.execute(write, params).await.map(|_| ())
         }));
         requests.push(Box::pin(client.batch_execute("COMMIT")));
+        if let Some(sql) = &timing {
+            requests.push(Box::pin(client.batch_execute(sql)));
+        }
         let mut results = pipeline(requests).await.into_iter();
         if let Some(Err(e)) = results.next() {
             return Err(fail("starting a transaction", e));
@@ -366,10 +518,21 @@ impl Driver for Postgres {
             }
         }
         if let Some(Err(e)) = results.next() {
+            return Err(fail(
+                "returning to keel's own user before its tracking write",
+                e,
+            ));
+        }
+        if let Some(Err(e)) = results.next() {
             return Err(fail("writing the tracking row", e));
         }
         if let Some(Err(e)) = results.next() {
             return Err(fail("committing", e));
+        }
+        // Only the duration failed to be refined: the migration and its row
+        // are committed. Leave no transaction open.
+        if let Some(Err(_)) = results.next() {
+            let _ = self.client.batch_execute("ROLLBACK").await;
         }
         Ok(Ok(()))
     }

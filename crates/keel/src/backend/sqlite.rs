@@ -19,12 +19,16 @@ use crate::tracking::{AppliedMigration, KEEL_VERSION, Write};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::File;
 use std::io::{Read, Seek, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The tracking table, and the read of its rows.
 pub(super) const CREATE: &str = include_str!("sql/sqlite_create.sql");
 pub(super) const APPLIED: &str = include_str!("sql/sqlite_applied.sql");
+/// The read of a table made before the revert columns.
+const APPLIED_V1: &str = include_str!("sql/sqlite_applied_v1.sql");
+/// Adds the revert columns to such a table.
+const UPGRADE: &str = include_str!("sql/sqlite_upgrade.sql");
 
 pub(crate) struct Sqlite {
     conn: Connection,
@@ -35,9 +39,29 @@ pub(crate) struct Sqlite {
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
     tx_started: Option<Instant>,
+    /// The last read found a table made before the revert columns.
+    legacy: bool,
 }
 
 use crate::db::error::fail;
+
+/// The lock file of a database file, keyed by its canonical path: two
+/// runners reaching one database through a symlink or a relative path take
+/// the same lock. The file may not exist yet; then its folder is
+/// canonicalized.
+fn lock_path_of(path: &Path) -> PathBuf {
+    let canonical = std::fs::canonicalize(path).ok().or_else(|| {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(parent).ok()?.join(path.file_name()?))
+    });
+    let base = canonical.unwrap_or_else(|| path.to_path_buf());
+    let mut name = base.into_os_string();
+    name.push(".keel-lock");
+    PathBuf::from(name)
+}
 
 impl Sqlite {
     /// The connection, for engine-specific work outside migrations.
@@ -49,7 +73,7 @@ impl Sqlite {
     /// database file.
     pub fn new(conn: Connection, url: &DatabaseUrl, table: &str) -> Sqlite {
         let path = url.sqlite_path().unwrap_or(":memory:");
-        let lock_path = (path != ":memory:").then(|| PathBuf::from(format!("{path}.keel-lock")));
+        let lock_path = (path != ":memory:").then(|| lock_path_of(Path::new(path)));
         Sqlite {
             conn,
             raw_table: table.to_string(),
@@ -57,6 +81,7 @@ impl Sqlite {
             lock_path,
             lock_file: None,
             tx_started: None,
+            legacy: false,
         }
     }
 
@@ -96,10 +121,11 @@ impl Sqlite {
             Write::Progress {
                 version,
                 statements_applied,
+                started,
             } => {
                 self.conn.execute(
-                    &format!("UPDATE {t} SET statements_applied = ?2 WHERE version = ?1"),
-                    params![version, statements_applied],
+                    &format!("UPDATE {t} SET statements_applied = ?2, failed_statement_index = ?3, failed_statement = NULL, error = NULL WHERE version = ?1"),
+                    params![version, statements_applied, started],
                 )?;
             }
             Write::Accept {
@@ -118,8 +144,188 @@ impl Sqlite {
                     params![version],
                 )?;
             }
+            Write::RevertProgress {
+                version,
+                statements_applied,
+                statements_total,
+            } => {
+                self.conn.execute(
+                    &format!(
+                        "UPDATE {t} SET reverted_at = NULL, reverted_by = NULL, revert_duration_ms = NULL, revert_error = NULL, \
+                         revert_statements_applied = ?2, revert_statements_total = ?3 WHERE version = ?1"
+                    ),
+                    params![version, statements_applied, statements_total],
+                )?;
+            }
+            Write::RevertFailed {
+                version,
+                error,
+                statements_applied,
+                statements_total,
+                duration_ms,
+                by,
+            } => {
+                self.conn.execute(
+                    &format!(
+                        "UPDATE {t} SET reverted_at = NULL, revert_error = ?2, revert_statements_applied = ?3, \
+                         revert_statements_total = ?4, revert_duration_ms = ?5, reverted_by = ?6 WHERE version = ?1"
+                    ),
+                    params![version, error, statements_applied, statements_total, duration_ms, by],
+                )?;
+            }
+            Write::Reverted {
+                version,
+                statements_total,
+                duration_ms,
+                by,
+            } => {
+                let duration = duration_ms
+                    .or_else(|| self.tx_started.map(|s| s.elapsed().as_millis() as i64))
+                    .unwrap_or(0);
+                self.conn.execute(
+                    &format!(
+                        "UPDATE {t} SET reverted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), revert_error = NULL, \
+                         revert_statements_applied = ?2, revert_statements_total = ?2, revert_duration_ms = ?3, \
+                         reverted_by = ?4 WHERE version = ?1"
+                    ),
+                    params![version, statements_total, duration, by],
+                )?;
+            }
         }
         Ok(())
+    }
+}
+
+impl Sqlite {
+    /// Foreign keys off for a migration run statement by statement, as
+    /// `sqlite3` runs a file; returns whether they were on.
+    pub(crate) fn foreign_keys_off(&mut self) -> Result<bool> {
+        let enforced: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(|e| fail("reading PRAGMA foreign_keys", e))?;
+        if enforced {
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = OFF")
+                .map_err(|e| fail("turning foreign key enforcement off", e))?;
+        }
+        Ok(enforced)
+    }
+
+    pub(crate) fn foreign_keys_on(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|e| fail("turning foreign key enforcement back on", e))
+    }
+
+    /// One migration in one transaction; with `check_foreign_keys`, a
+    /// dangling reference left by the migration fails it (at its last
+    /// statement) and rolls it back.
+    fn run_transaction(
+        &mut self,
+        statements: &[Statement],
+        finish: &Write,
+        check_foreign_keys: bool,
+    ) -> Result<Result<(), StatementFailure>> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| fail("starting a transaction", e))?;
+        self.tx_started = Some(Instant::now());
+        for (i, s) in statements.iter().enumerate() {
+            if let Err(e) = self.conn.execute_batch(&s.text) {
+                let error = db_error(&e);
+                self.rollback()?;
+                return Ok(Err((i, error)));
+            }
+        }
+        if check_foreign_keys {
+            let dangling = self.foreign_key_check();
+            let dangling = match dangling {
+                Ok(d) => d,
+                Err(e) => {
+                    self.rollback()?;
+                    return Err(fail("checking foreign keys (PRAGMA foreign_key_check)", e));
+                }
+            };
+            if !dangling.is_empty() {
+                self.rollback()?;
+                let shown: Vec<String> = dangling.iter().take(10).cloned().collect();
+                let more = dangling.len().saturating_sub(shown.len());
+                let message = format!(
+                    "FOREIGN KEY check failed after the migration's last statement (PRAGMA foreign_key_check): {}{}",
+                    shown.join("; "),
+                    if more > 0 {
+                        format!("; and {more} more")
+                    } else {
+                        String::new()
+                    }
+                );
+                return Ok(Err((
+                    statements.len().saturating_sub(1),
+                    DbError {
+                        message,
+                        sqlstate: None,
+                    },
+                )));
+            }
+        }
+        let started = self.tx_started;
+        let written = self.write_now(finish);
+        self.tx_started = None;
+        if let Err(e) = written {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(fail("writing the tracking row", e));
+        }
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| fail("committing", e))?;
+        // the recorded duration includes the commit
+        let measured = match finish {
+            Write::Upsert(r) if r.duration_ms.is_none() => Some(("duration_ms", r.version)),
+            Write::Reverted {
+                version,
+                duration_ms: None,
+                ..
+            } => Some(("revert_duration_ms", *version)),
+            _ => None,
+        };
+        if let (Some((column, version)), Some(started)) = (measured, started) {
+            let ms = started.elapsed().as_millis() as i64;
+            self.conn
+                .execute(
+                    &format!("UPDATE {} SET {column} = ?2 WHERE version = ?1", self.table),
+                    params![version, ms],
+                )
+                .map_err(|e| fail("recording the migration's duration", e))?;
+        }
+        Ok(Ok(()))
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.tx_started = None;
+        if !self.conn.is_autocommit() {
+            self.conn
+                .execute_batch("ROLLBACK")
+                .map_err(|e| fail("rolling back", e))?;
+        }
+        Ok(())
+    }
+
+    /// Every dangling reference, in words: table, rowid, parent.
+    fn foreign_key_check(&mut self) -> rusqlite::Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let rows = stmt.query_map([], |r| {
+            let table: String = r.get(0)?;
+            let rowid: Option<i64> = r.get(1)?;
+            let parent: String = r.get(2)?;
+            Ok(match rowid {
+                Some(id) => {
+                    format!("table {table} rowid {id} references a missing row of {parent}")
+                }
+                None => format!("table {table} references a missing row of {parent}"),
+            })
+        })?;
+        rows.collect()
     }
 }
 
@@ -187,7 +393,24 @@ impl Driver for Sqlite {
         );
         self.conn
             .execute_batch(sql.as_str())
-            .context("creating the tracking table")
+            .context("creating the tracking table")?;
+        if self.conn.prepare(&super::probe_sql(&self.table)).is_err() {
+            for sql in super::upgrade_statements(UPGRADE, &self.table) {
+                match self.conn.execute_batch(&sql) {
+                    Ok(()) => {}
+                    Err(e) if e.to_string().contains("duplicate column") => {}
+                    Err(e) => {
+                        return Err(fail("adding the revert columns to the tracking table", e));
+                    }
+                }
+            }
+        }
+        self.legacy = false;
+        Ok(())
+    }
+
+    fn needs_upgrade(&self) -> bool {
+        self.legacy
     }
 
     async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
@@ -196,11 +419,24 @@ impl Driver for Sqlite {
             APPLIED,
             &[("table", &Ident::new(&self.raw_table))],
         );
+        self.legacy = false;
         let mut stmt = match self.conn.prepare(sql.as_str()) {
             Ok(s) => s,
             Err(e) if e.to_string().contains("no such table") => return Ok(Vec::new()),
+            Err(e) if e.to_string().contains("no such column") => {
+                self.legacy = true;
+                let v1 = Sql::template(
+                    Dialect::Sqlite,
+                    APPLIED_V1,
+                    &[("table", &Ident::new(&self.raw_table))],
+                );
+                self.conn
+                    .prepare(v1.as_str())
+                    .map_err(|e| fail(super::reading(&self.raw_table), e))?
+            }
             Err(e) => return Err(fail(super::reading(&self.raw_table), e)),
         };
+        let legacy = self.legacy;
         let mut rows = stmt.query([]).context(super::reading(&self.raw_table))?;
         let origin = super::tracking_origin(&self.raw_table);
         let mut out = Vec::new();
@@ -221,6 +457,18 @@ impl Driver for Sqlite {
                 applied_by: r.col(12, origin)?,
                 keel_version: r.col(13, origin)?,
                 method: super::method(&r.col::<String>(14, origin)?, origin)?,
+                revert: if legacy {
+                    None
+                } else {
+                    super::revert_of(
+                        r.col(15, origin)?,
+                        r.col(16, origin)?,
+                        r.col(17, origin)?,
+                        r.col(18, origin)?,
+                        r.col(19, origin)?,
+                        r.col(20, origin)?,
+                    )
+                },
             });
         }
         Ok(out)
@@ -243,32 +491,30 @@ impl Driver for Sqlite {
         finish: &Write,
         _durable: bool,
     ) -> Result<Result<(), StatementFailure>> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| fail("starting a transaction", e))?;
-        self.tx_started = Some(Instant::now());
-        for (i, s) in statements.iter().enumerate() {
-            if let Err(e) = self.conn.execute_batch(&s.text) {
-                let error = db_error(&e);
-                self.tx_started = None;
-                if !self.conn.is_autocommit() {
-                    self.conn
-                        .execute_batch("ROLLBACK")
-                        .map_err(|e| fail("rolling back", e))?;
-                }
-                return Ok(Err((i, error)));
-            }
+        // As `sqlite3` runs a file: foreign keys are not enforced statement
+        // by statement (SQLite's 12-step table rebuild needs that), but
+        // checked once before the commit. The setting cannot change inside
+        // a transaction, so it is set before BEGIN and restored after.
+        let enforced: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(|e| fail("reading PRAGMA foreign_keys", e))?;
+        if enforced {
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = OFF")
+                .map_err(|e| fail("turning foreign key enforcement off", e))?;
         }
-        let written = self.write_now(finish);
-        self.tx_started = None;
-        if let Err(e) = written {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(fail("writing the tracking row", e));
+        let result = self.run_transaction(statements, finish, enforced);
+        if enforced {
+            let restored = self
+                .conn
+                .execute_batch("PRAGMA foreign_keys = ON")
+                .map_err(|e| fail("turning foreign key enforcement back on", e));
+            let outcome = result?;
+            restored?;
+            return Ok(outcome);
         }
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(|e| fail("committing", e))?;
-        Ok(Ok(()))
+        result
     }
 
     async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {

@@ -18,7 +18,13 @@ pub(crate) async fn read(path: &Path, table: &str) -> Result<Vec<Record>> {
     let url = DatabaseUrl::parse(&format!("sqlite:{}", path.display()))?;
     let mut source = Backend::Sqlite(Sqlite::new(crate::db::sqlite_read_only(path)?, &url, table));
     let mut records = Vec::new();
-    for row in source.applied().await? {
+    // a reverted migration is history of the source, not applied there
+    for row in source
+        .applied()
+        .await?
+        .into_iter()
+        .filter(|r| !r.is_reverted())
+    {
         let sql = source.applied_sql(row.version).await?.unwrap_or_default();
         records.push(Record {
             version: row.version,

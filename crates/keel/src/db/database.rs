@@ -15,6 +15,9 @@ pub struct ConnectOptions {
     pub table: String,
     /// How long to wait for another runner's lock.
     pub lock_timeout: Duration,
+    /// Create a missing SQLite file (`false` for commands that only read:
+    /// a mistyped path is then "no such database file", not a new file).
+    pub create_missing: bool,
 }
 
 impl Default for ConnectOptions {
@@ -22,6 +25,7 @@ impl Default for ConnectOptions {
         ConnectOptions {
             table: DEFAULT_TABLE.to_string(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            create_missing: true,
         }
     }
 }
@@ -31,6 +35,7 @@ impl From<&Settings> for ConnectOptions {
         ConnectOptions {
             table: s.table.clone(),
             lock_timeout: s.lock_timeout,
+            create_missing: true,
         }
     }
 }
@@ -49,7 +54,15 @@ impl Database {
     }
 
     pub async fn connect_with(url: &DatabaseUrl, options: ConnectOptions) -> Result<Database> {
-        let backend = Backend::connect(url, &options.table, options.lock_timeout).await?;
+        let backend = Backend::connect(
+            url,
+            &options.table,
+            crate::db::Options {
+                busy_timeout: options.lock_timeout,
+                create_missing: options.create_missing,
+            },
+        )
+        .await?;
         Ok(Database {
             backend,
             url: url.clone(),

@@ -40,12 +40,15 @@ pub(crate) enum Conn {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Options {
     pub busy_timeout: Duration,
+    /// Create a missing SQLite file.
+    pub create_missing: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             busy_timeout: crate::settings::DEFAULT_LOCK_TIMEOUT,
+            create_missing: true,
         }
     }
 }
@@ -108,6 +111,14 @@ impl Conn {
 /// Opens a SQLite database for keel's own work (created when missing).
 fn sqlite(url: &DatabaseUrl, options: Options) -> Result<rusqlite::Connection> {
     let path = url.sqlite_path().unwrap_or(":memory:");
+    if path != ":memory:" && !options.create_missing && !Path::new(path).exists() {
+        return Err(Error::invalid(
+            format!("no such database file {path}"),
+            Some(
+                "check the path in the URL (this command only reads, so it creates nothing); `keel up` creates the file",
+            ),
+        ));
+    }
     let conn = if path == ":memory:" {
         rusqlite::Connection::open_in_memory()
     } else {

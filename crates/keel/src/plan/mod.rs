@@ -26,6 +26,21 @@ pub enum State {
     },
     /// Applied, but the file is gone.
     Missing,
+    /// keel recorded that statement `statement_index` started and never
+    /// learnt its outcome (the process, connection or server died while it
+    /// ran): it may or may not have taken effect.
+    InDoubt {
+        statement_index: i64,
+        statements_applied: i64,
+        statements_total: i64,
+    },
+    /// Applied, then a `keel down` of it failed (or was interrupted) after
+    /// some of its down statements took effect.
+    PartlyReverted {
+        error: Option<String>,
+        statements_applied: i64,
+        statements_total: i64,
+    },
     /// A recorded failure, not yet repaired.
     Failed {
         error: Option<String>,
@@ -43,6 +58,8 @@ impl State {
             State::Modified { .. } => "modified",
             State::Missing => "missing",
             State::Failed { .. } => "failed",
+            State::InDoubt { .. } => "in-doubt",
+            State::PartlyReverted { .. } => "partly-reverted",
         }
     }
 
@@ -66,13 +83,15 @@ pub struct Entry {
 
 /// Every migration's state, ordered by version.
 pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
+    // A reverted row stays in the table as history; it is not applied.
+    let applied: Vec<&AppliedMigration> = applied.iter().filter(|a| !a.is_reverted()).collect();
     let newest_applied = applied
         .iter()
         .filter(|a| a.success && a.version >= 0)
         .map(|a| a.version)
         .max();
     let by_version: std::collections::HashMap<i64, &AppliedMigration> =
-        applied.iter().map(|a| (a.version, a)).collect();
+        applied.iter().map(|a| (a.version, *a)).collect();
     let mut entries = Vec::new();
     for m in local.iter() {
         let row = by_version.get(&m.version).copied();
@@ -84,11 +103,8 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
             None if m.is_repeatable() => State::Pending,
             None if newest_applied.is_some_and(|n| n > m.version) => State::OutOfOrder,
             None => State::Pending,
-            Some(a) if !a.success => State::Failed {
-                error: a.error.clone(),
-                statements_applied: a.statements_applied,
-                statements_total: a.statements_total,
-            },
+            Some(a) if !a.success => unfinished(a),
+            Some(a) if a.partly_reverted().is_some() => partly_reverted(a),
             Some(a) if a.checksum != m.up.checksum || a.checksum_algorithm != ALGORITHM => {
                 State::Modified {
                     applied_checksum: a.checksum.clone(),
@@ -106,14 +122,12 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
         });
     }
     for a in applied.iter().filter(|a| local.get(a.version).is_none()) {
-        let state = if a.success {
+        let state = if a.partly_reverted().is_some() {
+            partly_reverted(a)
+        } else if a.success {
             State::Missing
         } else {
-            State::Failed {
-                error: a.error.clone(),
-                statements_applied: a.statements_applied,
-                statements_total: a.statements_total,
-            }
+            unfinished(a)
         };
         entries.push(Entry {
             version: a.version,
@@ -126,6 +140,41 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
     // repeatables (negative versions) after the versioned ones, as they run
     entries.sort_by_key(|e| (e.version < 0, e.version));
     entries
+}
+
+fn partly_reverted(a: &AppliedMigration) -> State {
+    let r = a.revert.clone().unwrap_or_default();
+    State::PartlyReverted {
+        error: r.error,
+        statements_applied: r.statements_applied,
+        statements_total: r.statements_total,
+    }
+}
+
+/// The state of a row that did not succeed: failed, or in doubt.
+fn unfinished(a: &AppliedMigration) -> State {
+    match a.in_doubt() {
+        Some(statement_index) => State::InDoubt {
+            statement_index,
+            statements_applied: a.statements_applied,
+            statements_total: a.statements_total,
+        },
+        None => State::Failed {
+            error: a.error.clone(),
+            statements_applied: a.statements_applied,
+            statements_total: a.statements_total,
+        },
+    }
+}
+
+impl State {
+    /// Failed or in doubt: `repair` must resolve it before `up` runs.
+    pub fn is_unfinished(&self) -> bool {
+        matches!(
+            self,
+            State::Failed { .. } | State::InDoubt { .. } | State::PartlyReverted { .. }
+        )
+    }
 }
 
 /// How far `up` goes.
@@ -170,6 +219,29 @@ fn describe_blocker(e: &Entry) -> Option<String> {
             statements_applied,
             statements_total,
             error.as_deref().unwrap_or("interrupted before it finished")
+        )),
+        State::PartlyReverted {
+            error,
+            statements_applied,
+            statements_total,
+        } => Some(format!(
+            "migration {} ({file}) is partly reverted: {statements_applied} of {statements_total} statements of its down file took effect before `keel down` {}",
+            e.version,
+            match error {
+                Some(e) => format!("failed: {e}"),
+                None => format!(
+                    "was interrupted (statement {} in doubt)",
+                    statements_applied + 1
+                ),
+            }
+        )),
+        State::InDoubt {
+            statement_index,
+            statements_applied,
+            statements_total,
+        } => Some(format!(
+            "migration {} ({file}) was interrupted while statement {statement_index} ran: {statements_applied} of {statements_total} statements are applied and statement {statement_index} is in doubt (it may or may not have taken effect)",
+            e.version,
         )),
         _ => None,
     }
@@ -239,7 +311,7 @@ pub fn down<'a>(
     let entries = status(local, applied);
     let failures: Vec<String> = entries
         .iter()
-        .filter(|e| matches!(e.state, State::Failed { .. }))
+        .filter(|e| e.state.is_unfinished())
         .filter_map(describe_blocker)
         .collect();
     if !failures.is_empty() {
@@ -320,7 +392,11 @@ pub fn stamp<'a>(
     Ok(local
         .iter()
         .filter(|m| m.version <= version && !m.is_repeatable())
-        .filter(|m| !applied.iter().any(|a| a.version == m.version && a.success))
+        .filter(|m| {
+            !applied
+                .iter()
+                .any(|a| a.version == m.version && a.success && !a.is_reverted())
+        })
         .collect())
 }
 
@@ -362,6 +438,7 @@ mod tests {
             applied_by: "t".into(),
             keel_version: "0".into(),
             method: Method::Run,
+            revert: None,
         }
     }
 

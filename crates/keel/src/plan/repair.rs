@@ -51,6 +51,18 @@ pub enum RepairStep<'a> {
     },
     /// Delete the record of an applied migration whose file is gone.
     ForgetMissing { row: &'a AppliedMigration },
+    /// The user finished a partly reverted migration's revert by hand:
+    /// record it reverted.
+    FinishRevert {
+        row: &'a AppliedMigration,
+        migration: Option<&'a Migration>,
+    },
+    /// The user restored a partly reverted migration by hand: record that
+    /// the revert left nothing behind (the migration is applied).
+    UndoRevert {
+        row: &'a AppliedMigration,
+        migration: Option<&'a Migration>,
+    },
     /// Run the file from statement `row.statements_applied + 1` on.
     Retry {
         row: &'a AppliedMigration,
@@ -67,6 +79,8 @@ impl RepairStep<'_> {
             RepairStep::ClearFailure { row, .. }
             | RepairStep::MarkApplied { row, .. }
             | RepairStep::MarkRolledBack { row, .. }
+            | RepairStep::FinishRevert { row, .. }
+            | RepairStep::UndoRevert { row, .. }
             | RepairStep::ForgetMissing { row } => row.version,
         }
     }
@@ -79,7 +93,9 @@ impl RepairStep<'_> {
             }
             RepairStep::ClearFailure { row, migration }
             | RepairStep::MarkApplied { row, migration }
-            | RepairStep::MarkRolledBack { row, migration } => {
+            | RepairStep::MarkRolledBack { row, migration }
+            | RepairStep::FinishRevert { row, migration }
+            | RepairStep::UndoRevert { row, migration } => {
                 migration.map_or(row.name.as_str(), |m| m.name.as_str())
             }
             RepairStep::ForgetMissing { row } => &row.name,
@@ -91,8 +107,10 @@ impl RepairStep<'_> {
         match self {
             RepairStep::AcceptChecksum { .. } => "accept_checksum",
             RepairStep::ClearFailure { .. } => "clear_failure",
-            RepairStep::MarkApplied { .. } => "mark_applied",
-            RepairStep::MarkRolledBack { .. } => "mark_rolled_back",
+            RepairStep::MarkApplied { .. } | RepairStep::UndoRevert { .. } => "mark_applied",
+            RepairStep::MarkRolledBack { .. } | RepairStep::FinishRevert { .. } => {
+                "mark_rolled_back"
+            }
             RepairStep::ForgetMissing { .. } => "forget_missing",
             RepairStep::Retry { .. } => "retry",
         }
@@ -115,6 +133,12 @@ impl RepairStep<'_> {
             }
             RepairStep::MarkApplied { .. } => "recorded as applied".to_string(),
             RepairStep::MarkRolledBack { .. } => "recorded as not applied".to_string(),
+            RepairStep::FinishRevert { .. } => {
+                "recorded as reverted (you finished its revert by hand)".to_string()
+            }
+            RepairStep::UndoRevert { .. } => {
+                "recorded as applied (you restored what its failed revert undid)".to_string()
+            }
             RepairStep::ForgetMissing { .. } => {
                 "forgot the record of a migration whose file is gone".to_string()
             }
@@ -138,21 +162,28 @@ pub enum RepairBlocker<'a> {
         row: &'a AppliedMigration,
         migration: Option<&'a Migration>,
     },
+    /// A `keel down` failed after some of its statements took effect; the
+    /// user chooses `--mark-rolled-back` or `--mark-applied`.
+    PartlyReverted {
+        row: &'a AppliedMigration,
+        migration: Option<&'a Migration>,
+    },
 }
 
 impl RepairBlocker<'_> {
     pub fn version(&self) -> i64 {
         match self {
-            RepairBlocker::Missing { row } | RepairBlocker::PartiallyApplied { row, .. } => {
-                row.version
-            }
+            RepairBlocker::Missing { row }
+            | RepairBlocker::PartiallyApplied { row, .. }
+            | RepairBlocker::PartlyReverted { row, .. } => row.version,
         }
     }
 
     pub fn name(&self) -> &str {
         match self {
             RepairBlocker::Missing { row } => &row.name,
-            RepairBlocker::PartiallyApplied { row, migration } => {
+            RepairBlocker::PartiallyApplied { row, migration }
+            | RepairBlocker::PartlyReverted { row, migration } => {
                 migration.map_or(row.name.as_str(), |m| m.name.as_str())
             }
         }
@@ -161,7 +192,7 @@ impl RepairBlocker<'_> {
     /// The failed migration's row, for a partial failure.
     pub fn partial(&self) -> Option<&AppliedMigration> {
         match self {
-            RepairBlocker::Missing { .. } => None,
+            RepairBlocker::Missing { .. } | RepairBlocker::PartlyReverted { .. } => None,
             RepairBlocker::PartiallyApplied { row, .. } => Some(row),
         }
     }
@@ -169,6 +200,27 @@ impl RepairBlocker<'_> {
     pub fn detail(&self) -> String {
         match self {
             RepairBlocker::Missing { .. } => "applied, but its file is missing".to_string(),
+            RepairBlocker::PartlyReverted { row, .. } => {
+                let r = row.revert.clone().unwrap_or_default();
+                format!(
+                    "partly reverted: {} of {} statements of its down file took effect before `keel down` {}; its up record is unchanged",
+                    r.statements_applied,
+                    r.statements_total,
+                    match &r.error {
+                        Some(e) => format!("failed: {e}"),
+                        None => format!(
+                            "was interrupted (statement {} in doubt)",
+                            r.statements_applied + 1
+                        ),
+                    }
+                )
+            }
+            RepairBlocker::PartiallyApplied { row, .. } if row.in_doubt().is_some() => format!(
+                "{} of {} statements are applied and statement {} is in doubt: keel recorded that it started, then was interrupted before it learnt the outcome (it may or may not have taken effect)",
+                row.statements_applied,
+                row.statements_total,
+                row.in_doubt().unwrap_or(row.statements_applied + 1),
+            ),
             RepairBlocker::PartiallyApplied { row, .. } => format!(
                 "{} of {} statements stayed applied before statement {} failed: {}",
                 row.statements_applied,
@@ -188,6 +240,32 @@ impl RepairBlocker<'_> {
                 "keel repair --forget-missing (the schema change stays; only the record goes)"
                     .to_string(),
             ],
+            RepairBlocker::PartlyReverted { row, .. } => {
+                let v = row.version;
+                vec![
+                    format!(
+                        "keel repair --mark-rolled-back {v}  (you finished the revert by hand; then `keel up` applies it again)"
+                    ),
+                    format!(
+                        "keel repair --mark-applied {v}  (you restored what the revert undid by hand)"
+                    ),
+                ]
+            }
+            RepairBlocker::PartiallyApplied { row, .. } if row.in_doubt().is_some() => {
+                let v = row.version;
+                let n = row.in_doubt().unwrap_or(row.statements_applied + 1);
+                vec![
+                    format!(
+                        "keel repair --retry {v}  (statement {n} did not take effect: runs it again and the rest)"
+                    ),
+                    format!(
+                        "keel repair --mark-applied {v}  (statement {n} and the rest are in place, by it or by hand)"
+                    ),
+                    format!(
+                        "keel repair --mark-rolled-back {v}  (you undid every statement that took effect)"
+                    ),
+                ]
+            }
             RepairBlocker::PartiallyApplied { row, .. } => {
                 let v = row.version;
                 vec![
@@ -217,6 +295,8 @@ pub enum RepairRefusal {
     },
     /// `--retry` of a failed migration whose file is gone.
     RetryWithoutFile { version: i64 },
+    /// `--retry` of a failed revert: keel does not resume a `down`.
+    RetryRevert { version: i64 },
     /// `--retry` after the statements that stayed applied were edited.
     RetryChangedApplied {
         version: i64,
@@ -240,6 +320,12 @@ impl From<RepairRefusal> for Error {
                     choices.join(", ")
                 ),
                 Some("pass one decision per failed migration"),
+            ),
+            RepairRefusal::RetryRevert { version } => Error::invalid(
+                format!("cannot retry migration {version}: what failed is its revert (`keel down`), which keel does not resume"),
+                Some(
+                    "finish the revert by hand and run `keel repair --mark-rolled-back V`, or restore the migration by hand and run `keel repair --mark-applied V`",
+                ),
             ),
             RepairRefusal::RetryWithoutFile { version } => Error::invalid(
                 format!("cannot retry migration {version}: its file is missing"),
@@ -280,7 +366,7 @@ pub fn repair<'a>(
     let failed = |v: i64| {
         entries
             .iter()
-            .any(|e| e.version == v && matches!(e.state, State::Failed { .. }))
+            .any(|e| e.version == v && e.state.is_unfinished())
     };
     let choices = [
         ("--mark-applied", &options.mark_applied),
@@ -307,6 +393,13 @@ pub fn repair<'a>(
             }
         }
     }
+    if let Some(&version) = options.retry.iter().find(|v| {
+        entries
+            .iter()
+            .any(|e| e.version == **v && matches!(e.state, State::PartlyReverted { .. }))
+    }) {
+        return Err(RepairRefusal::RetryRevert { version });
+    }
     if let Some(&version) = options.retry.iter().find(|v| local.get(**v).is_none()) {
         return Err(RepairRefusal::RetryWithoutFile { version });
     }
@@ -330,7 +423,18 @@ pub fn repair<'a>(
                 plan.steps.push(RepairStep::ForgetMissing { row })
             }
             (State::Missing, Some(row), _) => plan.blockers.push(RepairBlocker::Missing { row }),
-            (State::Failed { .. }, Some(row), _) => {
+            (State::PartlyReverted { .. }, Some(row), _) => {
+                let v = e.version;
+                if options.mark_rolled_back.contains(&v) {
+                    plan.steps.push(RepairStep::FinishRevert { row, migration });
+                } else if options.mark_applied.contains(&v) {
+                    plan.steps.push(RepairStep::UndoRevert { row, migration });
+                } else {
+                    plan.blockers
+                        .push(RepairBlocker::PartlyReverted { row, migration });
+                }
+            }
+            (State::Failed { .. } | State::InDoubt { .. }, Some(row), _) => {
                 let v = e.version;
                 if options.retry.contains(&v) {
                     // A retry without a file was refused above.
@@ -342,7 +446,7 @@ pub fn repair<'a>(
                         .push(RepairStep::MarkRolledBack { row, migration });
                 } else if options.mark_applied.contains(&v) {
                     plan.steps.push(RepairStep::MarkApplied { row, migration });
-                } else if row.statements_applied == 0 {
+                } else if row.statements_applied == 0 && row.in_doubt().is_none() {
                     plan.steps.push(RepairStep::ClearFailure { row, migration });
                 } else {
                     plan.blockers
@@ -410,6 +514,7 @@ mod tests {
             applied_by: "t".into(),
             keel_version: "0".into(),
             method: Method::Run,
+            revert: None,
         }
     }
 
@@ -692,7 +797,7 @@ mod tests {
             blockers(&plan),
             [(
                 1,
-                "1 of 3 statements stayed applied before statement 2 failed: interrupted"
+                "1 of 3 statements are applied and statement 2 is in doubt: keel recorded that it started, then was interrupted before it learnt the outcome (it may or may not have taken effect)"
                     .to_string()
             )]
         );

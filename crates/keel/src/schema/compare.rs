@@ -144,6 +144,8 @@ async fn read(side: &Side, url: &DatabaseUrl, options: &Options) -> Result<Schem
         Side::Url(u) => {
             let options = ConnectOptions {
                 table: table.to_string(),
+                // reading a schema never creates a SQLite file
+                create_missing: false,
                 ..ConnectOptions::default()
             };
             let mut db = Database::connect_with(u, options).await?;

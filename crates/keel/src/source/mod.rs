@@ -139,10 +139,25 @@ impl Migrations {
         let origin = dir.display().to_string();
         let mut names = Vec::new();
         let mut listed = Vec::new();
-        list_dir(dir, "", &origin, &mut names, &mut listed)?;
-        let mut files = read_all(dir, names)?;
+        let mut problems = Vec::new();
+        list_dir(dir, "", &origin, &mut names, &mut listed, &mut problems)?;
+        let (mut files, unreadable) = read_all(dir, names)?;
+        problems.extend(unreadable);
         files.extend(listed.into_iter().map(|n| (n, Vec::new())));
-        Migrations::from_files_as(origin, files, layout)
+        match Migrations::from_files_as(origin.clone(), files, layout) {
+            Ok(m) if problems.is_empty() => Ok(m),
+            Ok(_) => Err(Error::InvalidMigrations { origin, problems }),
+            Err(Error::InvalidMigrations {
+                problems: mut more, ..
+            }) => {
+                more.extend(problems);
+                Err(Error::InvalidMigrations {
+                    origin,
+                    problems: more,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A folder's layout (`layout` when forced) and the newest version its
@@ -155,8 +170,10 @@ impl Migrations {
         }
         let mut names = Vec::new();
         let mut listed = Vec::new();
-        list_dir(dir, "", &origin, &mut names, &mut listed)?;
+        let mut problems = Vec::new();
+        list_dir(dir, "", &origin, &mut names, &mut listed, &mut problems)?;
         let mut files: Vec<File> = read_all(dir, names)?
+            .0
             .into_iter()
             .filter_map(|(path, bytes)| decode(&path, &bytes).ok().map(|text| File { path, text }))
             .collect();
@@ -262,6 +279,7 @@ fn list_dir(
     origin: &str,
     names: &mut Vec<String>,
     listed: &mut Vec<String>,
+    problems: &mut Vec<SourceProblem>,
 ) -> Result<(), Error> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(origin, e))?;
     for entry in entries {
@@ -270,16 +288,59 @@ fn list_dir(
         // symlinks only when there is one.
         let file_type = entry.file_type().map_err(|e| Error::io(origin, e))?;
         let path = entry.path();
-        let is_file = file_type.is_file() || (file_type.is_symlink() && path.is_file());
-        let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let relative = format!("{prefix}{file_name}");
+        let target = if file_type.is_symlink() {
+            match std::fs::metadata(&path) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    // a link that leads nowhere is a migration that would
+                    // silently never run
+                    if wanted(&file_name) || named_only(&file_name) {
+                        let to = std::fs::read_link(&path)
+                            .map(|t| t.display().to_string())
+                            .unwrap_or_else(|_| "?".to_string());
+                        problems.push(SourceProblem::new(
+                            &relative,
+                            None,
+                            format!(
+                                "is a symbolic link to {to}, which cannot be read ({e}): fix or remove the link"
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let is_file = file_type.is_file() || target.as_ref().is_some_and(|m| m.is_file());
+        let is_dir = file_type.is_dir() || target.as_ref().is_some_and(|m| m.is_dir());
         if is_file && wanted(&file_name) {
             names.push(relative);
         } else if is_file && named_only(&file_name) {
             listed.push(relative);
+        } else if is_dir && file_name.to_ascii_lowercase().ends_with(".sql") {
+            problems.push(SourceProblem::new(
+                &relative,
+                None,
+                "is a folder named like a migration: rename or remove it".to_string(),
+            ));
         } else if is_dir && prefix.is_empty() && !file_name.starts_with('.') {
-            list_dir(&path, &format!("{relative}/"), origin, names, listed)?;
+            list_dir(
+                &path,
+                &format!("{relative}/"),
+                origin,
+                names,
+                listed,
+                problems,
+            )?;
+        } else if !is_file && !is_dir && wanted(&file_name) {
+            problems.push(SourceProblem::new(
+                &relative,
+                None,
+                "is a symbolic link to something that is not a file".to_string(),
+            ));
         }
     }
     Ok(())
@@ -417,30 +478,44 @@ fn read_file(path: &Path, chunk: &mut [u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn read_all(dir: &Path, names: Vec<String>) -> Result<Vec<(String, Vec<u8>)>, Error> {
-    fn read(dir: &Path, names: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// Files read (name, bytes), and the problems of those that could not be.
+type Loaded = (Vec<(String, Vec<u8>)>, Vec<SourceProblem>);
+
+/// The files' contents, and a problem for each file that cannot be read
+/// (permissions, a link that broke meanwhile), named.
+fn read_all(dir: &Path, names: Vec<String>) -> Result<Loaded, Error> {
+    fn read(dir: &Path, names: &[String]) -> Loaded {
         let mut out = Vec::with_capacity(names.len());
+        let mut problems = Vec::new();
         let mut chunk = vec![0u8; 16 * 1024];
         for name in names {
             let path = dir.join(name);
-            let bytes = read_file(&path, &mut chunk)
-                .map_err(|e| Error::io(path.display().to_string(), e))?;
-            out.push((name.clone(), bytes));
+            match read_file(&path, &mut chunk) {
+                Ok(bytes) => out.push((name.clone(), bytes)),
+                Err(e) => problems.push(SourceProblem::new(
+                    name,
+                    None,
+                    format!("cannot be read: {e}"),
+                )),
+            }
         }
-        Ok(out)
+        (out, problems)
     }
     if names.len() < 64 {
-        return read(dir, &names);
+        return Ok(read(dir, &names));
     }
     let (first, second) = names.split_at(names.len() / 2);
     std::thread::scope(|scope| {
         let other = scope.spawn(|| read(dir, second));
-        let mut files = read(dir, first)?;
+        let (mut files, mut problems) = read(dir, first);
         match other.join() {
-            Ok(rest) => files.extend(rest?),
+            Ok((rest, more)) => {
+                files.extend(rest);
+                problems.extend(more);
+            }
             Err(_) => return Err(Error::invalid("reading migration files failed", None)),
         }
-        Ok(files)
+        Ok((files, problems))
     })
 }
 

@@ -53,6 +53,21 @@ struct Splitter<'a> {
     depth: usize,
     after_end: bool,
     body_stmt_start: bool,
+    /// Between `CREATE` and the kind of object it creates: a routine
+    /// keyword here makes a compound statement; any other kind closes it.
+    kind_open: bool,
+    /// A PostgreSQL `CREATE RULE`: `DO ALSO (a; b)` keeps its semicolons.
+    is_rule: bool,
+    parens: usize,
+    /// MySQL client `DELIMITER`: statements end at this instead of `;`.
+    delimiter: Option<String>,
+    /// Inside goose's `-- +goose StatementBegin … StatementEnd`.
+    goose_block: bool,
+    /// Finishing the statement a `StatementEnd` closes.
+    goose_end: bool,
+    /// Line counting moves forward only: the line of `line_pos`.
+    line_pos: usize,
+    line: usize,
 }
 
 impl<'a> Splitter<'a> {
@@ -72,6 +87,14 @@ impl<'a> Splitter<'a> {
             depth: 0,
             after_end: false,
             body_stmt_start: false,
+            kind_open: false,
+            is_rule: false,
+            parens: 0,
+            delimiter: None,
+            goose_block: false,
+            goose_end: false,
+            line_pos: 0,
+            line: 1,
         }
     }
 
@@ -84,9 +107,19 @@ impl<'a> Splitter<'a> {
             if self.stop_at_code && self.has_code {
                 return;
             }
+            if let Some(d) = &self.delimiter
+                && !self.goose_block
+                && self.bytes[self.pos..].starts_with(d.as_bytes())
+            {
+                let len = d.len();
+                self.finish(self.pos);
+                self.pos += len;
+                self.start = self.pos;
+                continue;
+            }
             let c = self.peek(0);
             match c {
-                b'-' if self.peek(1) == b'-' => self.skip_line(),
+                b'-' if self.peek(1) == b'-' => self.line_comment(),
                 b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
                 b'/' if self.peek(1) == b'*' => self.skip_block_comment(),
                 b'\'' => {
@@ -111,7 +144,11 @@ impl<'a> Splitter<'a> {
                     self.skip_dollar_quote();
                 }
                 b';' => {
-                    if self.depth == 0 {
+                    if self.depth == 0
+                        && self.parens == 0
+                        && self.delimiter.is_none()
+                        && !self.goose_block
+                    {
                         self.finish(self.pos);
                         self.pos += 1;
                         self.start = self.pos;
@@ -120,6 +157,12 @@ impl<'a> Splitter<'a> {
                         self.body_stmt_start = true;
                     }
                 }
+                b'D' | b'd'
+                    if self.dialect == Dialect::Mysql
+                        && !self.has_code
+                        && !self.goose_block
+                        && self.at_line_start()
+                        && self.delimiter_command() => {}
                 c if c.is_ascii_alphabetic() || c == b'_' => self.word(),
                 c if c.is_ascii_whitespace() => self.pos += 1,
                 b':' => {
@@ -127,6 +170,20 @@ impl<'a> Splitter<'a> {
                     self.code();
                     self.pos += 1;
                     self.body_stmt_start = self.depth > 0;
+                }
+                b'(' => {
+                    self.code();
+                    if self.is_rule {
+                        self.parens += 1;
+                    }
+                    self.body_stmt_start = false;
+                    self.pos += 1;
+                }
+                b')' => {
+                    self.code();
+                    self.parens = self.parens.saturating_sub(1);
+                    self.body_stmt_start = false;
+                    self.pos += 1;
                 }
                 _ => {
                     self.code();
@@ -138,6 +195,64 @@ impl<'a> Splitter<'a> {
         self.finish(self.bytes.len());
     }
 
+    /// Whether `pos` starts a line (only blanks before it on its line).
+    fn at_line_start(&self) -> bool {
+        self.bytes[..self.pos]
+            .iter()
+            .rev()
+            .take_while(|b| **b != b'\n')
+            .all(|b| *b == b' ' || *b == b'\t' || *b == b'\r')
+    }
+
+    /// A `DELIMITER x` line of the `mysql` client: sets the delimiter
+    /// (`DELIMITER ;` restores it) and is no statement itself.
+    fn delimiter_command(&mut self) -> bool {
+        let rest = &self.src[self.pos..];
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        let line = &rest[..line_end];
+        let Some(head) = line.get(..9) else {
+            return false;
+        };
+        if !head.eq_ignore_ascii_case("DELIMITER") || !line[9..].starts_with([' ', '\t']) {
+            return false;
+        }
+        let d = line[9..].trim();
+        if d.is_empty() {
+            return false;
+        }
+        self.delimiter = (d != ";").then(|| d.to_string());
+        self.pos += line_end;
+        self.start = self.pos;
+        true
+    }
+
+    /// A `--` comment; goose's `-- +goose StatementBegin`/`StatementEnd`
+    /// mark one statement that keeps its semicolons.
+    fn line_comment(&mut self) {
+        let begin = self.pos;
+        self.skip_line();
+        let text = self.src[begin + 2..self.pos].trim();
+        let Some(goose) = text.strip_prefix("+goose") else {
+            return;
+        };
+        match goose.trim() {
+            g if g.eq_ignore_ascii_case("StatementBegin") => {
+                // what came before is a statement of its own
+                self.finish(begin);
+                self.start = self.pos;
+                self.goose_block = true;
+            }
+            g if g.eq_ignore_ascii_case("StatementEnd") && self.goose_block => {
+                self.goose_block = false;
+                self.goose_end = true;
+                self.finish(begin);
+                self.goose_end = false;
+                self.start = self.pos;
+            }
+            _ => {}
+        }
+    }
+
     fn code(&mut self) {
         self.has_code = true;
         self.after_end = false;
@@ -145,12 +260,27 @@ impl<'a> Splitter<'a> {
 
     fn finish(&mut self, end: usize) {
         if self.has_code {
-            let raw = &self.src[self.start..end];
+            let raw = self.src.get(self.start..end).unwrap_or_default();
             let lead = raw.len() - raw.trim_start().len();
-            let line = 1 + self.src[..self.start + lead].matches('\n').count();
+            let at = self.start + lead;
+            // statements come in order: count only the newlines since the last one
+            if at >= self.line_pos {
+                self.line += self.bytes[self.line_pos..at]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                self.line_pos = at;
+            }
+            let text = raw.trim();
+            // a goose block or a DELIMITER statement may end in its own `;`
+            let text = if self.delimiter.is_some() || self.goose_end {
+                text.strip_suffix(';').map_or(text, str::trim_end)
+            } else {
+                text
+            };
             self.out.push(Statement {
-                text: raw.trim().to_string(),
-                line,
+                text: text.to_string(),
+                line: self.line,
             });
         }
         self.has_code = false;
@@ -160,6 +290,9 @@ impl<'a> Splitter<'a> {
         self.depth = 0;
         self.after_end = false;
         self.body_stmt_start = false;
+        self.kind_open = false;
+        self.is_rule = false;
+        self.parens = 0;
     }
 
     fn skip_line(&mut self) {
@@ -282,9 +415,30 @@ impl<'a> Splitter<'a> {
         if self.word_count < 16 {
             if self.word_count == 0 {
                 self.starts_with_create = word == "CREATE";
+                self.kind_open = self.starts_with_create;
+            } else if self.kind_open {
+                match word {
+                    "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT" => {
+                        self.names_routine = true;
+                        self.kind_open = false;
+                    }
+                    "RULE" if self.dialect == Dialect::Postgres => {
+                        self.is_rule = true;
+                        self.kind_open = false;
+                    }
+                    "TABLE" | "VIEW" | "INDEX" | "UNIQUE" | "SEQUENCE" | "SCHEMA" | "DATABASE"
+                    | "TYPE" | "DOMAIN" | "EXTENSION" | "ROLE" | "USER" | "POLICY"
+                    | "MATERIALIZED" | "SERVER" | "TABLESPACE" | "COLLATION" | "CAST"
+                    | "OPERATOR" | "PUBLICATION" | "STATISTICS" | "FOREIGN" | "VIRTUAL"
+                    | "FULLTEXT" | "SPATIAL" | "UNLOGGED" | "GROUP" | "CONVERSION" => {
+                        self.kind_open = false;
+                    }
+                    _ => {}
+                }
             }
-            self.names_routine |= matches!(word, "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT");
             self.word_count += 1;
+        } else {
+            self.kind_open = false;
         }
         if !self.in_compound_statement() {
             return;
@@ -345,6 +499,213 @@ impl<'a> Splitter<'a> {
                 .copied()
                 .is_some_and(is_ident_byte)
     }
+}
+
+/// The transaction-control command `text` starts with, if any: `BEGIN`,
+/// `COMMIT`, `ROLLBACK`, `START TRANSACTION`, `SAVEPOINT`, `RELEASE`, `END`,
+/// `ABORT`. Such a statement inside keel's own transaction would commit (or
+/// roll back) part of a migration behind keel's back, so its records would
+/// no longer be true. `BEGIN … END` bodies of triggers, routines and
+/// PL/pgSQL are inside their `CREATE`/`DO` statement and never start one;
+/// MariaDB's `BEGIN NOT ATOMIC … END` is a compound statement, not control.
+pub fn transaction_control(text: &str, dialect: Dialect) -> Option<&'static str> {
+    let mut words = leading_words(text, dialect, 2).into_iter();
+    let first = words.next()?;
+    let second = words.next().unwrap_or_default();
+    Some(match first.as_str() {
+        "BEGIN" if dialect == Dialect::Mysql && second == "NOT" => return None,
+        "BEGIN" => "BEGIN",
+        "COMMIT" => "COMMIT",
+        "ROLLBACK" => "ROLLBACK",
+        "START" if second == "TRANSACTION" => "START TRANSACTION",
+        "SAVEPOINT" => "SAVEPOINT",
+        "RELEASE" => "RELEASE",
+        "END" if dialect != Dialect::Mysql => "END",
+        "ABORT" if dialect == Dialect::Postgres => "ABORT",
+        _ => return None,
+    })
+}
+
+/// What a `CREATE TABLE` or `CREATE INDEX` statement creates: whether it
+/// is an index, and the name as written (quotes removed, schema kept
+/// apart). `None` for any other statement.
+pub fn created_object(text: &str, dialect: Dialect) -> Option<CreatedObject> {
+    let tokens = leading_tokens(text, dialect, 12);
+    let mut t = tokens.iter().map(String::as_str).peekable();
+    if !t.next()?.eq_ignore_ascii_case("CREATE") {
+        return None;
+    }
+    let mut index = false;
+    loop {
+        let w = t.next()?.to_ascii_uppercase();
+        match w.as_str() {
+            "UNIQUE" | "OR" | "REPLACE" | "TEMP" | "TEMPORARY" | "UNLOGGED" | "GLOBAL"
+            | "LOCAL" | "FULLTEXT" | "SPATIAL" => {}
+            "TABLE" => break,
+            "INDEX" => {
+                index = true;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let mut name = t.next()?;
+    if name.eq_ignore_ascii_case("CONCURRENTLY") {
+        name = t.next()?;
+    }
+    if name.eq_ignore_ascii_case("IF") {
+        t.next()?; // NOT
+        t.next()?; // EXISTS
+        name = t.next()?;
+    }
+    let mut parts = vec![unquote(name)];
+    while t.peek() == Some(&".") {
+        t.next();
+        parts.push(unquote(t.next()?));
+    }
+    let name = parts.pop()?;
+    Some(CreatedObject {
+        index,
+        schema: parts.pop(),
+        name,
+    })
+}
+
+/// The object a `CREATE TABLE`/`CREATE INDEX` statement makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedObject {
+    pub index: bool,
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+fn unquote(token: &str) -> String {
+    let b = token.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&q @ (b'"' | b'`' | b'[')), Some(_)) if token.len() >= 2 => {
+            let inner = &token[1..token.len() - 1];
+            let q = if q == b'[' {
+                "]"
+            } else if q == b'"' {
+                "\""
+            } else {
+                "`"
+            };
+            inner.replace(&format!("{q}{q}"), q)
+        }
+        _ => token.to_string(),
+    }
+}
+
+/// The first `n` tokens of `text` after leading comments: words (as
+/// written), quoted identifiers (with their quotes) and single punctuation.
+fn leading_tokens(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut i = skip_comments(b, 0, dialect);
+    let mut out = Vec::new();
+    while i < b.len() && out.len() < n {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i = skip_comments(b, i, dialect);
+            continue;
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            while i < b.len() && is_ident_byte(b[i]) {
+                i += 1;
+            }
+        } else if c == b'"' || c == b'`' || c == b'[' {
+            let close = if c == b'[' { b']' } else { c };
+            i += 1;
+            while i < b.len() {
+                if b[i] == close {
+                    if close != b']' && b.get(i + 1) == Some(&close) {
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+        out.push(text.get(start..i).unwrap_or_default().to_string());
+    }
+    out
+}
+
+/// The position after whitespace and comments from `i`.
+fn skip_comments(b: &[u8], mut i: usize, dialect: Dialect) -> usize {
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if (c == b'-' && next == b'-') || (c == b'#' && dialect == Dialect::Mysql) {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && next == b'*' {
+            let mut level = 0usize;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    if level == 0 || dialect == Dialect::Postgres {
+                        level += 1;
+                    }
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    i += 2;
+                    level = level.saturating_sub(1);
+                    if level == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// Whether a statement only sets up the session (`SET …` other than
+/// `SET TRANSACTION`, `USE db`, `SELECT set_config(…)`): what a retry
+/// replays of the statements that already ran.
+pub fn is_session_statement(text: &str, dialect: Dialect) -> bool {
+    let tokens = leading_tokens(text, dialect, 5);
+    let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
+    let word = |i: usize| upper.get(i).map(String::as_str).unwrap_or_default();
+    match word(0) {
+        "SET" => match word(1) {
+            "TRANSACTION" | "CONSTRAINTS" => false,
+            "SESSION" => word(2) != "CHARACTERISTICS",
+            _ => true,
+        },
+        "USE" => dialect == Dialect::Mysql,
+        "SELECT" => {
+            dialect == Dialect::Postgres
+                && (word(1) == "SET_CONFIG"
+                    || (word(1) == "PG_CATALOG" && word(2) == "." && word(3) == "SET_CONFIG"))
+        }
+        _ => false,
+    }
+}
+
+/// The first `n` words of `text`, upper-cased, after leading comments
+/// (stopping at the first token that is not a word).
+pub(crate) fn leading_words(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
+    leading_tokens(text, dialect, n)
+        .into_iter()
+        .take_while(|t| {
+            t.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        })
+        .map(|t| t.to_ascii_uppercase())
+        .collect()
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -410,6 +771,237 @@ mod tests {
         let sql = "CREATE PROCEDURE p() BEGIN\n DECLARE i INT DEFAULT 0;\n l1: LOOP\n  SET i = i + 1;\n  IF i > 3 THEN LEAVE l1; END IF;\n  SET @x = IF(i > 1, 1, 2);\n END LOOP l1;\n WHILE i > 0 DO SET i = i - 1; END WHILE;\nEND;\nSELECT 1;";
         let st = texts(sql, Dialect::Mysql);
         assert_eq!(st.len(), 2, "{st:#?}");
+    }
+
+    #[test]
+    fn transaction_control_is_found_only_at_the_top_level() {
+        let control = |sql: &str, d: Dialect| -> Vec<&'static str> {
+            split(sql, d)
+                .iter()
+                .filter_map(|s| transaction_control(&s.text, d))
+                .collect()
+        };
+        let sql = "-- x\nBEGIN;\nCREATE TABLE a (id int);\n/* c */ COMMIT;\nSAVEPOINT s; ROLLBACK TO s; RELEASE s; END; start transaction;";
+        assert_eq!(
+            control(sql, Dialect::Postgres),
+            [
+                "BEGIN",
+                "COMMIT",
+                "SAVEPOINT",
+                "ROLLBACK",
+                "RELEASE",
+                "END",
+                "START TRANSACTION"
+            ]
+        );
+        let pg = "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql;\n\
+                  DO $$ BEGIN PERFORM 1; END $$;\nCREATE TABLE calendar (id INT, event TEXT, begin TEXT);\n\
+                  CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;";
+        assert!(control(pg, Dialect::Postgres).is_empty());
+        let lite = "CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; END;\n\
+                    CREATE TABLE calendar (id INT, event TEXT, begin TEXT);";
+        assert!(control(lite, Dialect::Sqlite).is_empty());
+        assert!(control("BEGIN NOT ATOMIC SELECT 1; END;", Dialect::Mysql).is_empty());
+        assert_eq!(
+            control("BEGIN WORK; COMMIT WORK;", Dialect::Mysql),
+            ["BEGIN", "COMMIT"]
+        );
+    }
+
+    #[test]
+    fn session_statements_are_recognised() {
+        let pg = Dialect::Postgres;
+        assert!(is_session_statement("SET search_path TO app", pg));
+        assert!(is_session_statement(
+            "SELECT pg_catalog.set_config('search_path', '', false)",
+            pg
+        ));
+        assert!(is_session_statement(
+            "-- x\nSELECT set_config('a.b', '1', false)",
+            pg
+        ));
+        assert!(!is_session_statement(
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            pg
+        ));
+        assert!(!is_session_statement("SELECT 1", pg));
+        assert!(is_session_statement("USE other", Dialect::Mysql));
+        assert!(is_session_statement("SET NAMES utf8mb4", Dialect::Mysql));
+        assert!(!is_session_statement("UPDATE t SET a = 1", Dialect::Mysql));
+    }
+
+    #[test]
+    fn created_objects_are_named() {
+        let o = created_object(
+            "-- c\nCREATE TABLE IF NOT EXISTS \"my \"\"t\"\"\" (id int)",
+            Dialect::Postgres,
+        );
+        assert_eq!(
+            o,
+            Some(CreatedObject {
+                index: false,
+                schema: None,
+                name: "my \"t\"".into()
+            })
+        );
+        let o = created_object(
+            "CREATE UNIQUE INDEX CONCURRENTLY i_a ON s.t (a)",
+            Dialect::Postgres,
+        );
+        assert_eq!(
+            o,
+            Some(CreatedObject {
+                index: true,
+                schema: None,
+                name: "i_a".into()
+            })
+        );
+        let o = created_object(
+            "create table `db`.`slow` AS SELECT SLEEP(2)",
+            Dialect::Mysql,
+        );
+        assert_eq!(
+            o,
+            Some(CreatedObject {
+                index: false,
+                schema: Some("db".into()),
+                name: "slow".into()
+            })
+        );
+        assert_eq!(
+            created_object("CREATE VIEW v AS SELECT 1", Dialect::Sqlite),
+            None
+        );
+        assert_eq!(
+            created_object("INSERT INTO t VALUES (1)", Dialect::Sqlite),
+            None
+        );
+    }
+
+    #[test]
+    fn event_begin_and_trigger_are_identifiers_in_a_table() {
+        let sql = "CREATE TABLE calendar (id INT PRIMARY KEY, event VARCHAR(20), begin DATETIME);\n\
+                   CREATE TABLE trigger (id INT);\nINSERT INTO calendar VALUES (1, 'a', NULL);\nSELECT 1;";
+        for d in [Dialect::Mysql, Dialect::Sqlite, Dialect::Postgres] {
+            assert_eq!(texts(sql, d).len(), 4, "{d:?}: {:#?}", texts(sql, d));
+        }
+        // mysqldump's DEFINER forms still open a routine body
+        let my = "CREATE DEFINER=`root`@`localhost` PROCEDURE p() BEGIN SELECT 1; SELECT 2; END;\n\
+                  CREATE DEFINER = CURRENT_USER() EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM t; DELETE FROM u; END;\nSELECT 3;";
+        assert_eq!(
+            texts(my, Dialect::Mysql).len(),
+            3,
+            "{:#?}",
+            texts(my, Dialect::Mysql)
+        );
+    }
+
+    #[test]
+    fn postgres_rules_nested_comments_and_e_strings() {
+        let sql = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO log VALUES (1); INSERT INTO log VALUES (2));\n\
+                   /* outer /* inner; */ still comment; */ SELECT E'it\\'s; fine';\nSELECT $tag$ a; $$ b; $tag$;";
+        let st = texts(sql, Dialect::Postgres);
+        assert_eq!(st.len(), 3, "{st:#?}");
+        assert!(st[0].ends_with("VALUES (2))"));
+    }
+
+    #[test]
+    fn mysql_delimiter_blocks_as_the_mysql_client_reads_them() {
+        let sql = "CREATE TABLE a (id INT);\nDELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND //\n\
+                   CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.id = 1//\nDELIMITER ;\nSELECT 3;\n";
+        let st = split(sql, Dialect::Mysql);
+        let t: Vec<&str> = st.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(t.len(), 4, "{t:#?}");
+        assert!(
+            t[1].starts_with("CREATE PROCEDURE p()") && t[1].ends_with("END"),
+            "{t:#?}"
+        );
+        assert_eq!(st[1].line, 3);
+        assert_eq!(
+            t[2],
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.id = 1"
+        );
+        assert_eq!((t[3], st[3].line), ("SELECT 3", 10));
+    }
+
+    #[test]
+    fn goose_statement_blocks_keep_their_semicolons() {
+        let sql = "-- +goose Up\nCREATE TABLE a (id int);\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS 'SELECT 1; SELECT 2' LANGUAGE sql;\nDO 'x; y';\n-- +goose StatementEnd\nSELECT 1;";
+        let t = texts(sql, Dialect::Postgres);
+        assert_eq!(t.len(), 3, "{t:#?}");
+        assert!(
+            t[1].starts_with("CREATE FUNCTION") && t[1].ends_with("DO 'x; y'"),
+            "{t:#?}"
+        );
+    }
+
+    #[test]
+    fn splits_forty_thousand_statements_with_their_lines() {
+        let sql: String = (0..40_000)
+            .map(|i| format!("INSERT INTO t (id, name) VALUES ({i}, 'name; {i}');\n"))
+            .collect();
+        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            let st = split(&sql, d);
+            assert_eq!(st.len(), 40_000);
+            assert_eq!(st[39_999].line, 40_000);
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// A statement with no `;` outside quotes and comments, made of
+        /// the pieces that fool splitters.
+        fn statement() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                "[a-z_][a-z0-9_]{0,8}",
+                "[0-9]{1,4}",
+                Just("'a;b'".to_string()),
+                Just("'it''s; x'".to_string()),
+                Just("\"we;ird\"".to_string()),
+                Just("/* c; */".to_string()),
+                Just("-- c;\n".to_string()),
+                Just("(1, 2)".to_string()),
+                Just("event".to_string()),
+                Just("begin".to_string()),
+                Just("end".to_string()),
+                Just("trigger".to_string()),
+            ];
+            (
+                prop_oneof![
+                    Just("SELECT"),
+                    Just("INSERT INTO t VALUES"),
+                    Just("CREATE TABLE x")
+                ],
+                proptest::collection::vec(piece, 0..8),
+            )
+                .prop_map(|(head, pieces)| format!("{head} {}", pieces.join(" ")))
+        }
+
+        proptest! {
+            #[test]
+            fn joined_statements_split_back(statements in proptest::collection::vec(statement(), 1..12)) {
+                for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+                    let sql = statements.join(";\n");
+                    let got: Vec<String> = split(&sql, d).into_iter().map(|s| s.text).collect();
+                    let want: Vec<String> = statements.iter().map(|s| s.trim().to_string()).collect();
+                    prop_assert_eq!(got, want, "{:?}", d);
+                }
+            }
+
+            #[test]
+            fn postgres_dollar_bodies_split_back(bodies in proptest::collection::vec("[a-z; ]{0,20}", 1..8)) {
+                let statements: Vec<String> = bodies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| format!("DO $t{i}$ {b} $t{i}$"))
+                    .collect();
+                let sql = statements.join(";\n");
+                let got: Vec<String> = split(&sql, Dialect::Postgres).into_iter().map(|s| s.text).collect();
+                prop_assert_eq!(got, statements);
+            }
+        }
     }
 
     #[test]

@@ -14,5 +14,11 @@ CREATE TABLE IF NOT EXISTS {table} (
     applied_by VARCHAR(255) NOT NULL,
     keel_version VARCHAR(64) NOT NULL,
     method VARCHAR(16) NOT NULL,
-    applied_sql LONGTEXT NOT NULL
+    applied_sql LONGTEXT NOT NULL,
+    reverted_at DATETIME(3),
+    reverted_by VARCHAR(255),
+    revert_duration_ms BIGINT,
+    revert_error TEXT,
+    revert_statements_applied BIGINT,
+    revert_statements_total BIGINT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4

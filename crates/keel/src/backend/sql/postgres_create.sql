@@ -14,5 +14,11 @@ CREATE TABLE IF NOT EXISTS {table} (
     applied_by text NOT NULL,
     keel_version text NOT NULL,
     method text NOT NULL,
-    applied_sql text NOT NULL
+    applied_sql text NOT NULL,
+    reverted_at timestamptz,
+    reverted_by text,
+    revert_duration_ms bigint,
+    revert_error text,
+    revert_statements_applied bigint,
+    revert_statements_total bigint
 )

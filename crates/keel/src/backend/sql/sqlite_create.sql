@@ -14,5 +14,11 @@ CREATE TABLE IF NOT EXISTS {table} (
     applied_by TEXT NOT NULL,
     keel_version TEXT NOT NULL,
     method TEXT NOT NULL,
-    applied_sql TEXT NOT NULL
+    applied_sql TEXT NOT NULL,
+    reverted_at TEXT,
+    reverted_by TEXT,
+    revert_duration_ms INTEGER,
+    revert_error TEXT,
+    revert_statements_applied INTEGER,
+    revert_statements_total INTEGER
 )

@@ -274,6 +274,7 @@ fn repeatables_run_after_versioned_ones_and_again_when_changed() {
         applied_by: "t".into(),
         keel_version: "t".into(),
         method: Method::Run,
+        revert: None,
     };
     let applied: Vec<AppliedMigration> = m.iter().map(row).collect();
     assert!(
