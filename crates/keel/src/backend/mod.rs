@@ -298,6 +298,45 @@ pub(crate) fn tracking_sql() -> [(Dialect, &'static str, &'static str); 3] {
     ]
 }
 
+/// One tracking row, decoded column by column in the order of the
+/// `sql/*_applied*.sql` reads (the revert columns from 15 on, absent in a
+/// table an older keel made); `$applied_at` and `$reverted_at` decode
+/// columns 4 and 15, the times each engine stores its own way.
+macro_rules! applied_row {
+    ($r:ident, $origin:ident, $legacy:expr, $applied_at:expr, $reverted_at:expr) => {
+        AppliedMigration {
+            version: $r.col(0, $origin)?,
+            name: $r.col(1, $origin)?,
+            checksum: Checksum::from_stored($r.col(2, $origin)?),
+            checksum_algorithm: $r.col(3, $origin)?,
+            applied_at: $applied_at,
+            duration_ms: $r.col(5, $origin)?,
+            success: $r.col(6, $origin)?,
+            error: $r.col(7, $origin)?,
+            failed_statement_index: $r.col(8, $origin)?,
+            failed_statement: $r.col(9, $origin)?,
+            statements_total: $r.col(10, $origin)?,
+            statements_applied: $r.col(11, $origin)?,
+            applied_by: $r.col(12, $origin)?,
+            keel_version: $r.col(13, $origin)?,
+            method: $crate::backend::method(&$r.col::<String>(14, $origin)?, $origin)?,
+            revert: if $legacy {
+                None
+            } else {
+                $crate::backend::revert_of(
+                    $reverted_at,
+                    $r.col(16, $origin)?,
+                    $r.col(17, $origin)?,
+                    $r.col(18, $origin)?,
+                    $r.col(19, $origin)?,
+                    $r.col(20, $origin)?,
+                )
+            },
+        }
+    };
+}
+pub(crate) use applied_row;
+
 /// What keel was doing when reading its records failed.
 pub(crate) fn reading(table: &str) -> String {
     format!("reading the tracking table {table}")

@@ -431,35 +431,13 @@ impl Driver for Mysql {
         let origin = super::tracking_origin(&self.raw_table);
         let mut out = Vec::with_capacity(rows.len());
         for mut r in rows {
-            out.push(AppliedMigration {
-                version: r.col(0, origin)?,
-                name: r.col(1, origin)?,
-                checksum: Checksum::from_stored(r.col(2, origin)?),
-                checksum_algorithm: r.col(3, origin)?,
-                applied_at: r.col(4, origin)?,
-                duration_ms: r.col(5, origin)?,
-                success: r.col(6, origin)?,
-                error: r.col(7, origin)?,
-                failed_statement_index: r.col(8, origin)?,
-                failed_statement: r.col(9, origin)?,
-                statements_total: r.col(10, origin)?,
-                statements_applied: r.col(11, origin)?,
-                applied_by: r.col(12, origin)?,
-                keel_version: r.col(13, origin)?,
-                method: super::method(&r.col::<String>(14, origin)?, origin)?,
-                revert: if self.legacy {
-                    None
-                } else {
-                    super::revert_of(
-                        r.col(15, origin)?,
-                        r.col(16, origin)?,
-                        r.col(17, origin)?,
-                        r.col(18, origin)?,
-                        r.col(19, origin)?,
-                        r.col(20, origin)?,
-                    )
-                },
-            });
+            out.push(super::applied_row!(
+                r,
+                origin,
+                self.legacy,
+                r.col(4, origin)?,
+                r.col(15, origin)?
+            ));
         }
         Ok(out)
     }

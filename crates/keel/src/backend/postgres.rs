@@ -423,36 +423,14 @@ impl Driver for Postgres {
         // sort costs keel.
         let mut applied = Vec::with_capacity(rows.len());
         for r in &rows {
-            applied.push(AppliedMigration {
-                version: r.col(0, origin)?,
-                name: r.col(1, origin)?,
-                checksum: Checksum::from_stored(r.col(2, origin)?),
-                checksum_algorithm: r.col(3, origin)?,
-                applied_at: r.col::<Timestamp>(4, origin)?.to_string(),
-                duration_ms: r.col(5, origin)?,
-                success: r.col(6, origin)?,
-                error: r.col(7, origin)?,
-                failed_statement_index: r.col(8, origin)?,
-                failed_statement: r.col(9, origin)?,
-                statements_total: r.col(10, origin)?,
-                statements_applied: r.col(11, origin)?,
-                applied_by: r.col(12, origin)?,
-                keel_version: r.col(13, origin)?,
-                method: super::method(r.col(14, origin)?, origin)?,
-                revert: if self.legacy {
-                    None
-                } else {
-                    super::revert_of(
-                        r.col::<Option<Timestamp>>(15, origin)?
-                            .map(|t| t.to_string()),
-                        r.col(16, origin)?,
-                        r.col(17, origin)?,
-                        r.col(18, origin)?,
-                        r.col(19, origin)?,
-                        r.col(20, origin)?,
-                    )
-                },
-            });
+            applied.push(super::applied_row!(
+                r,
+                origin,
+                self.legacy,
+                r.col::<Timestamp>(4, origin)?.to_string(),
+                r.col::<Option<Timestamp>>(15, origin)?
+                    .map(|t| t.to_string())
+            ));
         }
         applied.sort_by_key(|a| a.version);
         Ok(applied)
