@@ -506,6 +506,7 @@ pub async fn run(
         ))
         .await
         .map_err(|e| fail("granting the --grant roles access to the copied tables", &e))?;
+        finish::grant_sequences(&main, &names, &options.grant).await?;
     }
     for (i, p) in plans.iter().enumerate() {
         let (s, millis, _) = streamed[i].clone().unwrap_or_default();
