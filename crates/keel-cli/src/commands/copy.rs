@@ -70,6 +70,7 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> Result<ExitStatus> {
             IfExistsArg::Fail => IfExists::Fail,
             IfExistsArg::Truncate => IfExists::Truncate,
             IfExistsArg::Drop => IfExists::Drop,
+            IfExistsArg::DropCascade => IfExists::DropCascade,
         },
         grant: args.grant.clone(),
         casts: args.cast.clone(),

@@ -32,7 +32,7 @@ pub use validate::validate;
 use finish::{
     SPLIT_PAGES, Task, promise_autoincrement, run_tasks, table_pages, validate_foreign_keys,
 };
-use target::{check_roles, existing_tables, target_types};
+use target::{check_roles, dependents, existing_tables, target_types};
 
 use crate::db::error::fail;
 use crate::dialect::Dialect;
@@ -50,7 +50,17 @@ pub enum IfExists {
     #[default]
     Fail,
     Truncate,
+    /// Drop the existing tables; refused when `CASCADE` would also remove
+    /// views or other tables' foreign keys.
     Drop,
+    /// Drop them and whatever `CASCADE` takes along (listed in the notes).
+    DropCascade,
+}
+
+impl IfExists {
+    fn drops(self) -> bool {
+        matches!(self, IfExists::Drop | IfExists::DropCascade)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -306,7 +316,7 @@ pub async fn run(
             None,
         ));
     }
-    if options.data_only && options.if_exists == IfExists::Drop {
+    if options.data_only && options.if_exists.drops() {
         return Err(Error::invalid(
             "--if-exists drop would drop the tables --data-only loads into",
             Some("use --if-exists truncate"),
@@ -382,14 +392,92 @@ pub async fn run(
             p.table.rows = 0;
         }
     }
-    let jobs = options.jobs.max(1).min(plans.len().max(1));
-    let mut order: Vec<usize> = (0..plans.len()).collect();
-    order.sort_by_key(|i| std::cmp::Reverse(plans[*i].table.rows));
-    let mut lanes: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); jobs];
-    for i in order {
-        if let Some(lane) = lanes.iter_mut().min_by_key(|l| l.0) {
-            lane.0 += plans[i].table.rows.max(0) as u64 + 1;
-            lane.1.push(i);
+    // Tables that exist already are replaced or loaded into by units:
+    // every table linked to another through a foreign key or a view goes
+    // to the same connection, which drops or empties the whole unit first,
+    // so no connection ever waits on a lock another holds (see `units`).
+    let existing_names: Vec<String> = existing.iter().map(|(n, _)| n.clone()).collect();
+    let deps = if existing_names.is_empty() {
+        target::Dependents {
+            foreign_keys: Vec::new(),
+            views: Vec::new(),
+        }
+    } else {
+        dependents(&main, &existing_names).await?
+    };
+    if options.if_exists.drops() && !options.data_only {
+        let taken = cascade_victims(&deps);
+        if !taken.is_empty() && options.if_exists == IfExists::Drop {
+            return Err(Error::invalid(
+                format!(
+                    "--if-exists drop would also remove, through CASCADE: {}; nothing was written",
+                    taken.join(", ")
+                ),
+                Some(
+                    "use --if-exists drop-cascade to remove them too (and recreate them afterwards), or --if-exists truncate to keep the tables, their views and foreign keys",
+                ),
+            ));
+        }
+        if !taken.is_empty() {
+            notes.push(format!(
+                "--if-exists drop-cascade also removed: {}; recreate them",
+                taken.join(", ")
+            ));
+        }
+    }
+    let units = units(&plans, &existing_names, &deps);
+    let jobs = options.jobs.max(1).min(units.len().max(1));
+    let mut order: Vec<&Unit> = units.iter().collect();
+    order.sort_by_key(|u| std::cmp::Reverse(u.rows(&plans)));
+    let mut lanes: Vec<Lane> = (0..jobs).map(|_| Lane::default()).collect();
+    for unit in order {
+        if let Some(lane) = lanes.iter_mut().min_by_key(|l| l.weight) {
+            lane.weight += unit.rows(&plans);
+            lane.tables.extend(unit.tables.iter().copied());
+            let existing: Vec<String> = unit
+                .tables
+                .iter()
+                .filter_map(|&i| plans.get(i))
+                .map(|p| &p.table.name)
+                .filter(|n| existing_names.contains(n))
+                .map(|n| q(n))
+                .collect();
+            if existing.is_empty() {
+                continue;
+            }
+            if options.data_only || options.if_exists == IfExists::Truncate {
+                // the unit's foreign keys come off, the whole unit is
+                // emptied in one statement, and the keys go back (checked)
+                // once the lane has loaded it
+                for fk in &unit.foreign_keys {
+                    lane.before.push(format!(
+                        "ALTER TABLE {} DROP CONSTRAINT {}",
+                        fk.child_sql,
+                        q(&fk.name)
+                    ));
+                    lane.after.push((
+                        format!(
+                            "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                            fk.child_sql,
+                            q(&fk.name),
+                            fk.definition
+                        ),
+                        fk.clone(),
+                    ));
+                }
+                lane.before
+                    .push(format!("TRUNCATE {}", existing.join(", ")));
+            } else if options.if_exists.drops() {
+                lane.before.push(format!(
+                    "DROP TABLE {}{}",
+                    existing.join(", "),
+                    if options.if_exists == IfExists::DropCascade {
+                        " CASCADE"
+                    } else {
+                        ""
+                    }
+                ));
+            }
         }
     }
     progress(Event::Step("loading"));
@@ -397,7 +485,7 @@ pub async fn run(
     let path_ref = &path;
     let existing_ref = &load_into_existing;
     let url_ref = &url;
-    let lane_futures = lanes.iter().map(|(_, tables)| async move {
+    let lane_futures = lanes.iter().map(|lane| async move {
         let client = crate::db::postgres(url_ref).await?;
         client
             .batch_execute(
@@ -405,8 +493,19 @@ pub async fn run(
             )
             .await
             .map_err(|e| fail("starting the load transaction", &e))?;
+        if !lane.before.is_empty() {
+            client
+                .batch_execute(&lane.before.join(";\n"))
+                .await
+                .map_err(|e| {
+                    fail(
+                        "emptying or dropping the existing tables (nothing was written)",
+                        &e,
+                    )
+                })?;
+        }
         let mut done = Vec::new();
-        for i in tables {
+        for i in &lane.tables {
             let p = &plans_ref[*i];
             let r = load_one(
                 &client,
@@ -418,6 +517,17 @@ pub async fn run(
             )
             .await?;
             done.push((*i, r));
+        }
+        for (sql, fk) in &lane.after {
+            client.batch_execute(sql).await.map_err(|e| {
+                fail(
+                    format!(
+                        "putting back foreign key {} of {} after the load (nothing was written)",
+                        fk.name, fk.child
+                    ),
+                    &e,
+                )
+            })?;
         }
         Ok::<_, Error>((client, done))
     });
@@ -614,21 +724,15 @@ async fn load_one(
     let started = Instant::now();
     let name = &p.table.name;
     let mut notes = Vec::new();
-    let mut batch = Vec::new();
-    if existing {
-        batch.push(format!("TRUNCATE {}", q(name)));
-    } else {
-        if options.if_exists == IfExists::Drop {
-            batch.push(format!("DROP TABLE IF EXISTS {} CASCADE", q(name)));
-        }
+    // an existing table was emptied or dropped by its lane already
+    if !existing {
         let (create, n) = ddl::create_table(p);
         notes.extend(n);
-        batch.push(create);
+        client
+            .batch_execute(&create)
+            .await
+            .map_err(|e| fail(format!("creating table {name}"), &e))?;
     }
-    client
-        .batch_execute(&batch.join(";\n"))
-        .await
-        .map_err(|e| fail(format!("creating table {name}"), &e))?;
     progress(Event::TableStarted {
         table: name,
         rows: p.table.rows.max(0) as u64,
@@ -654,4 +758,129 @@ async fn load_one(
     };
     progress(Event::TableDone { table: name });
     Ok((streamed, started.elapsed().as_millis() as u64, notes))
+}
+
+/// One connection's share of the load.
+#[derive(Default)]
+struct Lane {
+    weight: u64,
+    tables: Vec<usize>,
+    /// Run first in the lane's transaction: foreign keys off, existing
+    /// tables emptied or dropped.
+    before: Vec<String>,
+    /// Run last: the foreign keys put back.
+    after: Vec<(String, target::TargetForeignKey)>,
+}
+
+/// Tables that must share a connection, and the target's foreign keys
+/// among them.
+struct Unit {
+    tables: Vec<usize>,
+    foreign_keys: Vec<target::TargetForeignKey>,
+}
+
+impl Unit {
+    fn rows(&self, plans: &[Plan]) -> u64 {
+        self.tables
+            .iter()
+            .filter_map(|&i| plans.get(i))
+            .map(|p| p.table.rows.max(0) as u64 + 1)
+            .sum()
+    }
+}
+
+/// Groups the tables so that no two connections ever wait on each other.
+///
+/// Dropping, emptying or re-keying a table locks every table linked to it
+/// through a foreign key (and `CASCADE` every view on it); a connection
+/// that took such a lock keeps it until all of them commit together, so a
+/// second connection waiting for it inside PostgreSQL would wait forever
+/// while the first waits in keel. Tables linked that way in the target —
+/// by a foreign key either way (through a table outside the copy too) or
+/// a view over both — form one unit, loaded by one connection; every other
+/// table is a unit of its own. A fresh copy has only single-table units.
+fn units(plans: &[Plan], existing: &[String], deps: &target::Dependents) -> Vec<Unit> {
+    use std::collections::BTreeMap;
+    // union-find over node names: copied tables by name, others prefixed
+    let mut parent: BTreeMap<String, String> = BTreeMap::new();
+    fn find(parent: &mut BTreeMap<String, String>, x: &str) -> String {
+        let mut cur = x.to_string();
+        loop {
+            match parent.get(&cur) {
+                Some(p) if *p != cur => cur = p.clone(),
+                _ => break,
+            }
+        }
+        parent.insert(x.to_string(), cur.clone());
+        cur
+    }
+    let mut union = |a: &str, b: &str| {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra != rb {
+            parent.insert(ra, rb);
+        }
+    };
+    let node = |in_set: &Option<String>, other: &str| match in_set {
+        Some(n) if existing.contains(n) => format!("t:{n}"),
+        _ => format!("o:{other}"),
+    };
+    for fk in &deps.foreign_keys {
+        let child = node(&fk.child_in_set, &fk.child);
+        let parent_node = node(&fk.parent_in_set, &fk.parent);
+        union(&child, &parent_node);
+    }
+    for (table, view) in &deps.views {
+        union(&format!("t:{table}"), &format!("v:{view}"));
+    }
+    let mut groups: BTreeMap<String, Unit> = BTreeMap::new();
+    let mut singles = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if !existing.contains(&p.table.name) {
+            singles.push(Unit {
+                tables: vec![i],
+                foreign_keys: Vec::new(),
+            });
+            continue;
+        }
+        let root = find(&mut parent, &format!("t:{}", p.table.name));
+        groups
+            .entry(root)
+            .or_insert_with(|| Unit {
+                tables: Vec::new(),
+                foreign_keys: Vec::new(),
+            })
+            .tables
+            .push(i);
+    }
+    for fk in &deps.foreign_keys {
+        let child = node(&fk.child_in_set, &fk.child);
+        let root = find(&mut parent, &child);
+        if let Some(unit) = groups.get_mut(&root) {
+            unit.foreign_keys.push(fk.clone());
+        }
+    }
+    groups.into_values().chain(singles).collect()
+}
+
+/// What `DROP … CASCADE` of the existing tables would also remove: views
+/// on them and foreign keys of tables outside the copy.
+fn cascade_victims(deps: &target::Dependents) -> Vec<String> {
+    let mut out: Vec<String> = deps
+        .views
+        .iter()
+        .map(|(table, view)| format!("view {view} (on {table})"))
+        .collect();
+    for fk in &deps.foreign_keys {
+        if fk.child_in_set.is_none()
+            && let Some(parent) = &fk.parent_in_set
+        {
+            out.push(format!(
+                "foreign key {} of {} (references {parent})",
+                fk.name, fk.child
+            ));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
