@@ -117,6 +117,10 @@ pub struct CopyArgs {
     /// USAGE, SELECT on their sequences (lastval()), to ROLE
     #[arg(long, value_name = "ROLE")]
     pub grant: Vec<String>,
+    /// Copy even when a CHECK constraint cannot be translated (each one
+    /// left out is listed)
+    #[arg(long)]
+    pub skip_checks: bool,
     /// Choose a column's PostgreSQL type: TABLE.COLUMN=TYPE
     #[arg(long, value_name = "TABLE.COLUMN=TYPE")]
     pub cast: Vec<String>,

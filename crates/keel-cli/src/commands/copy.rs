@@ -74,6 +74,7 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> Result<ExitStatus> {
         },
         grant: args.grant.clone(),
         casts: args.cast.clone(),
+        skip_checks: args.skip_checks,
         tracking_table: ctx.settings.table.clone(),
     };
     let bars = Bars::new(ctx);
@@ -140,6 +141,17 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
         }
     }
     let valid = report.valid();
+    if command == "copy" && !p.quiet {
+        // where the data went, on stderr whatever the format of stdout
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "keel copy: {} table(s), {} row(s) written into {}",
+            report.tables.len(),
+            report.rows,
+            keel::settings::redact(to)
+        );
+    }
     if valid && seq_ok {
         p.line(format_args!(
             "{}: every table has the same rows and content in {}",

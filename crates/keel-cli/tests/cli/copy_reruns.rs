@@ -169,3 +169,99 @@ fn drop_refuses_to_take_views_and_other_tables_foreign_keys_along() {
     );
     assert_eq!(foreign_keys(&db), "16");
 }
+
+/// Northwind's order details, with the CHECKs that keep its data sane.
+const NORTHWIND_CHECKS: &str = r#"
+CREATE TABLE "Order Details" (
+  OrderID INTEGER NOT NULL, ProductID INTEGER NOT NULL,
+  UnitPrice NUMERIC NOT NULL DEFAULT 0 CHECK (UnitPrice >= 0),
+  Quantity INTEGER NOT NULL DEFAULT 1 CHECK (Quantity > 0),
+  Discount REAL NOT NULL DEFAULT 0 CHECK (Discount BETWEEN 0 AND 1),
+  PRIMARY KEY (OrderID, ProductID));
+INSERT INTO "Order Details" VALUES (10248, 11, 14, 12, 0), (10248, 42, 9.8, 10, 0.15);
+"#;
+
+#[test]
+fn check_constraints_arrive_translated_or_the_copy_says_which_it_cannot() {
+    let db = TestDb::new(Engine::Postgres, "copy_checks");
+    let src = sqlite(&db, NORTHWIND_CHECKS);
+    let (code, doc, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(0), "{doc} {said}");
+    assert!(said.contains("written into"), "the target is named: {said}");
+    assert_eq!(
+        db.scalar("SELECT count(*)::text FROM pg_constraint WHERE conrelid = '\"Order Details\"'::regclass AND contype = 'c'"),
+        "3",
+        "{doc}"
+    );
+    for bad in [
+        "INSERT INTO \"Order Details\" VALUES (1, 1, 1, 0, 0)",
+        "INSERT INTO \"Order Details\" VALUES (1, 1, 1, 1, 1.5)",
+        "INSERT INTO \"Order Details\" VALUES (1, 1, -1, 1, 0)",
+    ] {
+        let err = crate::support::PgRole::new("checks").exec(&db, bad);
+        assert!(
+            err.as_ref()
+                .is_err_and(|e| e.contains("check constraint") || e.contains("permission denied")),
+            "{bad}: {err:?}"
+        );
+    }
+    assert_eq!(
+        db.scalar("SELECT count(*)::text FROM \"Order Details\""),
+        "2",
+        "refused rows stayed out"
+    );
+
+    // one that cannot be shown to mean the same: refused, named, nothing written
+    let db2 = TestDb::new(Engine::Postgres, "copy_checks_lost");
+    let src2 = sqlite(
+        &db2,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT CHECK (length(code) = 3), n INTEGER CHECK (n > 0));
+         INSERT INTO t VALUES (1, 'abc', 1);",
+    );
+    let (code, _, said) = copy(&db2, &[&src2, &db2.url]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("CHECK (length(code) = 3)"), "{said}");
+    assert!(said.contains("--skip-checks"), "{said}");
+    assert!(!db2.has_table("t"), "nothing was written");
+    let (code, doc, said) = copy(&db2, &[&src2, &db2.url, "--skip-checks"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        doc["notes"].to_string().contains("length(code) = 3"),
+        "{doc}"
+    );
+    assert_eq!(
+        db2.scalar("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"),
+        "CHECK ((n > 0))",
+        "the translatable one still arrives"
+    );
+}
+
+#[test]
+fn an_empty_source_is_an_error_and_the_largest_id_is_handled() {
+    let db = TestDb::new(Engine::Postgres, "copy_empty_src");
+    let empty = db.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let empty = empty.display().to_string();
+    let (code, _, said) = copy(&db, &[&empty, &db.url]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("no tables"), "{said}");
+
+    let src = sqlite(
+        &db,
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO big VALUES (9223372036854775807, 'top');",
+    );
+    let (code, doc, said) = copy(&db, &[&src, &db.url]);
+    // copied whole, and exit 1: no id is left for the next INSERT, and the
+    // sequence check says so (before, the identity's start overflowed)
+    assert_eq!(code, Some(1), "{doc} {said}");
+    assert_eq!(doc["valid"], true, "{doc}");
+    assert_eq!(doc["sequences_sound"], false, "{doc}");
+    assert_eq!(
+        db.scalar("SELECT v FROM big WHERE id = 9223372036854775807"),
+        "top"
+    );
+    assert!(
+        doc["notes"].to_string().contains("9223372036854775807"),
+        "{doc}"
+    );
+}

@@ -20,6 +20,10 @@ pub struct Plan {
     /// For the rowid key: identity, starting above every id SQLite has
     /// handed out (`MAX(id)` and `sqlite_sequence`).
     pub identity_start: Option<i64>,
+    /// The table's CHECK constraints, translated (see [`super::check`]).
+    pub checks: Vec<String>,
+    /// The SQLite CHECK expressions that could not be translated.
+    pub untranslated_checks: Vec<String>,
 }
 
 impl Plan {
@@ -66,6 +70,9 @@ pub fn create_table(plan: &Plan) -> (String, Vec<String>) {
             ));
         }
         cols.push(def);
+    }
+    for check in &plan.checks {
+        cols.push(format!("CHECK ({check})"));
     }
     (
         format!(

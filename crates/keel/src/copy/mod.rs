@@ -16,6 +16,7 @@
 //! 5. **Validate**: every table read back from PostgreSQL and checksummed
 //!    in the same canonical form as the rows that left SQLite.
 
+mod check;
 mod checksum;
 pub mod ddl;
 pub mod encode;
@@ -74,6 +75,9 @@ pub struct Options {
     pub grant: Vec<String>,
     /// `TABLE.COLUMN=TYPE` overrides.
     pub casts: Vec<String>,
+    /// Proceed when a CHECK constraint cannot be translated (each is
+    /// listed in the notes); without it such a copy is refused.
+    pub skip_checks: bool,
     /// keel's tracking table in both databases (`keel_migrations` when
     /// empty): never copied as data; its rows arrive as the target's history.
     pub tracking_table: String,
@@ -277,13 +281,32 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
         }
         let identity_start = t.rowid_alias.map(|_| {
             let top = t.max_rowid.unwrap_or(0).max(t.sequence.unwrap_or(0)).max(0);
-            top + 1
+            // i64::MAX handed out already: nothing is left above it
+            top.saturating_add(1)
         });
-        for check in &t.checks {
+        if let (Some(alias), Some(i64::MAX)) = (t.rowid_alias, t.max_rowid.max(t.sequence)) {
+            let col = t
+                .columns
+                .get(alias)
+                .map(|c| c.name.as_str())
+                .unwrap_or("id");
             notes.push(format!(
-                "{}: CHECK ({check}) is not copied (SQLite SQL does not run on PostgreSQL): add it by hand",
+                "{}.{col}: SQLite has handed out id 9223372036854775807, the largest there is: the next INSERT without an id fails (as it would in SQLite with AUTOINCREMENT)",
                 t.name
             ));
+        }
+        let typed: Vec<(String, PgType)> = t
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .zip(types.iter().copied())
+            .collect();
+        let (mut checks, mut untranslated_checks) = (Vec::new(), Vec::new());
+        for check in &t.checks {
+            match check::translate(check, &typed) {
+                Some(pg) => checks.push(pg),
+                None => untranslated_checks.push(check.clone()),
+            }
         }
         if t.without_rowid {
             notes.push(format!(
@@ -295,6 +318,8 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
             table: t,
             types,
             identity_start,
+            checks,
+            untranslated_checks,
         });
     }
     Ok((plans, notes))
@@ -324,6 +349,15 @@ pub async fn run(
     }
     progress(Event::Step("reading the SQLite schema"));
     let (mut plans, mut notes) = plan(&path, options)?;
+    if plans.is_empty() {
+        return Err(Error::invalid(
+            format!(
+                "{} holds no tables to copy (an empty or 0-byte file is not a database with data); nothing was written",
+                path.display()
+            ),
+            Some("check the FROM path: it must be the application's SQLite file"),
+        ));
+    }
     let main = crate::db::postgres(&url).await?;
     check_roles(&main, &options.grant).await?;
 
@@ -378,6 +412,32 @@ pub async fn run(
         if options.data_only || options.if_exists == IfExists::Truncate {
             load_into_existing.insert(name.clone());
         }
+    }
+    // CHECK constraints: translated, or refused before anything is written
+    let mut lost: Vec<String> = Vec::new();
+    for p in plans
+        .iter()
+        .filter(|p| !load_into_existing.contains(&p.table.name))
+    {
+        for c in &p.untranslated_checks {
+            lost.push(format!("{}: CHECK ({c})", p.table.name));
+        }
+    }
+    if !lost.is_empty() && !options.skip_checks {
+        return Err(Error::invalid(
+            format!(
+                "CHECK constraint(s) keel cannot translate so that they mean the same in PostgreSQL: {}; nothing was written",
+                lost.join("; ")
+            ),
+            Some(
+                "add them by hand after the copy and rerun with --skip-checks to copy without them",
+            ),
+        ));
+    }
+    for l in &lost {
+        notes.push(format!(
+            "{l} is not copied (--skip-checks; SQLite SQL keel could not translate): add it by hand"
+        ));
     }
     // tables loaded into an existing definition take its column types
     for p in plans
