@@ -162,7 +162,13 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
             },
             keel::settings::redact(to)
         ));
-    } else if !valid {
+    }
+    if let Some(when) = &report.incomplete {
+        p.line(format_args!(
+            "INCOMPLETE: the keel copy started {when} has not finished: keys, foreign keys or grants may be missing; run it again with --if-exists drop"
+        ));
+    }
+    if !valid && report.tables.iter().any(|t| !t.matches) {
         let bad: Vec<&str> = report
             .tables
             .iter()
@@ -188,6 +194,7 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
                 "millis": report.millis,
                 "orphans": report.orphans,
                 "notes": report.notes,
+                "incomplete": report.incomplete,
                 "sequences": report.sequences,
             }),
         ),

@@ -265,3 +265,47 @@ fn an_empty_source_is_an_error_and_the_largest_id_is_handled() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_failure_after_the_rows_commit_leaves_the_target_marked_incomplete_until_a_rerun() {
+    let db = TestDb::new(Engine::Postgres, "copy_incomplete");
+    // distinct in SQLite (an integer and a text), the same text in
+    // PostgreSQL: the unique key, built after the rows commit, fails
+    let src = sqlite(
+        &db,
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, k UNIQUE); INSERT INTO m VALUES (1, 1), (2, '1');",
+    );
+    let (code, _, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(2), "{said}");
+    for told in ["committed in", "marked incomplete", "--if-exists drop"] {
+        assert!(said.contains(told), "`{told}` in: {said}");
+    }
+    assert!(
+        db.has_table("keel_copy_incomplete"),
+        "the mark is in the target"
+    );
+    let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
+    assert_eq!(code, Some(1), "an unfinished copy is not valid: {doc}");
+    assert!(doc["incomplete"].is_string(), "{doc}");
+    let out = db
+        .keel()
+        .args(["validate", &src, &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"),
+        "{out:?}"
+    );
+
+    // the cause fixed in the source, the same copy again finishes it
+    rusqlite::Connection::open(&src)
+        .unwrap()
+        .execute_batch("DELETE FROM m WHERE id = 2")
+        .unwrap();
+    let (code, doc, said) = copy(&db, &[&src, &db.url, "--if-exists", "drop"]);
+    assert_eq!(code, Some(0), "{doc} {said}");
+    assert!(!db.has_table("keel_copy_incomplete"), "the mark is gone");
+    let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert!(doc["incomplete"].is_null(), "{doc}");
+}

@@ -15,6 +15,30 @@
 //!    [`crate::sequences`] (its repair in `--data-only` mode).
 //! 5. **Validate**: every table read back from PostgreSQL and checksummed
 //!    in the same canonical form as the rows that left SQLite.
+//!
+//! **Why the finish runs after the commit, and how that stays honest.**
+//! A foreign key between tables loaded by two connections cannot be added
+//! before both commit (neither sees the other's rows), and building every
+//! index on the lane that loaded its table would serialise a big table's
+//! indexes on one connection instead of spreading them over all of them.
+//! So steps 4–5 run after the commit, and the copy is marked incomplete
+//! in the target until they have all succeeded ([`marker`]: a row in
+//! keel's own table [`crate::known::COPY_MARKER`], created inside the
+//! first lane's transaction so it commits with the rows). A failure in
+//! between says what is committed and how to finish (the same copy again
+//! with `--if-exists drop`), and `keel validate` reports the mark.
+//!
+//! **Re-runs.** Tables that already exist in the target are dropped or
+//! emptied inside the lanes' transactions, so a failure leaves them as
+//! they were. Every table linked to another there — by a foreign key
+//! either way or a view over both — goes to the same connection
+//! ([`units`]), which drops (`--if-exists drop`) or takes the foreign keys
+//! off and empties (`truncate`, `--data-only`) the whole group in one
+//! statement first and puts the keys back, checked, after loading it: no
+//! connection ever waits for a lock another holds until the common
+//! commit. `--if-exists drop` lists what `CASCADE` would also remove
+//! (views, other tables' foreign keys) and refuses unless
+//! `--if-exists drop-cascade`.
 
 mod check;
 mod checksum;
@@ -24,6 +48,7 @@ mod finish;
 mod history;
 pub mod inspect;
 pub mod load;
+mod marker;
 mod target;
 pub mod types;
 mod validate;
@@ -132,6 +157,9 @@ pub struct Report {
     pub notes: Vec<String>,
     pub orphans: Vec<Orphans>,
     pub sequences: Option<crate::sequences::Report>,
+    /// A copy into the target that has not finished (when it started, from
+    /// where): its keys, foreign keys or grants may be missing.
+    pub incomplete: Option<String>,
     pub rows: u64,
     pub bytes: u64,
     pub millis: u64,
@@ -140,7 +168,7 @@ pub struct Report {
 impl Report {
     /// Every table arrived with the same rows and content.
     pub fn valid(&self) -> bool {
-        self.tables.iter().all(|t| t.matches)
+        self.incomplete.is_none() && self.tables.iter().all(|t| t.matches)
     }
 }
 
@@ -545,7 +573,9 @@ pub async fn run(
     let path_ref = &path;
     let existing_ref = &load_into_existing;
     let url_ref = &url;
-    let lane_futures = lanes.iter().map(|lane| async move {
+    let source_ref = &path.display().to_string();
+    let names_ref = &names;
+    let lane_futures = lanes.iter().enumerate().map(|(lane_no, lane)| async move {
         let client = crate::db::postgres(url_ref).await?;
         client
             .batch_execute(
@@ -563,6 +593,10 @@ pub async fn run(
                         &e,
                     )
                 })?;
+        }
+        if lane_no == 0 {
+            // committed with the rows, removed once the copy has finished
+            marker::mark(&client, source_ref, names_ref).await?;
         }
         let mut done = Vec::new();
         for i in &lane.tables {
@@ -610,141 +644,150 @@ pub async fn run(
     }
 
     let mut report = Report::default();
-    // Keys, indexes, ANALYZE and the read-back checksums: independent
-    // tasks pulled by every connection, biggest tables first.
-    progress(Event::Step("building keys and indexes, validating"));
-    let mut tasks = Vec::new();
-    let mut attach = Vec::new();
-    let mut by_size: Vec<usize> = (0..plans.len()).collect();
-    by_size.sort_by_key(|i| std::cmp::Reverse(plans[*i].table.rows));
-    // ANALYZE waits for an index build on the same table (their locks
-    // conflict), so every ANALYZE comes after every build
-    let analyze: Vec<Task> = by_size
-        .iter()
-        .map(|&i| Task::Sql(format!("ANALYZE {}", q(&plans[i].table.name)), i))
-        .collect();
-    let pages = table_pages(&main, &names).await?;
-    for &i in &by_size {
-        // large tables are read back in slices, one per connection
-        let n = pages.get(&plans[i].table.name).copied().unwrap_or(0);
-        if n >= SPLIT_PAGES && clients.len() > 1 {
-            let k = clients.len() as u64;
-            for part in 0..k {
-                let to = (part + 1 < k).then_some(n * (part + 1) / k);
-                tasks.push(Task::Checksum(i, Some((n * part / k, to))));
-            }
-        } else {
-            tasks.push(Task::Checksum(i, None));
-        }
-        if !load_into_existing.contains(&plans[i].table.name) {
-            let keys = ddl::keys(&plans[i]);
-            notes.extend(keys.notes);
-            attach.extend(keys.attach);
-            tasks.extend(keys.builds.into_iter().map(|b| Task::Sql(b, i)));
-        }
-    }
-    tasks.extend(analyze);
-    let sums = run_tasks(&clients, tasks, &plans).await?;
-    if !attach.is_empty() {
-        main.batch_execute(&attach.join(";\n"))
-            .await
-            .map_err(|e| fail("adding primary keys and unique constraints", &e))?;
-    }
-    if !options.data_only {
-        progress(Event::Step("adding foreign keys"));
-        let fresh: Vec<Plan> = plans
+    let target_name = url.redacted();
+    let finished: Result<()> = async {
+        // Keys, indexes, ANALYZE and the read-back checksums: independent
+        // tasks pulled by every connection, biggest tables first.
+        progress(Event::Step("building keys and indexes, validating"));
+        let mut tasks = Vec::new();
+        let mut attach = Vec::new();
+        let mut by_size: Vec<usize> = (0..plans.len()).collect();
+        by_size.sort_by_key(|i| std::cmp::Reverse(plans[*i].table.rows));
+        // ANALYZE waits for an index build on the same table (their locks
+        // conflict), so every ANALYZE comes after every build
+        let analyze: Vec<Task> = by_size
             .iter()
-            .filter(|p| !load_into_existing.contains(&p.table.name))
-            .cloned()
+            .map(|&i| Task::Sql(format!("ANALYZE {}", q(&plans[i].table.name)), i))
             .collect();
-        let fks = ddl::foreign_keys(&fresh);
-        if !fks.is_empty() {
-            let adds: Vec<&str> = fks.iter().map(|f| f.add.as_str()).collect();
-            main.batch_execute(&adds.join(";\n"))
-                .await
-                .map_err(|e| fail("adding foreign keys", &e))?;
-            validate_foreign_keys(&clients, &fks, &mut report, &mut notes).await?;
+        let pages = table_pages(&main, &names).await?;
+        for &i in &by_size {
+            // large tables are read back in slices, one per connection
+            let n = pages.get(&plans[i].table.name).copied().unwrap_or(0);
+            if n >= SPLIT_PAGES && clients.len() > 1 {
+                let k = clients.len() as u64;
+                for part in 0..k {
+                    let to = (part + 1 < k).then_some(n * (part + 1) / k);
+                    tasks.push(Task::Checksum(i, Some((n * part / k, to))));
+                }
+            } else {
+                tasks.push(Task::Checksum(i, None));
+            }
+            if !load_into_existing.contains(&plans[i].table.name) {
+                let keys = ddl::keys(&plans[i]);
+                notes.extend(keys.notes);
+                attach.extend(keys.attach);
+                tasks.extend(keys.builds.into_iter().map(|b| Task::Sql(b, i)));
+            }
         }
-    }
-    if !options.grant.is_empty() && !names.is_empty() {
-        let tables: Vec<String> = names.iter().map(|n| q(n)).collect();
-        let roles: Vec<String> = options.grant.iter().map(|r| q(r)).collect();
-        main.batch_execute(&format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {} TO {}",
-            tables.join(", "),
-            roles.join(", ")
-        ))
-        .await
-        .map_err(|e| fail("granting the --grant roles access to the copied tables", &e))?;
-        finish::grant_sequences(&main, &names, &options.grant).await?;
-    }
-    for (i, p) in plans.iter().enumerate() {
-        let (s, millis, _) = streamed[i].clone().unwrap_or_default();
-        let target = sums[i];
-        report.rows += s.rows;
-        report.bytes += s.bytes;
-        report.tables.push(TableReport {
-            table: p.table.name.clone(),
-            rows_source: s.rows,
-            rows_target: target.rows,
-            bytes: s.bytes,
-            millis,
-            checksum_source: s.checksum.hex(),
-            checksum_target: target.hex(),
-            matches: s.checksum == target,
-            columns: column_reports(p),
-        });
-    }
-    drop(clients);
+        tasks.extend(analyze);
+        let sums = run_tasks(&clients, tasks, &plans).await?;
+        if !attach.is_empty() {
+            main.batch_execute(&attach.join(";\n"))
+                .await
+                .map_err(|e| fail("adding primary keys and unique constraints", &e))?;
+        }
+        if !options.data_only {
+            progress(Event::Step("adding foreign keys"));
+            let fresh: Vec<Plan> = plans
+                .iter()
+                .filter(|p| !load_into_existing.contains(&p.table.name))
+                .cloned()
+                .collect();
+            let fks = ddl::foreign_keys(&fresh);
+            if !fks.is_empty() {
+                let adds: Vec<&str> = fks.iter().map(|f| f.add.as_str()).collect();
+                main.batch_execute(&adds.join(";\n"))
+                    .await
+                    .map_err(|e| fail("adding foreign keys", &e))?;
+                validate_foreign_keys(&clients, &fks, &mut report, &mut notes).await?;
+            }
+        }
+        if !options.grant.is_empty() && !names.is_empty() {
+            let tables: Vec<String> = names.iter().map(|n| q(n)).collect();
+            let roles: Vec<String> = options.grant.iter().map(|r| q(r)).collect();
+            main.batch_execute(&format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {} TO {}",
+                tables.join(", "),
+                roles.join(", ")
+            ))
+            .await
+            .map_err(|e| fail("granting the --grant roles access to the copied tables", &e))?;
+            finish::grant_sequences(&main, &names, &options.grant).await?;
+        }
+        for (i, p) in plans.iter().enumerate() {
+            let (s, millis, _) = streamed[i].clone().unwrap_or_default();
+            let target = sums[i];
+            report.rows += s.rows;
+            report.bytes += s.bytes;
+            report.tables.push(TableReport {
+                table: p.table.name.clone(),
+                rows_source: s.rows,
+                rows_target: target.rows,
+                bytes: s.bytes,
+                millis,
+                checksum_source: s.checksum.hex(),
+                checksum_target: target.hex(),
+                matches: s.checksum == target,
+                columns: column_reports(p),
+            });
+        }
+        drop(clients);
 
-    // sequences: repaired in data-only mode (the schema is the app's),
-    // checked otherwise
-    progress(Event::Step("checking sequences"));
-    let mut db = crate::Database::connect_with(
-        &url,
-        crate::ConnectOptions {
-            table: options.tracking_table().to_string(),
-            ..Default::default()
-        },
-    )
-    .await?;
-    if load_into_existing.is_empty() {
-        let seq = crate::sequences::run(
-            &mut db,
-            &crate::sequences::Options {
-                grant: options.grant.clone(),
+        // sequences: repaired in data-only mode (the schema is the app's),
+        // checked otherwise
+        progress(Event::Step("checking sequences"));
+        let mut db = crate::Database::connect_with(
+            &url,
+            crate::ConnectOptions {
+                table: options.tracking_table().to_string(),
                 ..Default::default()
             },
         )
-        .await;
-        report.sequences = Some(seq?);
-    } else {
-        promise_autoincrement(&main, &plans, &load_into_existing).await?;
-        let seq = crate::sequences::run(
-            &mut db,
-            &crate::sequences::Options {
-                fix: true,
-                grant: options.grant.clone(),
-                ..Default::default()
-            },
-        )
-        .await;
-        report.sequences = Some(seq?);
-    }
-    db.close().await?;
-    // keel's history: the target's own when the schema was the app's
-    if !options.data_only {
-        let records = history::read(&path, options.tracking_table()).await?;
-        if !records.is_empty() {
-            progress(Event::Step("copying keel's history"));
-            let n = records.len();
-            history::write(&url, options.tracking_table(), records).await?;
-            notes.push(format!(
+        .await?;
+        if load_into_existing.is_empty() {
+            let seq = crate::sequences::run(
+                &mut db,
+                &crate::sequences::Options {
+                    grant: options.grant.clone(),
+                    ..Default::default()
+                },
+            )
+            .await;
+            report.sequences = Some(seq?);
+        } else {
+            promise_autoincrement(&main, &plans, &load_into_existing).await?;
+            let seq = crate::sequences::run(
+                &mut db,
+                &crate::sequences::Options {
+                    fix: true,
+                    grant: options.grant.clone(),
+                    ..Default::default()
+                },
+            )
+            .await;
+            report.sequences = Some(seq?);
+        }
+        db.close().await?;
+        // keel's history: the target's own when the schema was the app's
+        if !options.data_only {
+            let records = history::read(&path, options.tracking_table()).await?;
+            if !records.is_empty() {
+                progress(Event::Step("copying keel's history"));
+                let n = records.len();
+                history::write(&url, options.tracking_table(), records).await?;
+                notes.push(format!(
                 "keel's history ({n} row(s) of {}) arrived in the target's {} with method `copy`",
                 options.tracking_table(),
                 options.tracking_table()
             ));
+            }
         }
+        marker::clear(&main).await?;
+        Ok::<(), Error>(())
+    }
+    .await;
+    if let Err(e) = finished {
+        return Err(marker::after_commit(e, &target_name, plans.len()));
     }
     report.notes = notes;
     report.millis = started.elapsed().as_millis() as u64;

@@ -26,6 +26,7 @@ pub async fn validate(
     let existing = target::existing_tables(&client, &names).await?;
     let mut report = Report {
         notes,
+        incomplete: super::marker::read(&client).await?,
         ..Report::default()
     };
     for p in &mut plans {
