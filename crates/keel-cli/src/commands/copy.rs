@@ -168,6 +168,9 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
             "INCOMPLETE: the keel copy started {when} has not finished: keys, foreign keys or grants may be missing; run it again with --if-exists drop"
         ));
     }
+    for m in &report.missing {
+        p.line(format_args!("MISSING in the target: {m}"));
+    }
     if !valid && report.tables.iter().any(|t| !t.matches) {
         let bad: Vec<&str> = report
             .tables
@@ -195,6 +198,7 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
                 "orphans": report.orphans,
                 "notes": report.notes,
                 "incomplete": report.incomplete,
+                "missing": report.missing,
                 "sequences": report.sequences,
             }),
         ),

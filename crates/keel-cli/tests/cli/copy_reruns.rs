@@ -287,6 +287,11 @@ fn a_failure_after_the_rows_commit_leaves_the_target_marked_incomplete_until_a_r
     let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
     assert_eq!(code, Some(1), "an unfinished copy is not valid: {doc}");
     assert!(doc["incomplete"].is_string(), "{doc}");
+    assert_eq!(
+        doc["missing"],
+        serde_json::json!(["m: primary key (id)", "m: unique constraint (k)"]),
+        "validate names what the copy promised and the target lacks: {doc}"
+    );
     let out = db
         .keel()
         .args(["validate", &src, &db.url])
@@ -308,4 +313,30 @@ fn a_failure_after_the_rows_commit_leaves_the_target_marked_incomplete_until_a_r
     let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
     assert_eq!(code, Some(0), "{doc}");
     assert!(doc["incomplete"].is_null(), "{doc}");
+}
+
+#[test]
+fn validate_names_the_keys_indexes_and_constraints_the_target_lacks() {
+    let db = TestDb::new(Engine::Postgres, "copy_validate_promises");
+    let src = sqlite(&db, INCIDENT_1);
+    let (code, doc, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(0), "{doc} {said}");
+    assert_eq!(doc["missing"], serde_json::json!([]), "{doc}");
+    let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
+    assert_eq!(code, Some(0), "{doc}");
+    db.query(
+        "DROP INDEX ix_ioc_match_ioc_id; ALTER TABLE case_share DROP CONSTRAINT case_share_user_id_fkey;
+         ALTER TABLE system_settings DROP CONSTRAINT system_settings_setting_key_key",
+    );
+    let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(
+        doc["missing"],
+        serde_json::json!([
+            "case_share: foreign key (user_id) references user",
+            "ioc_match: index ix_ioc_match_ioc_id (ioc_id)",
+            "system_settings: unique constraint (setting_key)"
+        ]),
+        "{doc}"
+    );
 }

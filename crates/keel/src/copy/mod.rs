@@ -160,6 +160,8 @@ pub struct Report {
     /// A copy into the target that has not finished (when it started, from
     /// where): its keys, foreign keys or grants may be missing.
     pub incomplete: Option<String>,
+    /// Keys, indexes and constraints the copy builds that the target lacks.
+    pub missing: Vec<String>,
     pub rows: u64,
     pub bytes: u64,
     pub millis: u64,
@@ -168,7 +170,9 @@ pub struct Report {
 impl Report {
     /// Every table arrived with the same rows and content.
     pub fn valid(&self) -> bool {
-        self.incomplete.is_none() && self.tables.iter().all(|t| t.matches)
+        self.incomplete.is_none()
+            && self.missing.is_empty()
+            && self.tables.iter().all(|t| t.matches)
     }
 }
 
@@ -782,6 +786,13 @@ pub async fn run(
             ));
             }
         }
+        // what the copy promised is there, valid
+        let fresh: Vec<Plan> = plans
+            .iter()
+            .filter(|p| !load_into_existing.contains(&p.table.name))
+            .cloned()
+            .collect();
+        report.missing = validate::missing_promises(&main, &fresh).await?;
         marker::clear(&main).await?;
         Ok::<(), Error>(())
     }
