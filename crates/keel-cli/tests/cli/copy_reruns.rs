@@ -340,3 +340,36 @@ fn validate_names_the_keys_indexes_and_constraints_the_target_lacks() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_partial_unique_index_keeps_its_condition_and_json_nul_is_refused_by_name() {
+    let db = TestDb::new(Engine::Postgres, "copy_partial");
+    let src = sqlite(
+        &db,
+        "CREATE TABLE account (id INTEGER PRIMARY KEY, email TEXT NOT NULL, deleted_at DATETIME);
+         CREATE UNIQUE INDEX account_live_email ON account (email) WHERE deleted_at IS NULL;
+         INSERT INTO account VALUES (1, 'a@x', NULL), (2, 'a@x', '2025-01-01 00:00:00');",
+    );
+    let (code, doc, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(0), "{doc} {said}");
+    assert_eq!(
+        db.scalar("SELECT pg_get_indexdef('account_live_email'::regclass)"),
+        "CREATE UNIQUE INDEX account_live_email ON public.account USING btree (email) WHERE (deleted_at IS NULL)"
+    );
+    // a second live row with the same email is refused, a deleted one is not
+    db.query("INSERT INTO account (email, deleted_at) VALUES ('a@x', now())");
+    let refused =
+        std::panic::catch_unwind(|| db.query("INSERT INTO account (email) VALUES ('a@x')"));
+    assert!(refused.is_err(), "the partial unique index holds");
+
+    let db2 = TestDb::new(Engine::Postgres, "copy_json_nul");
+    let src2 = sqlite(
+        &db2,
+        r#"CREATE TABLE event (id INTEGER PRIMARY KEY, payload JSON); INSERT INTO event VALUES (1, '{"a": 1}'), (2, '{"a": "x\u0000y"}');"#,
+    );
+    let (code, _, said) = copy(&db2, &[&src2, &db2.url]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("event") && said.contains("payload"), "{said}");
+    assert!(said.contains("u0000"), "{said}");
+    assert!(!db2.has_table("event"), "nothing was written");
+}

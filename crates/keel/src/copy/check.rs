@@ -107,6 +107,8 @@ fn tokens(s: &str) -> Option<Vec<Tok>> {
 enum Kind {
     Number,
     Text,
+    /// Any other column type: only `IS [NOT] NULL` applies to it.
+    Other,
 }
 
 struct Parser<'a> {
@@ -202,7 +204,7 @@ impl Parser<'_> {
             let mut items = Vec::new();
             loop {
                 let (item, k) = self.literal()?;
-                if k != kind {
+                if k != kind || kind == Kind::Other {
                     return None;
                 }
                 items.push(item);
@@ -232,7 +234,7 @@ impl Parser<'_> {
             _ => return None,
         };
         let (right, k) = self.operand()?;
-        if k != kind {
+        if k != kind || kind == Kind::Other {
             return None;
         }
         Some(format!("{left} {op} {right}"))
@@ -268,12 +270,44 @@ impl Parser<'_> {
                 | PgType::Double
                 | PgType::Numeric(_) => Kind::Number,
                 PgType::Text | PgType::Varchar(_) => Kind::Text,
-                _ => return None,
+                _ => Kind::Other,
             };
             return Some((crate::dialect::Dialect::Postgres.quote(col), kind));
         }
         self.literal()
     }
+}
+
+/// The `WHERE` condition of a SQLite `CREATE INDEX` statement, if any:
+/// the text after the first `WHERE` outside quotes and parentheses.
+pub fn index_predicate(sql: &str) -> Option<&str> {
+    let bytes = sql.as_bytes();
+    let (mut depth, mut quote, mut i) = (0i32, None::<u8>, 0usize);
+    while let Some(&c) = bytes.get(i) {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'\'' | b'"' | b'`' => quote = Some(c),
+                b'[' => quote = Some(b']'),
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                b'W' | b'w' if depth == 0 => {
+                    let word = sql.get(i..i + 5)?;
+                    let before = i.checked_sub(1).and_then(|b| bytes.get(b));
+                    let after = bytes.get(i + 5);
+                    let boundary =
+                        |c: Option<&u8>| c.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_');
+                    if word.eq_ignore_ascii_case("WHERE") && boundary(before) && boundary(after) {
+                        return sql.get(i + 5..).map(str::trim);
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The PostgreSQL form of a SQLite CHECK expression over `columns` (name,
@@ -324,6 +358,24 @@ mod tests {
             translate("status IN ('a', 'it''s') AND status != 'x'", &c).as_deref(),
             Some("\"status\" IN ('a', 'it''s') AND \"status\" <> 'x'")
         );
+    }
+
+    #[test]
+    fn partial_index_conditions_are_found_and_translated() {
+        let c = vec![
+            ("deleted_at".to_string(), PgType::Timestamp),
+            ("email".to_string(), PgType::Text),
+        ];
+        let sql = "CREATE UNIQUE INDEX \"ux where\" ON users (email) WHERE deleted_at IS NULL";
+        let pred = index_predicate(sql);
+        assert_eq!(pred, Some("deleted_at IS NULL"));
+        assert_eq!(
+            translate("deleted_at IS NULL", &c).as_deref(),
+            Some("\"deleted_at\" IS NULL")
+        );
+        assert_eq!(index_predicate("CREATE INDEX i ON t (a)"), None);
+        // a date compared to a number means something else in each
+        assert_eq!(translate("deleted_at > 0", &c), None);
     }
 
     #[test]

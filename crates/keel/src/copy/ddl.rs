@@ -126,6 +126,41 @@ pub fn keys(plan: &Plan) -> Keys {
             continue;
         }
         match plain_columns(index) {
+            Some(cols) if index.partial && index.origin == "c" => {
+                // a partial index keeps its condition where it translates
+                let typed: Vec<(String, PgType)> = t
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .zip(plan.types.iter().copied())
+                    .collect();
+                let predicate = index
+                    .sql
+                    .as_deref()
+                    .and_then(super::check::index_predicate)
+                    .and_then(|p| super::check::translate(p, &typed));
+                match predicate {
+                    Some(pred) => {
+                        let list: Vec<String> = cols
+                            .iter()
+                            .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
+                            .collect();
+                        keys.builds.push(format!(
+                            "CREATE {}INDEX {} ON {} ({}) WHERE {pred}",
+                            if index.unique { "UNIQUE " } else { "" },
+                            q(&index.name),
+                            q(&t.name),
+                            list.join(", ")
+                        ));
+                    }
+                    None => keys.notes.push(format!(
+                        "{}: partial index {} was not created: its condition does not translate to PostgreSQL with the same meaning; SQLite's definition: {}",
+                        t.name,
+                        index.name,
+                        index.sql.as_deref().unwrap_or("(none)")
+                    )),
+                }
+            }
             Some(cols) if !index.partial => {
                 if index.origin == "u" {
                     let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
