@@ -373,3 +373,40 @@ fn a_partial_unique_index_keeps_its_condition_and_json_nul_is_refused_by_name() 
     assert!(said.contains("u0000"), "{said}");
     assert!(!db2.has_table("event"), "nothing was written");
 }
+
+#[test]
+fn null_primary_keys_and_names_clashing_at_63_bytes_are_refused_before_anything_is_written() {
+    let db = TestDb::new(Engine::Postgres, "copy_null_pk");
+    let src = sqlite(
+        &db,
+        "CREATE TABLE ok (id INTEGER PRIMARY KEY);
+         CREATE TABLE tag (name TEXT PRIMARY KEY, n INTEGER); INSERT INTO tag VALUES ('a', 1), (NULL, 2);",
+    );
+    let (code, _, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("table tag: 1 row(s) hold NULL in the primary key (name)"),
+        "{said}"
+    );
+    assert!(!db.has_table("ok"), "nothing was written");
+
+    let db2 = TestDb::new(Engine::Postgres, "copy_long_names");
+    let long = "x".repeat(60);
+    let src2 = sqlite(
+        &db2,
+        &format!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
+             CREATE INDEX {long}_by_a ON t (a); CREATE INDEX {long}_by_b ON t (b);"
+        ),
+    );
+    let (code, _, said) = copy(&db2, &[&src2, &db2.url]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains(&format!(
+            "index {long}_by_a of t and index {long}_by_b of t"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("63 bytes"), "{said}");
+    assert!(!db2.has_table("t"), "nothing was written");
+}

@@ -297,6 +297,7 @@ fn plan(path: &std::path::Path, options: &Options) -> Result<(Vec<Plan>, Vec<Str
     let mut plans = Vec::new();
     for mut t in tables {
         inspect::profile(&conn, path, &mut t)?;
+        null_keys(&conn, path, &t)?;
         let mut types = Vec::new();
         for c in &t.columns {
             let cast = casts
@@ -381,6 +382,18 @@ pub async fn run(
     }
     progress(Event::Step("reading the SQLite schema"));
     let (mut plans, mut notes) = plan(&path, options)?;
+    let clashes = name_clashes(&plans);
+    if !clashes.is_empty() {
+        return Err(Error::invalid(
+            format!(
+                "names would clash in PostgreSQL (which cuts every name to 63 bytes): {}; nothing was written",
+                clashes.join("; ")
+            ),
+            Some(
+                "rename them in SQLite (ALTER TABLE … RENAME, or recreate the index) so they differ in their first 63 bytes",
+            ),
+        ));
+    }
     if plans.is_empty() {
         return Err(Error::invalid(
             format!(
@@ -997,4 +1010,139 @@ fn cascade_victims(deps: &target::Dependents) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// A name as PostgreSQL keeps it: at most 63 bytes, cut at a character.
+fn pg_name(name: &str) -> &str {
+    let mut end = name.len().min(63);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.get(..end).unwrap_or(name)
+}
+
+/// Names the copy would create that PostgreSQL's 63-byte limit makes the
+/// same (tables and indexes share one namespace; foreign keys are per
+/// table), and table names it would cut at all (every lookup by name
+/// would miss them).
+fn name_clashes(plans: &[Plan]) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let mut out = Vec::new();
+    let mut relations: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in plans {
+        let t = &p.table;
+        if t.name.len() > 63 {
+            out.push(format!(
+                "table {} ({} bytes) would be created as {}",
+                t.name,
+                t.name.len(),
+                pg_name(&t.name)
+            ));
+        }
+        let mut names = vec![(t.name.clone(), format!("table {}", t.name))];
+        if !t.primary_key.is_empty() {
+            names.push((
+                format!("{}_pkey", t.name),
+                format!("the primary key of {}", t.name),
+            ));
+        }
+        for index in &t.indexes {
+            if index.origin == "pk" {
+                continue;
+            }
+            if index.origin == "u" {
+                let cols: Vec<String> = index
+                    .columns
+                    .iter()
+                    .flatten()
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                names.push((
+                    format!("{}_{}_key", t.name, cols.join("_")),
+                    format!(
+                        "the unique constraint of {} on ({})",
+                        t.name,
+                        cols.join(", ")
+                    ),
+                ));
+            } else {
+                names.push((
+                    index.name.clone(),
+                    format!("index {} of {}", index.name, t.name),
+                ));
+            }
+        }
+        for (name, what) in names {
+            relations
+                .entry(pg_name(&name).to_string())
+                .or_default()
+                .push(what);
+        }
+        let mut fks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for fk in &t.foreign_keys {
+            let name = format!("{}_{}_fkey", t.name, fk.from.join("_"));
+            fks.entry(pg_name(&name).to_string())
+                .or_default()
+                .push(format!(
+                    "the foreign key of {} on ({})",
+                    t.name,
+                    fk.from.join(", ")
+                ));
+        }
+        for (name, whats) in fks.into_iter().filter(|(_, w)| w.len() > 1) {
+            out.push(format!("{} would all be named {name}", whats.join(" and ")));
+        }
+    }
+    for (name, whats) in relations.into_iter().filter(|(_, w)| w.len() > 1) {
+        out.push(format!("{} would all be named {name}", whats.join(" and ")));
+    }
+    out
+}
+
+/// A rowid table whose primary key is not the rowid may hold NULLs in it
+/// (a SQLite quirk kept for compatibility); PostgreSQL refuses them. Found
+/// before anything is written, through the key's own index.
+fn null_keys(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    t: &inspect::Table,
+) -> Result<()> {
+    if t.rowid_alias.is_some() || t.without_rowid || t.primary_key.is_empty() {
+        return Ok(());
+    }
+    let cols: Vec<&str> = t
+        .primary_key
+        .iter()
+        .filter_map(|&i| t.columns.get(i))
+        .map(|c| c.name.as_str())
+        .collect();
+    let lite = |s: &str| Dialect::Sqlite.quote(s);
+    let test: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{} IS NULL", lite(c)))
+        .collect();
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE {}",
+        lite(&t.name),
+        test.join(" OR ")
+    );
+    let n: i64 = conn
+        .query_row(&sql, [], |r| r.get(0))
+        .map_err(|e| inspect::fail(path, &e))?;
+    if n == 0 {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        format!(
+            "table {}: {n} row(s) hold NULL in the primary key ({}), which SQLite allows in a rowid table and PostgreSQL does not; nothing was written",
+            t.name,
+            cols.join(", ")
+        ),
+        Some(&format!(
+            "find them with: SELECT rowid, * FROM {} WHERE {}; fix or delete them in SQLite, or leave the table out with --exclude {}",
+            lite(&t.name),
+            test.join(" OR "),
+            t.name
+        )),
+    ))
 }
