@@ -410,3 +410,30 @@ fn null_primary_keys_and_names_clashing_at_63_bytes_are_refused_before_anything_
     assert!(said.contains("63 bytes"), "{said}");
     assert!(!db2.has_table("t"), "nothing was written");
 }
+
+#[test]
+fn a_number_default_on_a_date_or_json_column_arrives_as_the_rows_do() {
+    let db = TestDb::new(Engine::Postgres, "copy_number_defaults");
+    let src = sqlite(
+        &db,
+        "CREATE TABLE job (id INTEGER PRIMARY KEY, created DATETIME DEFAULT 0, doc JSON DEFAULT 0, day DATE DEFAULT 0);
+         INSERT INTO job (id) VALUES (1);",
+    );
+    let (code, doc, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(0), "{doc} {said}");
+    assert_eq!(
+        db.scalar("INSERT INTO job DEFAULT VALUES RETURNING created::text || ' ' || doc::text"),
+        db.scalar("SELECT created::text || ' ' || doc::text FROM job WHERE id = 1"),
+        "a new row gets what the copied row holds"
+    );
+    assert_eq!(
+        db.scalar("SELECT created::text FROM job WHERE id = 1"),
+        "1970-01-01 00:00:00"
+    );
+    assert!(
+        doc["notes"]
+            .to_string()
+            .contains("job.day: default `0` not translated"),
+        "{doc}"
+    );
+}
