@@ -437,3 +437,32 @@ fn a_number_default_on_a_date_or_json_column_arrives_as_the_rows_do() {
         "{doc}"
     );
 }
+
+#[test]
+fn collate_nocase_keeps_unique_case_insensitive() {
+    let db = TestDb::new(Engine::Postgres, "copy_nocase");
+    let src = sqlite(
+        &db,
+        "CREATE TABLE member (id INTEGER PRIMARY KEY, email VARCHAR(100) COLLATE NOCASE NOT NULL UNIQUE, nick TEXT);
+         INSERT INTO member VALUES (1, 'Ann@Example.org', 'x');",
+    );
+    let (code, doc, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(0), "{doc} {said}");
+    assert!(
+        doc["notes"].to_string().contains("COLLATE NOCASE kept"),
+        "{doc}"
+    );
+    // as in SQLite: found whatever the case, and a duplicate differing only
+    // in case is refused by the UNIQUE constraint
+    assert_eq!(
+        db.scalar("SELECT id::text FROM member WHERE email = 'ann@example.ORG'"),
+        "1"
+    );
+    let dup = std::panic::catch_unwind(|| {
+        db.query("INSERT INTO member (email) VALUES ('ANN@example.org')")
+    });
+    assert!(dup.is_err(), "a case-only duplicate must be refused");
+    assert_eq!(db.scalar("SELECT count(*)::text FROM member"), "1");
+    let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
+    assert_eq!(code, Some(0), "{doc}");
+}

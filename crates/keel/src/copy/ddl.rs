@@ -38,12 +38,39 @@ impl Plan {
     }
 }
 
+/// The collation SQLite's `COLLATE NOCASE` becomes: ICU's root locale at
+/// strength 2 (letters and accents matter, case does not), nondeterministic
+/// so that equality and UNIQUE ignore case as they did in SQLite. (SQLite
+/// folds ASCII only; this folds every script's case as well.)
+pub const NOCASE_COLLATION: &str = "keel_nocase";
+
+/// The statement that makes [`NOCASE_COLLATION`].
+pub const CREATE_NOCASE: &str = "CREATE COLLATION IF NOT EXISTS keel_nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)";
+
+pub fn nocase(collation: &str) -> bool {
+    collation.eq_ignore_ascii_case("NOCASE")
+}
+
 pub fn create_table(plan: &Plan) -> (String, Vec<String>) {
     let mut notes = Vec::new();
     let mut cols = Vec::new();
     for (i, c) in plan.table.columns.iter().enumerate() {
         let ty = plan.types[i];
         let mut def = format!("{} {ty}", q(&c.name));
+        match c.collation.as_deref() {
+            Some(coll) if nocase(coll) && matches!(ty, PgType::Text | PgType::Varchar(_)) => {
+                def.push_str(&format!(" COLLATE {}", q(NOCASE_COLLATION)));
+                notes.push(format!(
+                    "{}.{}: COLLATE NOCASE kept as the case-insensitive collation {NOCASE_COLLATION} (equality, UNIQUE and ORDER BY ignore case; LIKE on this column needs PostgreSQL 18, use ILIKE or lower())",
+                    plan.table.name, c.name
+                ));
+            }
+            Some(coll) if !coll.eq_ignore_ascii_case("BINARY") => notes.push(format!(
+                "{}.{}: COLLATE {coll} is not kept (PostgreSQL has no such collation); comparisons are byte-wise",
+                plan.table.name, c.name
+            )),
+            _ => {}
+        }
         if plan.table.rowid_alias == Some(i) {
             let start = plan.identity_start.unwrap_or(1);
             def.push_str(&format!(

@@ -585,6 +585,24 @@ pub async fn run(
             }
         }
     }
+    // COLLATE NOCASE columns need keel's case-insensitive collation; made
+    // before the lanes start (each would otherwise wait on another's
+    // uncommitted one), it is all a failed copy can leave behind
+    let needs_nocase = plans.iter().any(|p| {
+        !load_into_existing.contains(&p.table.name)
+            && p.table.columns.iter().zip(&p.types).any(|(c, t)| {
+                c.collation.as_deref().is_some_and(ddl::nocase)
+                    && matches!(t, PgType::Text | PgType::Varchar(_))
+            })
+    });
+    if needs_nocase {
+        main.batch_execute(ddl::CREATE_NOCASE).await.map_err(|e| {
+            fail(
+                "creating the case-insensitive collation keel_nocase for the COLLATE NOCASE columns (PostgreSQL must be built with ICU); nothing was written",
+                &e,
+            )
+        })?;
+    }
     progress(Event::Step("loading"));
     let plans_ref = &plans;
     let path_ref = &path;
