@@ -13,6 +13,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     let report = keel::check::run(&migrator, &mut db).await;
     db.close().await?;
     let report = report?;
+    let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
     let p = &ctx.printer;
     let out = |s: String| p.line(s);
 
@@ -76,7 +77,12 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         out("  (`keel sequences --fix` repairs them)".into());
     }
 
-    let ok = report.ok();
+    if let Some(when) = &copy_incomplete {
+        out(format!(
+            "copy: INCOMPLETE: the keel copy started {when} has not finished (keys, foreign keys or grants may be missing): run it again with --if-exists drop"
+        ));
+    }
+    let ok = report.ok() && copy_incomplete.is_none();
     out(if ok {
         "\ncheck passed".to_string()
     } else {
@@ -91,6 +97,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
                 "migrations": report.migrations.entries,
                 "drift": report.drift,
                 "sequences": report.sequences.remaining,
+                "copy_incomplete": copy_incomplete,
             }),
         ),
     );

@@ -12,6 +12,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     let report = migrator.status(&mut db).await;
     db.close().await?;
     let report = report?;
+    let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
     let p = &ctx.printer;
     if report.entries.is_empty() {
         p.line("no migrations yet: create one with `keel new <name>`");
@@ -72,6 +73,11 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     if !summary.is_empty() {
         p.line(format_args!("\n{}", summary.join(", ")));
     }
+    if let Some(when) = &copy_incomplete {
+        p.line(format_args!(
+            "\nINCOMPLETE: a keel copy into this database started {when} has not finished (keys, foreign keys or grants may be missing): run it again with --if-exists drop"
+        ));
+    }
     let counts: serde_json::Map<String, serde_json::Value> = labels
         .iter()
         .map(|l| (l.to_string(), json!(report.count(l))))
@@ -80,10 +86,10 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "status",
         with_header(
             ctx,
-            json!({ "clean": report.is_clean(), "counts": counts, "migrations": report.entries }),
+            json!({ "clean": report.is_clean() && copy_incomplete.is_none(), "counts": counts, "migrations": report.entries, "copy_incomplete": copy_incomplete }),
         ),
     );
-    Ok(if report.is_clean() {
+    Ok(if report.is_clean() && copy_incomplete.is_none() {
         ExitStatus::Ok
     } else {
         ExitStatus::Problems

@@ -302,6 +302,15 @@ fn a_failure_after_the_rows_commit_leaves_the_target_marked_incomplete_until_a_r
         "{out:?}"
     );
 
+    for command in ["status", "check"] {
+        let out = db.keel().arg(command).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{command}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"),
+            "{command}: {out:?}"
+        );
+    }
+
     // the cause fixed in the source, the same copy again finishes it
     rusqlite::Connection::open(&src)
         .unwrap()

@@ -1164,3 +1164,14 @@ fn null_keys(
         )),
     ))
 }
+
+/// A `keel copy` into `url` that has not finished: when it started and
+/// from where (see [`marker`]). `None` for other engines and finished
+/// copies. For `keel status` and `keel check`.
+pub async fn unfinished(url: &DatabaseUrl) -> Result<Option<String>> {
+    if url.engine() != Engine::Postgres {
+        return Ok(None);
+    }
+    let client = crate::db::postgres(url).await?;
+    marker::read(&client).await
+}
