@@ -475,3 +475,22 @@ fn collate_nocase_keeps_unique_case_insensitive() {
     let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
     assert_eq!(code, Some(0), "{doc}");
 }
+
+#[test]
+fn rows_sqlite_let_past_a_check_are_refused_by_table_before_anything_is_written() {
+    let db = TestDb::new(Engine::Postgres, "copy_check_rows");
+    let src = sqlite(
+        &db,
+        "PRAGMA ignore_check_constraints = 1;
+         CREATE TABLE line (id INTEGER PRIMARY KEY, quantity INTEGER CHECK (quantity > 0));
+         INSERT INTO line VALUES (1, 3), (2, -5);",
+    );
+    let (code, _, said) = copy(&db, &[&src, &db.url, "--jobs", "2"]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("table line: rows break a CHECK constraint"),
+        "{said}"
+    );
+    assert!(said.contains("nothing was written"), "{said}");
+    assert!(!db.has_table("line"));
+}

@@ -899,7 +899,24 @@ async fn load_one(
             has_rowid: !p.table.without_rowid,
         };
         let report_rows = |done: u64| progress(Event::Rows { table: name, done });
-        load::copy_table(client, source, &copy_sql, &report_rows).await?
+        load::copy_table(client, source, &copy_sql, &report_rows)
+            .await
+            .map_err(|e| match e {
+                Error::Database { error, .. }
+                    if error.sqlstate.as_deref() == Some("23514") && !existing =>
+                {
+                    Error::invalid(
+                        format!(
+                            "table {name}: rows break a CHECK constraint SQLite declared but did not enforce for them ({}); nothing was written",
+                            error.message
+                        ),
+                        Some(
+                            "fix those rows in SQLite (SQLite skips CHECKs under PRAGMA ignore_check_constraints), or leave the table out with --exclude",
+                        ),
+                    )
+                }
+                other => other,
+            })?
     };
     progress(Event::TableDone { table: name });
     Ok((streamed, started.elapsed().as_millis() as u64, notes))
