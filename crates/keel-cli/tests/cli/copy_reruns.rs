@@ -370,6 +370,16 @@ fn a_partial_unique_index_keeps_its_condition_and_json_nul_is_refused_by_name() 
     let refused =
         std::panic::catch_unwind(|| db.query("INSERT INTO account (email) VALUES ('a@x')"));
     assert!(refused.is_err(), "the partial unique index holds");
+    let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
+    assert_eq!(code, Some(1), "rows were added since: {doc}");
+    assert_eq!(doc["missing"], serde_json::json!([]), "{doc}");
+    db.query("DROP INDEX account_live_email");
+    let (_, doc) = db.keel_json(&["validate", &src, &db.url]);
+    assert_eq!(
+        doc["missing"],
+        serde_json::json!(["account: partial index account_live_email (email)"]),
+        "{doc}"
+    );
 
     let db2 = TestDb::new(Engine::Postgres, "copy_json_nul");
     let src2 = sqlite(

@@ -93,6 +93,8 @@ struct Built {
     columns: Vec<String>,
     parent: Option<String>,
     plain: bool,
+    /// An index with a `WHERE` condition (and no expression).
+    partial: bool,
 }
 
 /// What a copy of `plans` promised and the target lacks: the primary key,
@@ -114,12 +116,12 @@ pub(super) async fn missing_promises(
             "WITH t AS (SELECT oid, relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p') AND relname = ANY($1::text[]))
              SELECT t.relname::text, 'i'::text, i.indisunique, i.indisvalid AND i.indisready, i.indisprimary,
                     ARRAY(SELECT coalesce(a.attname::text, '') FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.n ORDER BY k.o),
-                    NULL::text, i.indpred IS NULL AND i.indexprs IS NULL
+                    NULL::text, i.indpred IS NULL AND i.indexprs IS NULL, i.indpred IS NOT NULL AND i.indexprs IS NULL
              FROM pg_index i JOIN t ON t.oid = i.indrelid
              UNION ALL
              SELECT t.relname::text, con.contype::text, false, con.convalidated, false,
                     ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.n ORDER BY k.o),
-                    p.relname::text, true
+                    p.relname::text, true, false
              FROM pg_constraint con JOIN t ON t.oid = con.conrelid LEFT JOIN pg_class p ON p.oid = con.confrelid
              WHERE con.contype IN ('f', 'c')",
             &[(&names, Type::TEXT_ARRAY)],
@@ -138,6 +140,7 @@ pub(super) async fn missing_promises(
             columns: r.col(5, origin)?,
             parent: r.col(6, origin)?,
             plain: r.col(7, origin)?,
+            partial: r.col(8, origin)?,
         });
     }
     let mut missing = Vec::new();
@@ -204,6 +207,44 @@ pub(super) async fn missing_promises(
                     t.name,
                     fk.from.join(", "),
                     fk.parent
+                ));
+            }
+        }
+        // partial indexes whose condition translates were built with it
+        let typed: Vec<(String, crate::types::PgType)> = t
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .zip(p.types.iter().copied())
+            .collect();
+        for index in t.indexes.iter().filter(|i| i.partial && i.origin == "c") {
+            let Some(cols) = index
+                .columns
+                .iter()
+                .map(|c| c.as_ref().map(|(n, _)| n.clone()))
+                .collect::<Option<Vec<String>>>()
+            else {
+                continue;
+            };
+            let translates = index
+                .sql
+                .as_deref()
+                .and_then(super::check::index_predicate)
+                .and_then(|w| super::check::translate(w, &typed))
+                .is_some();
+            let present = built.iter().filter(on).any(|b| {
+                b.kind == "i"
+                    && b.partial
+                    && b.valid
+                    && b.columns == cols
+                    && (!index.unique || b.unique)
+            });
+            if translates && !present {
+                missing.push(format!(
+                    "{}: partial index {} ({})",
+                    t.name,
+                    index.name,
+                    cols.join(", ")
                 ));
             }
         }
