@@ -311,6 +311,12 @@ fn a_failure_after_the_rows_commit_leaves_the_target_marked_incomplete_until_a_r
         );
     }
 
+    // the same copy without --if-exists: told what happened and what to do
+    let (code, _, said) = copy(&db, &[&src, &db.url]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("did not finish"), "{said}");
+    assert!(said.contains("--if-exists drop"), "{said}");
+
     // the cause fixed in the source, the same copy again finishes it
     rusqlite::Connection::open(&src)
         .unwrap()

@@ -434,6 +434,15 @@ pub async fn run(
         }
     } else if options.if_exists == IfExists::Fail && !existing.is_empty() {
         let list: Vec<&String> = existing.iter().map(|(n, _)| n).collect();
+        if let Some(when) = marker::read(&main).await? {
+            return Err(Error::invalid(
+                format!(
+                    "a keel copy into this database started {when} did not finish: its tables are there ({}), keys, foreign keys or grants may be missing; nothing was written",
+                    join(&list)
+                ),
+                Some("run the copy again with --if-exists drop: it redoes it and removes the mark"),
+            ));
+        }
         return Err(Error::invalid(
             format!(
                 "table(s) already exist in the target: {}; nothing was written",
