@@ -32,3 +32,17 @@ ensure_mariadb() {
   echo "hint: install and start it (user root, empty password); its tests are never skipped." >&2
   exit 1
 }
+
+# The TLS tests start throwaway servers of their own (never the shared
+# ones): a TLS MariaDB (scripts/mariadb-tls.sh) and a PostgreSQL with SCRAM
+# and client certificates (scripts/postgres-tls.sh). They need these tools.
+ensure_tls_tools() {
+  local missing=()
+  for tool in openssl mariadb-install-db runuser; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadbd)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(initdb)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "error: the TLS tests need ${missing[*]}, which is not installed." >&2
+  echo "hint: apt-get install openssl mariadb-server postgresql; the TLS tests are never skipped." >&2
+  exit 1
+}

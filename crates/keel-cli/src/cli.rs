@@ -40,6 +40,10 @@ pub struct Global {
     /// Seconds to wait for another runner's migration lock [default: 300]
     #[arg(long, global = true, value_name = "SECONDS")]
     pub lock_timeout: Option<f64>,
+    /// Migrations folder layout: auto, keel, sqlx, diesel, golang-migrate,
+    /// dbmate, goose, flyway, prisma [default: auto]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub layout: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -82,7 +86,22 @@ pub enum Command {
     Diff(DiffArgs),
     /// The CI gate: pending, modified, missing and failed migrations, drift
     /// against the migrations, and sequence trouble
-    Check,
+    Check(CheckArgs),
+    /// Import another tool's history (sqlx, diesel, golang-migrate, dbmate,
+    /// goose, flyway, prisma, alembic, rails) into keel's tracking table
+    /// without running anything, checking files against its checksums
+    Adopt(AdoptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose history to import: sqlx, diesel, golang-migrate,
+    /// dbmate, goose, flyway, prisma, alembic, rails, or auto
+    #[arg(long, value_name = "TOOL", default_value = "auto")]
+    pub from: String,
+    /// Show what would be imported; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +181,21 @@ pub struct DiffArgs {
     /// Include statements that delete data (DROP TABLE, DROP COLUMN) in the plan
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Leave these tables out of the comparison (repeatable or comma-separated)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "TABLE",
+        conflicts_with = "sql"
+    )]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Leave these tables out of the drift check (repeatable or comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "TABLE")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ fn main() -> std::process::ExitCode {
         config: cli.global.config.clone(),
         table: cli.global.table.clone(),
         lock_timeout: cli.global.lock_timeout,
+        layout: cli.global.layout.clone(),
     };
     let settings = std::env::current_dir()
         .map_err(|e| keel::Error::Io {

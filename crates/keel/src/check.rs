@@ -41,11 +41,30 @@ impl CheckReport {
         }
     }
 
+    /// Leaves the differences of these tables (and of what hangs on them)
+    /// out of the drift: `keel check --exclude TABLE`.
+    pub fn exclude(&mut self, tables: &[String]) {
+        if let Drift::Checked { differences, .. } = &mut self.drift {
+            differences.retain(|d| !excluded(d, tables));
+        }
+    }
+
     /// Nothing to report: every migration applied and unchanged, no drift,
     /// every sequence sound.
     pub fn ok(&self) -> bool {
         self.migrations.is_clean() && self.drift_count() == 0 && self.sequences.ok()
     }
+}
+
+/// Whether a difference concerns one of `tables` (a table or view, by
+/// name, in any schema, with what hangs on it).
+pub fn excluded(d: &Difference, tables: &[String]) -> bool {
+    let table = match (&d.table, d.kind) {
+        (Some(t), _) => t,
+        (None, schema::Kind::Table | schema::Kind::View) => &d.name,
+        (None, _) => return false,
+    };
+    tables.iter().any(|x| x == table)
 }
 
 /// Checks the database `db` is connected to against `migrator`'s files.

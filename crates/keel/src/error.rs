@@ -156,6 +156,10 @@ impl Error {
             Error::InvalidMigrations { .. } => {
                 Some("fix the files listed above; nothing was applied".to_string())
             }
+            Error::Connect { message, .. } if is_tls(message) => Some(
+                "fix the TLS parameters of the URL or the server's certificate (PostgreSQL: sslmode, sslrootcert, sslcert, sslkey; MySQL: ssl-mode, ssl-ca, ssl-cert, ssl-key); keel never falls back to plain text where the mode forbids it"
+                    .to_string(),
+            ),
             Error::Connect { .. } => Some(
                 "check that the server is running and the URL (--database-url, DATABASE_URL, .env or keel.toml) is right"
                     .to_string(),
@@ -205,6 +209,24 @@ impl Error {
             error,
         }
     }
+}
+
+/// Whether a connection error is about TLS (a refused certificate, a
+/// server without TLS, a TLS parameter keel could not use).
+fn is_tls(message: &str) -> bool {
+    [
+        "TLS",
+        "certificate",
+        "sslmode",
+        "ssl-mode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "ssl-c",
+        "ssl-key",
+    ]
+    .iter()
+    .any(|w| message.contains(w))
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -10,6 +10,11 @@
 //! file per engine, behind one narrow set of primitives) → [`db`] (the one
 //! place connections are opened, errors mapped and rows decoded).
 //!
+//! A folder may be in another tool's layout ([`source::layout`]: sqlx,
+//! diesel, golang-migrate, dbmate, goose, Flyway, Prisma), and [`adopt`]
+//! imports that tool's history into keel's tracking table without running
+//! anything.
+//!
 //! # Start-up
 //!
 //! Apply pending migrations before serving traffic, and refuse to start if
@@ -29,6 +34,7 @@
 //! left to do and carry on.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod adopt;
 mod backend;
 pub mod check;
 pub mod copy;

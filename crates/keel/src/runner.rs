@@ -269,7 +269,7 @@ impl Migrator {
         let plan = plan::stamp(&self.migrations, applied, version)?;
         let applied_by = applied_by(db, plan.is_empty()).await?;
         for m in &plan {
-            let total = split(&m.up.sql, db.dialect()).len() as i64;
+            let total = m.up.statements(db.dialect()).len() as i64;
             let record = success_record(m, Some(0), total, &applied_by, Method::Stamp);
             db.backend.write(&Write::Upsert(Box::new(record))).await?;
         }
@@ -336,11 +336,14 @@ impl Migrator {
                         .applied_sql(row.version)
                         .await?
                         .unwrap_or_default();
-                    split(&stored, db.dialect())
-                        .into_iter()
-                        .take(usize::try_from(row.statements_applied).unwrap_or(0))
-                        .map(|s| s.text)
-                        .collect()
+                    match self.migrations.get(row.version) {
+                        Some(m) => m.up.split_like(&stored, db.dialect()),
+                        None => split(&stored, db.dialect()),
+                    }
+                    .into_iter()
+                    .take(usize::try_from(row.statements_applied).unwrap_or(0))
+                    .map(|s| s.text)
+                    .collect()
                 }
                 None => Vec::new(),
             };
@@ -459,7 +462,7 @@ async fn acquire_lock(db: &mut Database, observer: Observer<'_>) -> Result<Optio
 /// the tracking table exists, read it, run `body`, and release the lock on
 /// every path. The body's error wins over an error releasing (a session lock
 /// dies with its connection anyway). Returns how long keel waited, if it had to.
-async fn locked<T>(
+pub(crate) async fn locked<T>(
     db: &mut Database,
     observer: Observer<'_>,
     body: impl AsyncFnOnce(&mut Database, &[AppliedMigration], Observer<'_>) -> Result<T>,
@@ -505,7 +508,8 @@ fn dry_report(db: &Database, plan: Vec<&Migration>, direction: Direction) -> Run
                 file: file.file.clone(),
                 direction,
                 transactional: transactional(db, file),
-                statements: split(&file.sql, db.dialect())
+                statements: file
+                    .statements(db.dialect())
                     .into_iter()
                     .map(|s| s.text)
                     .collect(),
@@ -593,7 +597,7 @@ async fn run_file(
             None,
         ));
     };
-    let statements = split(&file.sql, db.dialect());
+    let statements = file.statements(db.dialect());
     let total = statements.len() as i64;
     let started = Instant::now();
     // Resuming a partial migration continues statement by statement.
@@ -720,7 +724,11 @@ async fn retry(
 async fn retry_from(db: &mut Database, m: &Migration, row: &AppliedMigration) -> Result<usize> {
     let stored = db.backend.applied_sql(m.version).await?.unwrap_or_default();
     let dialect = db.dialect();
-    let done =
-        plan::repair::check_retry(m, row, &split(&stored, dialect), &split(&m.up.sql, dialect))?;
+    let done = plan::repair::check_retry(
+        m,
+        row,
+        &m.up.split_like(&stored, dialect),
+        &m.up.statements(dialect),
+    )?;
     Ok(done)
 }

@@ -183,6 +183,9 @@ pub struct ConfigFile {
     pub table: Option<String>,
     /// Seconds to wait for another runner's lock.
     pub lock_timeout: Option<f64>,
+    /// The migrations folder's layout: `auto` (the default), `keel`,
+    /// `sqlx`, `diesel`, `golang-migrate`, `dbmate`, `goose`, `flyway`, `prisma`.
+    pub layout: Option<String>,
 }
 
 /// What the command line says; `None` means "not given".
@@ -193,6 +196,8 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub table: Option<String>,
     pub lock_timeout: Option<f64>,
+    /// `--layout NAME`.
+    pub layout: Option<String>,
 }
 
 /// Fully resolved settings.
@@ -203,6 +208,8 @@ pub struct Settings {
     pub migrations_dir: PathBuf,
     pub table: String,
     pub lock_timeout: Duration,
+    /// The migrations folder's layout; `None`: detected from its files.
+    pub layout: Option<crate::source::Layout>,
 }
 
 impl Settings {
@@ -268,12 +275,17 @@ impl Settings {
             }
             None => DEFAULT_LOCK_TIMEOUT,
         };
+        let layout = match overrides.layout.as_ref().or(config.layout.as_ref()) {
+            Some(name) => crate::source::Layout::parse(name)?,
+            None => None,
+        };
         Ok(Settings {
             database_url,
             url_source,
             migrations_dir,
             table,
             lock_timeout,
+            layout,
         })
     }
 }

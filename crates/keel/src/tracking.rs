@@ -45,10 +45,18 @@ pub enum Method {
     Repair,
     /// `keel copy` brought the row from the source database's history.
     Copy,
+    /// `keel adopt` imported it from another tool's history table.
+    Adopt,
 }
 
 impl Method {
-    pub const ALL: [Method; 4] = [Method::Run, Method::Stamp, Method::Repair, Method::Copy];
+    pub const ALL: [Method; 5] = [
+        Method::Run,
+        Method::Stamp,
+        Method::Repair,
+        Method::Copy,
+        Method::Adopt,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -56,6 +64,7 @@ impl Method {
             Method::Stamp => "stamp",
             Method::Repair => "repair",
             Method::Copy => "copy",
+            Method::Adopt => "adopt",
         }
     }
 
@@ -66,6 +75,7 @@ impl Method {
             Method::Stamp => &"stamp",
             Method::Repair => &"repair",
             Method::Copy => &"copy",
+            Method::Adopt => &"adopt",
         }
     }
 

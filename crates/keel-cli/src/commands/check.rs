@@ -3,16 +3,19 @@
 //! migrations produce; sequence trouble. Exit 1 when anything is found.
 
 use super::{Context, diff, with_header};
+use crate::cli::CheckArgs;
 use crate::exit::ExitStatus;
 use keel::Result;
 use keel::check::Drift;
 use serde_json::json;
 
-pub async fn run(ctx: &Context) -> Result<ExitStatus> {
+pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     let (migrator, mut db) = ctx.open().await?;
     let report = keel::check::run(&migrator, &mut db).await;
     db.close().await?;
-    let report = report?;
+    let mut report = report?;
+    report.exclude(&args.exclude);
+    let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
     let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
     let p = &ctx.printer;
     let out = |s: String| p.line(s);
@@ -77,6 +80,9 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         out("  (`keel sequences --fix` repairs them)".into());
     }
 
+    for n in &notes {
+        out(format!("note: {n}"));
+    }
     if let Some(when) = &copy_incomplete {
         out(format!(
             "copy: INCOMPLETE: the keel copy started {when} has not finished (keys, foreign keys or grants may be missing): run it again with --if-exists drop"
@@ -97,6 +103,8 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
                 "migrations": report.migrations.entries,
                 "drift": report.drift,
                 "sequences": report.sequences.remaining,
+                "notes": notes,
+                "excluded": args.exclude,
                 "copy_incomplete": copy_incomplete,
             }),
         ),

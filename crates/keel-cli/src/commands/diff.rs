@@ -28,7 +28,18 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
         from.describe(),
         to.describe()
     ));
-    let c = keel::schema::compare(&from, &to, &options).await?;
+    let mut c = keel::schema::compare(&from, &to, &options).await?;
+    c.differences
+        .retain(|d| !keel::check::excluded(d, &args.exclude));
+    let mut notes = Vec::new();
+    for side in [&from, &to] {
+        if let Side::Url(url) = side {
+            notes.extend(super::leftover_notes(ctx, url).await);
+        }
+    }
+    for n in &notes {
+        p.note(format_args!("note: {n}"));
+    }
     if args.sql {
         if let Some(plan) = &c.plan {
             p.line(plan.to_sql());
@@ -48,6 +59,7 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitStatus> {
                 "to_engine": c.to_engine,
                 "same": c.differences.is_empty(),
                 "differences": c.differences,
+                "notes": notes,
                 "plan": c.plan.as_ref().map(|plan| json!({
                     "sql": plan.to_sql(),
                     "verified": c.plan_verified,
@@ -74,7 +86,10 @@ pub fn side(ctx: &Context, arg: &str) -> Result<Side> {
                 hint: Some("point --migrations at your folder".into()),
             });
         }
-        return Ok(Side::Migrations(Migrations::from_dir(dir)?));
+        return Ok(Side::Migrations(Migrations::from_dir_as(
+            dir,
+            ctx.settings.layout,
+        )?));
     }
     Ok(Side::Url(DatabaseUrl::parse(arg)?))
 }

@@ -14,6 +14,10 @@ const CONFIG: &str = r#"# keel configuration. Flags and DATABASE_URL (environmen
 # Folder of <version>_<name>.sql (or .up.sql + .down.sql) files.
 # migrations = "migrations"
 
+# The folder's layout: auto (detected from its files), keel, sqlx, diesel,
+# golang-migrate, dbmate, goose, flyway or prisma.
+# layout = "auto"
+
 # Tracking table.
 # table = "keel_migrations"
 

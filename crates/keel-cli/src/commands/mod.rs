@@ -1,6 +1,7 @@
 //! One file per command: each parses nothing (clap did), calls the library,
 //! prints through the [`Printer`], and returns an [`ExitStatus`].
 
+mod adopt;
 mod check;
 mod copy;
 mod diff;
@@ -39,7 +40,8 @@ pub fn name(command: &Command) -> &'static str {
         Command::Copy(_) => "copy",
         Command::Validate(_) => "validate",
         Command::Diff(_) => "diff",
-        Command::Check => "check",
+        Command::Check(_) => "check",
+        Command::Adopt(_) => "adopt",
     }
 }
 
@@ -57,7 +59,8 @@ pub async fn run(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Copy(args) => copy::run(ctx, &args).await,
         Command::Validate(args) => copy::validate(ctx, &args).await,
         Command::Diff(args) => diff::run(ctx, &args).await,
-        Command::Check => check::run(ctx).await,
+        Command::Check(args) => check::run(ctx, &args).await,
+        Command::Adopt(args) => adopt::run(ctx, &args).await,
     }
 }
 
@@ -67,7 +70,8 @@ impl Context {
     /// to the database unless every file is valid.
     pub async fn open(&self) -> Result<(Migrator, Database)> {
         let dir = self.settings.migrations_dir.clone();
-        let loading = tokio::task::spawn_blocking(move || load(&dir));
+        let layout = self.settings.layout;
+        let loading = tokio::task::spawn_blocking(move || load(&dir, layout));
         let db = self.connect().await;
         let migrator = match loading.await {
             Ok(m) => m?,
@@ -115,14 +119,24 @@ impl Context {
     }
 }
 
-fn load(dir: &std::path::Path) -> Result<Migrator> {
+pub fn load(dir: &std::path::Path, layout: Option<keel::source::Layout>) -> Result<Migrator> {
     if !dir.is_dir() {
         return Err(keel::Error::InvalidInput {
             message: format!("migrations folder {} does not exist", dir.display()),
             hint: Some("run `keel init`, or point --migrations at your folder".into()),
         });
     }
-    Ok(Migrator::new(Migrations::from_dir(dir)?))
+    Ok(Migrator::new(Migrations::from_dir_as(dir, layout)?))
+}
+
+/// Other tools' history tables in the configured database, each printed
+/// once as a note (never as drift); an error reading them is no reason to
+/// fail the command, so it yields no notes.
+pub async fn leftover_notes(ctx: &Context, url: &keel::DatabaseUrl) -> Vec<String> {
+    match keel::adopt::leftover_tables(url, &ctx.settings.table).await {
+        Ok(list) => list.iter().map(|l| l.note()).collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Merges `extra` into the header object.

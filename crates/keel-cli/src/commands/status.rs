@@ -13,6 +13,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     db.close().await?;
     let report = report?;
     let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
+    let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
     let p = &ctx.printer;
     if report.entries.is_empty() {
         p.line("no migrations yet: create one with `keel new <name>`");
@@ -78,6 +79,9 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
             "\nINCOMPLETE: a keel copy into this database started {when} has not finished (keys, foreign keys or grants may be missing): run it again with --if-exists drop"
         ));
     }
+    for n in &notes {
+        p.line(format_args!("note: {n}"));
+    }
     let counts: serde_json::Map<String, serde_json::Value> = labels
         .iter()
         .map(|l| (l.to_string(), json!(report.count(l))))
@@ -86,7 +90,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "status",
         with_header(
             ctx,
-            json!({ "clean": report.is_clean() && copy_incomplete.is_none(), "counts": counts, "migrations": report.entries, "copy_incomplete": copy_incomplete }),
+            json!({ "clean": report.is_clean() && copy_incomplete.is_none(), "counts": counts, "migrations": report.entries, "notes": notes, "copy_incomplete": copy_incomplete }),
         ),
     );
     Ok(if report.is_clean() && copy_incomplete.is_none() {

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod adopt;
 mod check_every_engine;
 mod concurrency;
 mod copy_history;
@@ -25,4 +26,5 @@ mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod settings;
 mod snapshots_sqlite;
+mod tls;
 mod tracking_table;

@@ -50,7 +50,6 @@ pub struct Table {
     /// The INTEGER PRIMARY KEY column that aliases the rowid.
     pub rowid_alias: Option<usize>,
     pub without_rowid: bool,
-    pub autoincrement: bool,
     /// `sqlite_sequence.seq`: the largest id AUTOINCREMENT ever handed out.
     pub sequence: Option<i64>,
     pub rows: i64,
@@ -181,7 +180,6 @@ fn table(t: &model::Table, lite: model::SqliteTable, sequence: Option<i64>) -> T
         primary_key,
         rowid_alias,
         without_rowid: lite.without_rowid,
-        autoincrement: lite.autoincrement || sequence.is_some(),
         sequence,
         rows: 0,
         max_rowid: None,

@@ -42,12 +42,12 @@
 
 mod check;
 mod checksum;
-pub mod ddl;
-pub mod encode;
+pub(crate) mod ddl;
+pub(crate) mod encode;
 mod finish;
 mod history;
-pub mod inspect;
-pub mod load;
+pub(crate) mod inspect;
+pub(crate) mod load;
 mod marker;
 mod target;
 pub mod types;

@@ -15,6 +15,7 @@ pub(crate) mod error;
 pub mod queries;
 pub(crate) mod scratch;
 pub mod sql;
+mod tls;
 
 use crate::error::{DbError, Error, Result};
 use crate::settings::{DatabaseUrl, Engine};
@@ -139,8 +140,11 @@ pub(crate) fn sqlite_read_only(path: &Path) -> Result<rusqlite::Connection> {
 /// the worker connections of parallel work (copy lanes, a second sequences
 /// reader): each is a connection of its own to the same URL.
 pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client> {
-    let mut config = tokio_postgres::Config::from_str(url.expose())
-        .map_err(|e| connect_error(url, e.to_string()))?;
+    let (raw, tls) = tls::PgTls::split(url.expose()).map_err(|p| connect_error(url, p.0))?;
+    let mode = tls.mode;
+    let connector = tls.connector().map_err(|p| connect_error(url, p.0))?;
+    let mut config =
+        tokio_postgres::Config::from_str(&raw).map_err(|e| connect_error(url, e.to_string()))?;
     if config.get_application_name().is_none() {
         config.application_name(format!(
             "keel {KEEL_VERSION} on {} pid {}",
@@ -151,13 +155,13 @@ pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| {
+    let (client, connection) = config.connect(connector).await.map_err(|e| {
         let db = error::db_error(&e);
         connect_error(
             url,
             match db.sqlstate {
                 Some(_) => db.to_string(),
-                None => e.to_string(),
+                None => postgres_tls_message(&e, mode).unwrap_or_else(|| e.to_string()),
             },
         )
     })?;
@@ -165,15 +169,115 @@ pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client
     Ok(client)
 }
 
-/// Opens a MySQL/MariaDB connection (`mariadb://` is `mysql://`).
+/// A failed TLS handshake or a server without TLS, in words that name the
+/// `sslmode`.
+fn postgres_tls_message(e: &tokio_postgres::Error, mode: tls::SslMode) -> Option<String> {
+    use std::error::Error as _;
+    let mode = mode.name();
+    let mut next = e.source();
+    while let Some(err) = next {
+        if let Some(failure) = err.downcast_ref::<tls::Failure>() {
+            return Some(format!(
+                "TLS with sslmode={mode}: {}{}",
+                failure.0,
+                tls_advice(&failure.0)
+            ));
+        }
+        // tokio-postgres says so in the source of "error performing TLS handshake"
+        if err.to_string().contains("server does not support TLS") {
+            return Some(format!(
+                "the server does not support TLS, and sslmode={mode} does not allow a plain-text connection; enable TLS on the server, or use sslmode=prefer only where the network is trusted"
+            ));
+        }
+        next = err.source();
+    }
+    None
+}
+
+fn tls_advice(message: &str) -> &'static str {
+    if message.contains("unknown issuer") {
+        "; give the certificate authority that signed the server's certificate (sslrootcert / ssl-ca)"
+    } else if message.contains("host name mismatch") {
+        "; connect with a host name the certificate names, or use verify-ca / VERIFY_CA to check only the chain"
+    } else {
+        ""
+    }
+}
+
+/// Opens a MySQL/MariaDB connection (`mariadb://` is `mysql://`), with
+/// TLS as `ssl-mode` says (default `PREFERRED`: TLS without verification,
+/// plain text only when the server has no TLS).
 async fn mysql(url: &DatabaseUrl) -> Result<mysql_async::Conn> {
     let raw = url.expose();
     let raw = match raw.split_once("://") {
         Some((_, rest)) => format!("mysql://{rest}"),
         None => raw.to_string(),
     };
+    let (raw, tls) = tls::MyTls::split(&raw).map_err(|p| connect_error(url, p.0))?;
     let opts = mysql_async::Opts::from_url(&raw).map_err(|e| connect_error(url, e.to_string()))?;
-    mysql_async::Conn::new(opts)
-        .await
-        .map_err(|e| connect_error(url, error::db_error(e).to_string()))
+    let ssl = tls.ssl_opts(None).map_err(|p| connect_error(url, p.0))?;
+    let first = mysql_connect(&opts, ssl).await;
+    let retried =
+        match first {
+            Ok(conn) => return Ok(conn),
+            // PREFERRED: plain text, but only when the server has no TLS at all
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if tls.mode == tls::MyMode::Preferred => mysql_connect(&opts, None).await,
+            // VERIFY_CA checks the chain, not the name: the chain passed (it is
+            // checked first), so connect again checking a name the certificate
+            // has — mysql_async cannot skip the name check by itself
+            Err(e) if tls.chain_only() => match tls::find_rustls(&e).map(tls::presented_names) {
+                Some(names) if !names.is_empty() => {
+                    let name = names
+                        .iter()
+                        .find(|n| !n.contains('*'))
+                        .cloned()
+                        .unwrap_or_else(|| {
+                            names
+                                .first()
+                                .map(|n| n.replace('*', "keel"))
+                                .unwrap_or_default()
+                        });
+                    let ssl = tls
+                        .ssl_opts(Some(&name))
+                        .map_err(|p| connect_error(url, p.0))?;
+                    mysql_connect(&opts, ssl).await
+                }
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+    retried.map_err(|e| connect_error(url, mysql_message(&e, tls.mode)))
+}
+
+async fn mysql_connect(
+    opts: &mysql_async::Opts,
+    ssl: Option<mysql_async::SslOpts>,
+) -> std::result::Result<mysql_async::Conn, mysql_async::Error> {
+    let builder = mysql_async::OptsBuilder::from_opts(opts.clone());
+    // mysql_async moves a local TCP connection to the server's Unix socket
+    // when it can, which would leave the TLS session the mode asked for
+    let builder = match ssl {
+        Some(ssl) => builder.prefer_socket(false).ssl_opts(ssl),
+        None => builder,
+    };
+    mysql_async::Conn::new(builder).await
+}
+
+/// A MySQL connection error, with TLS failures in words naming the mode.
+fn mysql_message(e: &mysql_async::Error, mode: tls::MyMode) -> String {
+    let mode = mode.name();
+    if let mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) = e {
+        return format!(
+            "the server does not support TLS, and ssl-mode={mode} does not allow a plain-text connection; enable TLS on the server (ssl-ca, ssl-cert, ssl-key), or use ssl-mode=PREFERRED only where the network is trusted"
+        );
+    }
+    match tls::find_rustls(e) {
+        Some(r) => {
+            let words = tls::describe(r);
+            format!("TLS with ssl-mode={mode}: {words}{}", tls_advice(&words))
+        }
+        None => error::db_error(e).to_string(),
+    }
 }

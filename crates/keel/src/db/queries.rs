@@ -40,6 +40,14 @@ pub fn all() -> Vec<Query> {
             setup: false,
         });
     }
+    for (name, sql) in crate::schema::inspect::sqlite::queries() {
+        out.push(Query {
+            dialect: Dialect::Sqlite,
+            name,
+            sql,
+            setup: false,
+        });
+    }
     out.push(Query {
         dialect: Dialect::Postgres,
         name: "lock holder",

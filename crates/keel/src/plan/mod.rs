@@ -68,7 +68,7 @@ pub struct Entry {
 pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
     let newest_applied = applied
         .iter()
-        .filter(|a| a.success)
+        .filter(|a| a.success && a.version >= 0)
         .map(|a| a.version)
         .max();
     let by_version: std::collections::HashMap<i64, &AppliedMigration> =
@@ -77,6 +77,11 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
     for m in local.iter() {
         let row = by_version.get(&m.version).copied();
         let state = match row {
+            // a repeatable runs again whenever its file changes
+            Some(a) if m.is_repeatable() && a.success && a.checksum != m.up.checksum => {
+                State::Pending
+            }
+            None if m.is_repeatable() => State::Pending,
             None if newest_applied.is_some_and(|n| n > m.version) => State::OutOfOrder,
             None => State::Pending,
             Some(a) if !a.success => State::Failed {
@@ -118,7 +123,8 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
             applied_at: Some(a.applied_at.clone()),
         });
     }
-    entries.sort_by_key(|e| e.version);
+    // repeatables (negative versions) after the versioned ones, as they run
+    entries.sort_by_key(|e| (e.version < 0, e.version));
     entries
 }
 
@@ -243,7 +249,11 @@ pub fn down<'a>(
             hint: "run `keel repair` first".into(),
         });
     }
-    let mut done: Vec<&Entry> = entries.iter().filter(|e| e.applied_at.is_some()).collect();
+    // repeatables are never reverted
+    let mut done: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.applied_at.is_some() && e.version >= 0)
+        .collect();
     done.sort_by_key(|e| std::cmp::Reverse(e.version));
     let chosen: Vec<&Entry> = match target {
         DownTarget::Steps(n) => done.into_iter().take(n).collect(),
@@ -271,6 +281,11 @@ pub fn down<'a>(
             (State::Modified { .. }, Some(m)) => problems.push(format!(
                 "migration {} ({}) was modified after it was applied; its down file may not match what ran",
                 e.version, m.up.file
+            )),
+            (_, Some(m)) if m.down.is_none() && m.irreversible.is_some() => problems.push(format!(
+                "migration {} is not reversible: its down file {} holds no statement",
+                e.version,
+                m.irreversible.as_deref().unwrap_or_default()
             )),
             (_, Some(m)) if m.down.is_none() => problems.push(format!(
                 "migration {} ({}) has no down file; it cannot be reverted",
@@ -304,7 +319,7 @@ pub fn stamp<'a>(
     }
     Ok(local
         .iter()
-        .filter(|m| m.version <= version)
+        .filter(|m| m.version <= version && !m.is_repeatable())
         .filter(|m| !applied.iter().any(|a| a.version == m.version && a.success))
         .collect())
 }

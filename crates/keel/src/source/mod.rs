@@ -8,6 +8,7 @@
 
 pub mod checksum;
 pub mod directives;
+pub mod layout;
 pub mod name;
 pub mod split;
 pub mod textdiff;
@@ -15,19 +16,39 @@ pub mod textdiff;
 use crate::error::{Error, SourceProblem};
 pub use checksum::Checksum;
 pub use directives::Directives;
-use name::Direction;
+use layout::{DownRule, File, Part, Role};
+pub use layout::{Layout, Splitting};
+use split::Statement;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One SQL file of a migration.
 #[derive(Clone, Debug)]
 pub struct SqlFile {
-    /// The file name, e.g. `0003_add_email.up.sql`.
+    /// The file name, e.g. `0003_add_email.up.sql` (`<dir>/up.sql` in a
+    /// diesel folder, `<file> (-- migrate:up)` for one section of a file).
     pub file: String,
     /// The file's text, BOM removed and line endings normalised to LF.
     pub sql: String,
     pub checksum: Checksum,
     pub directives: Directives,
+    /// How its statements are found.
+    pub splitting: Splitting,
+}
+
+impl SqlFile {
+    /// The statements to run, one by one.
+    pub fn statements(&self, dialect: crate::Dialect) -> Vec<Statement> {
+        self.split_like(&self.sql, dialect)
+    }
+
+    /// Splits other text of this file (its SQL as once applied) the same way.
+    pub fn split_like(&self, sql: &str, dialect: crate::Dialect) -> Vec<Statement> {
+        match self.splitting {
+            Splitting::Standard => split::split(sql, dialect),
+            Splitting::Goose => layout::split_goose(sql, dialect),
+        }
+    }
 }
 
 /// A migration found on disk or embedded: its up file and optional down file.
@@ -37,6 +58,31 @@ pub struct Migration {
     pub name: String,
     pub up: SqlFile,
     pub down: Option<SqlFile>,
+    /// A down file that holds no statement (diesel's and dbmate's templates):
+    /// the migration is not reversible, and `down` says so naming it.
+    pub irreversible: Option<String>,
+}
+
+impl Migration {
+    /// A repeatable migration (`R__<name>.sql`): re-applied, after the
+    /// versioned ones, whenever its checksum changes. Its version is
+    /// [`repeatable_version`] of its name, always negative.
+    pub fn is_repeatable(&self) -> bool {
+        self.version < 0
+    }
+}
+
+/// The tracking-table key of the repeatable migration `name`: a negative
+/// number from the SHA-256 of the name (48 bits), so it never meets a
+/// versioned migration's version and stays the same across runs.
+pub fn repeatable_version(name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("keel-repeatable:{name}").as_bytes());
+    let mut n: i64 = 0;
+    for b in d.iter().take(6) {
+        n = (n << 8) | i64::from(*b);
+    }
+    -(n + 1)
 }
 
 /// A file embedded by [`embed_migrations!`](crate::embed_migrations).
@@ -47,33 +93,88 @@ pub struct EmbeddedFile {
 }
 
 /// A validated set of migrations, ordered by version.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Migrations {
     /// Where they came from: a folder path, or `embedded`.
     pub origin: String,
+    /// The layout they were read in.
+    pub layout: Layout,
+    /// Sorted by version: repeatables (negative versions) first.
     list: Vec<Migration>,
 }
 
-impl Migrations {
-    /// Loads and validates every `.sql` file of `dir`. Other files (a README,
-    /// `.gitkeep`) and subfolders are ignored.
-    pub fn from_dir(dir: &Path) -> Result<Migrations, Error> {
-        let origin = dir.display().to_string();
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(&origin, e))?;
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&origin, e))?;
-            // The directory entry's type needs no extra system call; follow
-            // symlinks only when there is one.
-            let file_type = entry.file_type().map_err(|e| Error::io(&origin, e))?;
-            let is_file = file_type.is_file() || (file_type.is_symlink() && entry.path().is_file());
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            if is_file && file_name.to_ascii_lowercase().ends_with(".sql") {
-                names.push(file_name);
-            }
+impl Default for Migrations {
+    fn default() -> Self {
+        Migrations {
+            origin: String::new(),
+            layout: Layout::Keel,
+            list: Vec::new(),
         }
-        let files = read_all(dir, names)?;
-        Migrations::from_files(origin, files)
+    }
+}
+
+/// Extensions of the files a layout may need to read.
+fn wanted(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".sql", ".toml", ".sql.conf"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+/// Files whose name alone tells that they are migrations keel cannot run.
+fn named_only(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".py", ".rb", ".go"].iter().any(|e| lower.ends_with(e))
+}
+
+impl Migrations {
+    /// Loads and validates a folder, detecting its layout. Files keel has
+    /// no use for (a README, `.gitkeep`) are ignored.
+    pub fn from_dir(dir: &Path) -> Result<Migrations, Error> {
+        Migrations::from_dir_as(dir, None)
+    }
+
+    /// Loads and validates a folder in `layout` (`None`: detect it).
+    pub fn from_dir_as(dir: &Path, layout: Option<Layout>) -> Result<Migrations, Error> {
+        let origin = dir.display().to_string();
+        let mut names = Vec::new();
+        let mut listed = Vec::new();
+        list_dir(dir, "", &origin, &mut names, &mut listed)?;
+        let mut files = read_all(dir, names)?;
+        files.extend(listed.into_iter().map(|n| (n, Vec::new())));
+        Migrations::from_files_as(origin, files, layout)
+    }
+
+    /// A folder's layout (`layout` when forced) and the newest version its
+    /// files name, without validating their contents: what `keel new` needs
+    /// to write the next file in the folder's own layout.
+    pub fn survey(dir: &Path, layout: Option<Layout>) -> Result<(Layout, Option<i64>), Error> {
+        let origin = dir.display().to_string();
+        if !dir.is_dir() {
+            return Ok((layout.unwrap_or(Layout::Keel), None));
+        }
+        let mut names = Vec::new();
+        let mut listed = Vec::new();
+        list_dir(dir, "", &origin, &mut names, &mut listed)?;
+        let mut files: Vec<File> = read_all(dir, names)?
+            .into_iter()
+            .filter_map(|(path, bytes)| decode(&path, &bytes).ok().map(|text| File { path, text }))
+            .collect();
+        files.extend(listed.into_iter().map(|path| File {
+            path,
+            text: String::new(),
+        }));
+        let layout = match layout {
+            Some(l) => l,
+            None => layout::detect(&origin, &files)?,
+        };
+        let (parts, _) = layout::read(layout, &files);
+        let newest = parts
+            .iter()
+            .filter(|p| p.role != Role::Repeatable)
+            .map(|p| p.version)
+            .max();
+        Ok((layout, newest))
     }
 
     /// Validates files embedded at compile time.
@@ -85,86 +186,44 @@ impl Migrations {
         Migrations::from_files("embedded".to_string(), files)
     }
 
-    /// Validates named file contents; the one place both loaders go through.
-    pub fn from_files(
+    /// Validates named file contents, detecting their layout.
+    pub fn from_files(origin: String, files: Vec<(String, Vec<u8>)>) -> Result<Migrations, Error> {
+        Migrations::from_files_as(origin, files, None)
+    }
+
+    /// Validates named file contents (paths relative to the folder, `/`
+    /// between a subfolder and its file) in `layout`, or the detected one;
+    /// the one place every loader goes through.
+    pub fn from_files_as(
         origin: String,
         mut files: Vec<(String, Vec<u8>)>,
+        layout: Option<Layout>,
     ) -> Result<Migrations, Error> {
         files.sort_by(|a, b| a.0.cmp(&b.0));
         let mut problems = Vec::new();
-        let mut ups: BTreeMap<i64, (String, SqlFile)> = BTreeMap::new();
-        let mut downs: BTreeMap<i64, (String, SqlFile)> = BTreeMap::new();
-        for (file_name, bytes) in files {
-            let parsed = match name::parse(&file_name) {
-                Ok(p) => p,
-                Err(message) => {
-                    problems.push(SourceProblem::new(&file_name, None, message));
-                    continue;
-                }
-            };
-            let sql_file = match read_sql(&file_name, &bytes) {
-                Ok(f) => f,
-                Err(p) => {
-                    problems.push(p);
-                    continue;
-                }
-            };
-            let slot = match parsed.direction {
-                Direction::Down => &mut downs,
-                Direction::Up | Direction::UpOnly => &mut ups,
-            };
-            if let Some((_, other)) = slot.get(&parsed.version) {
-                problems.push(SourceProblem::new(
-                    &file_name,
-                    None,
-                    format!(
-                        "duplicate version {}: also used by {}",
-                        parsed.version, other.file
-                    ),
-                ));
-                continue;
-            }
-            slot.insert(parsed.version, (parsed.name, sql_file));
-        }
-        let mut list = Vec::with_capacity(ups.len());
-        for (version, (down_name, down)) in &downs {
-            match ups.get(version) {
-                None => problems.push(SourceProblem::new(
-                    &down.file,
-                    None,
-                    format!("down file without an up file: add {version}_{down_name}.up.sql or remove it"),
-                )),
-                Some((up_name, up)) if up_name != down_name || !up.file.ends_with(".up.sql") => {
-                    problems.push(SourceProblem::new(
-                        &down.file,
-                        None,
-                        format!(
-                            "down file does not match its up file {}: name them {version}_{up_name}.up.sql and {version}_{up_name}.down.sql",
-                            up.file
-                        ),
-                    ))
-                }
-                Some(_) => {}
+        let mut decoded = Vec::with_capacity(files.len());
+        for (path, bytes) in files {
+            match decode(&path, &bytes) {
+                Ok(text) => decoded.push(File { path, text }),
+                Err(p) => problems.push(p),
             }
         }
-        for (version, (name, up)) in ups {
-            if up.file.ends_with(".up.sql") && !downs.contains_key(&version) {
-                problems.push(SourceProblem::new(
-                    &up.file,
-                    None,
-                    format!("up file without its down file {version}_{name}.down.sql: add it, or rename to {version}_{name}.sql"),
-                ));
+        let layout = match layout {
+            Some(l) => {
+                layout::check_forced(&origin, l, &decoded)?;
+                l
             }
-            let down = downs.remove(&version).map(|(_, f)| f);
-            list.push(Migration {
-                version,
-                name,
-                up,
-                down,
-            });
-        }
+            None => layout::detect(&origin, &decoded)?,
+        };
+        let (parts, read_problems) = layout::read(layout, &decoded);
+        problems.extend(read_problems);
+        let list = assemble(parts, &mut problems);
         if problems.is_empty() {
-            Ok(Migrations { origin, list })
+            Ok(Migrations {
+                origin,
+                layout,
+                list,
+            })
         } else {
             Err(Error::InvalidMigrations { origin, problems })
         }
@@ -186,12 +245,156 @@ impl Migrations {
         self.list
             .binary_search_by_key(&version, |m| m.version)
             .ok()
-            .map(|i| &self.list[i])
+            .and_then(|i| self.list.get(i))
     }
 
     pub fn latest_version(&self) -> Option<i64> {
         self.list.last().map(|m| m.version)
     }
+}
+
+/// Lists the files of `dir` worth reading (and, one level down, of its
+/// subfolders: diesel's and Prisma's one folder per migration). Dot-folders
+/// are skipped, as diesel does.
+fn list_dir(
+    dir: &Path,
+    prefix: &str,
+    origin: &str,
+    names: &mut Vec<String>,
+    listed: &mut Vec<String>,
+) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(origin, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(origin, e))?;
+        // The directory entry's type needs no extra system call; follow
+        // symlinks only when there is one.
+        let file_type = entry.file_type().map_err(|e| Error::io(origin, e))?;
+        let path = entry.path();
+        let is_file = file_type.is_file() || (file_type.is_symlink() && path.is_file());
+        let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let relative = format!("{prefix}{file_name}");
+        if is_file && wanted(&file_name) {
+            names.push(relative);
+        } else if is_file && named_only(&file_name) {
+            listed.push(relative);
+        } else if is_dir && prefix.is_empty() && !file_name.starts_with('.') {
+            list_dir(&path, &format!("{relative}/"), origin, names, listed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Pairs up and down halves, reporting duplicates and orphans.
+fn assemble(parts: Vec<Part>, problems: &mut Vec<SourceProblem>) -> Vec<Migration> {
+    struct Half {
+        name: String,
+        rule: DownRule,
+        file: SqlFile,
+    }
+    let mut ups: BTreeMap<i64, Half> = BTreeMap::new();
+    let mut downs: BTreeMap<i64, (String, Option<SqlFile>, String)> = BTreeMap::new();
+    let mut broken_ups = std::collections::BTreeSet::new();
+    for part in parts {
+        let mut part = part;
+        let rule = match part.role {
+            Role::Up(rule) => Some(rule),
+            Role::Down => None,
+            Role::Repeatable => {
+                part.version = repeatable_version(&part.name);
+                Some(DownRule::Forbidden)
+            }
+        };
+        let taken = match rule {
+            Some(_) => ups.get(&part.version).map(|h| h.file.file.clone()),
+            None => downs.get(&part.version).map(|d| d.2.clone()),
+        };
+        if let Some(other) = taken {
+            problems.push(SourceProblem::new(
+                &part.file,
+                None,
+                format!("duplicate version {}: also used by {other}", part.version),
+            ));
+            continue;
+        }
+        let blank_down = rule.is_none() && layout::is_blank(&part.sql);
+        let file = match sql_file(&part, blank_down) {
+            Ok(f) => f,
+            Err(p) => {
+                problems.push(p);
+                if rule.is_some() {
+                    // its down file is not an orphan: the up file has a problem
+                    broken_ups.insert(part.version);
+                }
+                continue;
+            }
+        };
+        match rule {
+            Some(rule) => {
+                ups.insert(
+                    part.version,
+                    Half {
+                        name: part.name,
+                        rule,
+                        file,
+                    },
+                );
+            }
+            None => {
+                let down = (!blank_down).then_some(file);
+                downs.insert(part.version, (part.name, down, part.file));
+            }
+        }
+    }
+    let mut list = Vec::with_capacity(ups.len());
+    for (version, (down_name, _, down_file)) in &downs {
+        match ups.get(version) {
+            None if broken_ups.contains(version) => {}
+            None => problems.push(SourceProblem::new(
+                down_file,
+                None,
+                format!(
+                    "down file without an up file: add {version}_{down_name}.up.sql or remove it"
+                ),
+            )),
+            Some(up) if &up.name != down_name || up.rule == DownRule::Forbidden => {
+                problems.push(SourceProblem::new(
+                    down_file,
+                    None,
+                    format!(
+                        "down file does not match its up file {}: name them {version}_{}.up.sql and {version}_{}.down.sql",
+                        up.file.file, up.name, up.name
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for (version, up) in ups {
+        if up.rule == DownRule::Required && !downs.contains_key(&version) {
+            problems.push(SourceProblem::new(
+                &up.file.file,
+                None,
+                format!(
+                    "up file without its down file {version}_{}.down.sql: add it, or rename to {version}_{}.sql (a golang-migrate folder, whose down files are optional: --layout golang-migrate)",
+                    up.name, up.name
+                ),
+            ));
+        }
+        let (down, irreversible) = match downs.remove(&version) {
+            Some((_, Some(down), _)) => (Some(down), None),
+            Some((_, None, file)) => (None, Some(file)),
+            None => (None, None),
+        };
+        list.push(Migration {
+            version,
+            name: up.name,
+            up: up.file,
+            down,
+            irreversible,
+        });
+    }
+    list
 }
 
 /// Reads the files, on two threads when there are many: a no-op `keel up`
@@ -207,7 +410,7 @@ fn read_file(path: &Path, chunk: &mut [u8]) -> std::io::Result<Vec<u8>> {
     loop {
         match file.read(chunk) {
             Ok(0) => return Ok(bytes),
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Ok(n) => bytes.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -241,9 +444,10 @@ fn read_all(dir: &Path, names: Vec<String>) -> Result<Vec<(String, Vec<u8>)>, Er
     })
 }
 
-fn read_sql(file_name: &str, bytes: &[u8]) -> Result<SqlFile, SourceProblem> {
+/// The file's text, BOM removed and line endings LF; not UTF-8 is a problem.
+fn decode(file_name: &str, bytes: &[u8]) -> Result<String, SourceProblem> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let valid = &bytes[..e.valid_up_to()];
+        let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
         let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
         SourceProblem::new(
             file_name,
@@ -254,22 +458,33 @@ fn read_sql(file_name: &str, bytes: &[u8]) -> Result<SqlFile, SourceProblem> {
             ),
         )
     })?;
-    let sql = checksum::normalize(text);
-    let directives = directives::parse(&sql)
-        .map_err(|(line, message)| SourceProblem::new(file_name, Some(line), message))?;
+    Ok(checksum::normalize(text))
+}
+
+/// The [`SqlFile`] of one part: its directives read and its SQL checked.
+fn sql_file(part: &Part, blank_down: bool) -> Result<SqlFile, SourceProblem> {
+    let mut directives = if part.keel_directives {
+        directives::parse(&part.sql)
+            .map_err(|(line, message)| SourceProblem::new(&part.file, Some(line), message))?
+    } else {
+        Directives::default()
+    };
+    directives.no_transaction |= part.no_transaction;
     // Comment-only detection is the same in every dialect but MySQL's `#`.
-    if !split::has_statement(&sql, crate::Dialect::Postgres) {
+    // An empty down file is allowed: it means "not reversible".
+    if !blank_down && layout::is_blank(&part.sql) {
         return Err(SourceProblem::new(
-            file_name,
+            &part.file,
             None,
             "contains no SQL statement: write the migration or delete the file".to_string(),
         ));
     }
     Ok(SqlFile {
-        file: file_name.to_string(),
-        checksum: Checksum::of_normalized(&sql),
-        sql,
+        file: part.file.clone(),
+        checksum: Checksum::of_normalized(&part.sql),
+        sql: part.sql.clone(),
         directives,
+        splitting: part.splitting,
     })
 }
 

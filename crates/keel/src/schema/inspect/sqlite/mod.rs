@@ -25,20 +25,25 @@ use text::{find_keyword, parse_index, parse_table};
 pub mod ddl;
 mod text;
 
-const OBJECTS: &str = "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema \
-     WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name <> ?1";
-const COLUMNS: &str = "SELECT m.name, c.cid, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk, c.hidden \
-     FROM sqlite_schema m JOIN pragma_table_xinfo(m.name) c \
-     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1";
-const FOREIGN_KEYS: &str = "SELECT m.name, f.id, f.seq, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
-     FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f \
-     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1";
-const INDEX_COLUMNS: &str = "SELECT m.name, il.name, il.\"unique\", il.origin, ix.seqno, ix.name, ix.\"desc\", il.partial \
-     FROM sqlite_schema m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ix \
-     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> ?1 AND ix.key = 1";
+/// Every catalog query, named: for the test that each prepares.
+pub(crate) fn queries() -> Vec<(&'static str, String)> {
+    [
+        ("objects", OBJECTS),
+        ("columns", COLUMNS),
+        ("foreign keys", FOREIGN_KEYS),
+        ("index columns", INDEX_COLUMNS),
+        ("table list", TABLE_LIST),
+    ]
+    .map(|(n, q)| (n, q.to_string()))
+    .to_vec()
+}
 
-const TABLE_LIST: &str = "SELECT name, type FROM pragma_table_list \
-     WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1";
+const OBJECTS: &str = include_str!("sql/objects.sql");
+const COLUMNS: &str = include_str!("sql/columns.sql");
+const FOREIGN_KEYS: &str = include_str!("sql/foreign_keys.sql");
+const INDEX_COLUMNS: &str = include_str!("sql/index_columns.sql");
+
+const TABLE_LIST: &str = include_str!("sql/table_list.sql");
 
 type Rows = Vec<Vec<rusqlite::types::Value>>;
 
