@@ -126,12 +126,20 @@ pub struct CopyArgs {
     /// Create the tables, keys and indexes, without rows
     #[arg(long)]
     pub schema_only: bool,
-    /// What to do with target tables that exist already
+    /// What to do with target tables that exist already: fail, truncate
+    /// (keeps their definition, views and foreign keys), drop (refused when
+    /// CASCADE would also remove views or other tables' foreign keys), or
+    /// drop-cascade (removes those too, and lists them)
     #[arg(long, value_enum, default_value_t = IfExistsArg::Fail)]
     pub if_exists: IfExistsArg,
-    /// Grant SELECT, INSERT, UPDATE, DELETE on the copied tables to ROLE
+    /// Grant SELECT, INSERT, UPDATE, DELETE on the copied tables, and
+    /// USAGE, SELECT on their sequences (lastval()), to ROLE
     #[arg(long, value_name = "ROLE")]
     pub grant: Vec<String>,
+    /// Copy even when a CHECK constraint cannot be translated (each one
+    /// left out is listed)
+    #[arg(long)]
+    pub skip_checks: bool,
     /// Choose a column's PostgreSQL type: TABLE.COLUMN=TYPE
     #[arg(long, value_name = "TABLE.COLUMN=TYPE")]
     pub cast: Vec<String>,
@@ -142,6 +150,7 @@ pub enum IfExistsArg {
     Fail,
     Truncate,
     Drop,
+    DropCascade,
 }
 
 #[derive(Debug, Args)]

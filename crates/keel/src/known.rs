@@ -40,6 +40,10 @@ impl Owner {
     }
 }
 
+/// keel's mark of a `keel copy` that has not finished (see
+/// `copy::marker`): never user data, never copied, never drift.
+pub const COPY_MARKER: &str = "keel_copy_incomplete";
+
 /// The other tools' tables, by the names they create by default.
 const OTHERS: &[(&str, Owner)] = &[
     ("_sqlx_migrations", Owner::Sqlx),
@@ -76,7 +80,7 @@ impl KnownTables {
     /// matched exactly (it is quoted everywhere); the other tools' names
     /// without regard to ASCII case, as SQLite and MySQL compare them.
     pub fn owner(&self, table: &str) -> Option<Owner> {
-        if table == self.keel_table {
+        if table == self.keel_table || table == COPY_MARKER {
             return Some(Owner::Keel);
         }
         OTHERS

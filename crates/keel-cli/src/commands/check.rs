@@ -16,6 +16,7 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     let mut report = report?;
     report.exclude(&args.exclude);
     let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
+    let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
     let p = &ctx.printer;
     let out = |s: String| p.line(s);
 
@@ -82,7 +83,12 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     for n in &notes {
         out(format!("note: {n}"));
     }
-    let ok = report.ok();
+    if let Some(when) = &copy_incomplete {
+        out(format!(
+            "copy: INCOMPLETE: the keel copy started {when} has not finished (keys, foreign keys or grants may be missing): run it again with --if-exists drop"
+        ));
+    }
+    let ok = report.ok() && copy_incomplete.is_none();
     out(if ok {
         "\ncheck passed".to_string()
     } else {
@@ -99,6 +105,7 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
                 "sequences": report.sequences.remaining,
                 "notes": notes,
                 "excluded": args.exclude,
+                "copy_incomplete": copy_incomplete,
             }),
         ),
     );

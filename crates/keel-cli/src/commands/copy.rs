@@ -70,9 +70,11 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> Result<ExitStatus> {
             IfExistsArg::Fail => IfExists::Fail,
             IfExistsArg::Truncate => IfExists::Truncate,
             IfExistsArg::Drop => IfExists::Drop,
+            IfExistsArg::DropCascade => IfExists::DropCascade,
         },
         grant: args.grant.clone(),
         casts: args.cast.clone(),
+        skip_checks: args.skip_checks,
         tracking_table: ctx.settings.table.clone(),
     };
     let bars = Bars::new(ctx);
@@ -139,6 +141,17 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
         }
     }
     let valid = report.valid();
+    if command == "copy" && !p.quiet {
+        // where the data went, on stderr whatever the format of stdout
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "keel copy: {} table(s), {} row(s) written into {}",
+            report.tables.len(),
+            report.rows,
+            keel::settings::redact(to)
+        );
+    }
     if valid && seq_ok {
         p.line(format_args!(
             "{}: every table has the same rows and content in {}",
@@ -149,7 +162,16 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
             },
             keel::settings::redact(to)
         ));
-    } else if !valid {
+    }
+    if let Some(when) = &report.incomplete {
+        p.line(format_args!(
+            "INCOMPLETE: the keel copy started {when} has not finished: keys, foreign keys or grants may be missing; run it again with --if-exists drop"
+        ));
+    }
+    for m in &report.missing {
+        p.line(format_args!("MISSING in the target: {m}"));
+    }
+    if !valid && report.tables.iter().any(|t| !t.matches) {
         let bad: Vec<&str> = report
             .tables
             .iter()
@@ -175,6 +197,8 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
                 "millis": report.millis,
                 "orphans": report.orphans,
                 "notes": report.notes,
+                "incomplete": report.incomplete,
+                "missing": report.missing,
                 "sequences": report.sequences,
             }),
         ),

@@ -12,6 +12,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     let report = migrator.status(&mut db).await;
     db.close().await?;
     let report = report?;
+    let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
     let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
     let p = &ctx.printer;
     if report.entries.is_empty() {
@@ -90,6 +91,11 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     if !summary.is_empty() {
         p.line(format_args!("\n{}", summary.join(", ")));
     }
+    if let Some(when) = &copy_incomplete {
+        p.line(format_args!(
+            "\nINCOMPLETE: a keel copy into this database started {when} has not finished (keys, foreign keys or grants may be missing): run it again with --if-exists drop"
+        ));
+    }
     for n in &notes {
         p.line(format_args!("note: {n}"));
     }
@@ -101,10 +107,10 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "status",
         with_header(
             ctx,
-            json!({ "clean": report.is_clean(), "counts": counts, "migrations": report.entries, "notes": notes }),
+            json!({ "clean": report.is_clean() && copy_incomplete.is_none(), "counts": counts, "migrations": report.entries, "notes": notes, "copy_incomplete": copy_incomplete }),
         ),
     );
-    Ok(if report.is_clean() {
+    Ok(if report.is_clean() && copy_incomplete.is_none() {
         ExitStatus::Ok
     } else {
         ExitStatus::Problems

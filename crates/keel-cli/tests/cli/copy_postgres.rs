@@ -172,8 +172,16 @@ fn incident_1_copied_database_takes_inserts_from_the_app_role_at_once() {
         } else {
             format!("INSERT INTO {t} {cols} RETURNING id")
         };
-        let got =
-            insert(&sql).unwrap_or_else(|e| panic!("INSERT into {t} as the app role failed: {e}"));
+        // what PDO's lastInsertId() and Doctrine do right after the INSERT
+        let sql = format!(
+            "{sql}; SELECT lastval()::text, currval(pg_get_serial_sequence('{t}', 'id'))::text"
+        );
+        let rows = app
+            .exec(&db, &sql)
+            .unwrap_or_else(|e| panic!("INSERT, lastval(), currval() on {t} as the app role: {e}"));
+        let got = rows[0][0].clone().unwrap_or_default();
+        assert_eq!(rows[1][0].as_deref(), Some(got.as_str()), "{t}: lastval()");
+        assert_eq!(rows[1][1].as_deref(), Some(got.as_str()), "{t}: currval()");
         let max = db.scalar(&format!("SELECT (max(id) - 1)::text FROM {t}"));
         assert!(
             got.parse::<i64>().unwrap() > max.parse::<i64>().unwrap_or(0),

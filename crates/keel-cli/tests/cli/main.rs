@@ -12,6 +12,7 @@ mod check_every_engine;
 mod concurrency;
 mod copy_history;
 mod copy_postgres;
+mod copy_reruns;
 mod copy_then_diff;
 mod diff_fixtures;
 mod diff_postgres;

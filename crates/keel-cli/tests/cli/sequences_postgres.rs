@@ -174,8 +174,18 @@ fn incident_2_imported_rows_leave_sequences_behind_and_fix_repairs_every_shape()
     assert!(has(&doc, "unlinked", "public.we\"ird t"));
     assert!(has(&doc, "no-privilege", "public.empty_t"));
     assert!(
-        !has(&doc, "no-privilege", "public.ident"),
-        "identity needs no grant"
+        has(&doc, "no-privilege", "public.ident"),
+        "an identity's INSERT needs no grant, but lastval()/currval() do: {doc}"
+    );
+    let denied = app.exec(
+        &db,
+        "INSERT INTO ident (v) VALUES (0); SELECT lastval(); DELETE FROM ident WHERE v = 0",
+    );
+    assert!(
+        denied
+            .as_ref()
+            .is_err_and(|e| e.contains("permission denied for sequence")),
+        "{denied:?}"
     );
     let shared = doc["findings"]
         .as_array()
@@ -203,6 +213,15 @@ fn incident_2_imported_rows_leave_sequences_behind_and_fix_repairs_every_shape()
     assert_eq!(insert_id(&app, &db, "b"), "57");
     assert_eq!(insert_id(&app, &db, "empty_t"), "1");
     assert_eq!(insert_id(&app, &db, "ident"), "10");
+    assert_eq!(
+        app.exec(
+            &db,
+            "INSERT INTO ident (v) VALUES (3); SELECT lastval()::text, currval(pg_get_serial_sequence('ident', 'id'))::text"
+        )
+        .map(|r| r[0].clone()),
+        Ok(vec![Some("11".to_string()), Some("11".to_string())]),
+        "--fix granted the identity's sequence: lastval() and currval() work"
+    );
     assert_eq!(insert_id(&app, &db, "neg"), "-21");
     assert_eq!(insert_id(&app, &db, "\"we\"\"ird t\""), "4");
     assert_eq!(insert_id(&app, &db, "\"case\""), "1001");

@@ -20,6 +20,10 @@ pub struct Plan {
     /// For the rowid key: identity, starting above every id SQLite has
     /// handed out (`MAX(id)` and `sqlite_sequence`).
     pub identity_start: Option<i64>,
+    /// The table's CHECK constraints, translated (see [`super::check`]).
+    pub checks: Vec<String>,
+    /// The SQLite CHECK expressions that could not be translated.
+    pub untranslated_checks: Vec<String>,
 }
 
 impl Plan {
@@ -34,12 +38,39 @@ impl Plan {
     }
 }
 
+/// The collation SQLite's `COLLATE NOCASE` becomes: ICU's root locale at
+/// strength 2 (letters and accents matter, case does not), nondeterministic
+/// so that equality and UNIQUE ignore case as they did in SQLite. (SQLite
+/// folds ASCII only; this folds every script's case as well.)
+pub const NOCASE_COLLATION: &str = "keel_nocase";
+
+/// The statement that makes [`NOCASE_COLLATION`].
+pub const CREATE_NOCASE: &str = "CREATE COLLATION IF NOT EXISTS keel_nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)";
+
+pub fn nocase(collation: &str) -> bool {
+    collation.eq_ignore_ascii_case("NOCASE")
+}
+
 pub fn create_table(plan: &Plan) -> (String, Vec<String>) {
     let mut notes = Vec::new();
     let mut cols = Vec::new();
     for (i, c) in plan.table.columns.iter().enumerate() {
         let ty = plan.types[i];
         let mut def = format!("{} {ty}", q(&c.name));
+        match c.collation.as_deref() {
+            Some(coll) if nocase(coll) && matches!(ty, PgType::Text | PgType::Varchar(_)) => {
+                def.push_str(&format!(" COLLATE {}", q(NOCASE_COLLATION)));
+                notes.push(format!(
+                    "{}.{}: COLLATE NOCASE kept as the case-insensitive collation {NOCASE_COLLATION} (equality, UNIQUE and ORDER BY ignore case; LIKE on this column needs PostgreSQL 18, use ILIKE or lower())",
+                    plan.table.name, c.name
+                ));
+            }
+            Some(coll) if !coll.eq_ignore_ascii_case("BINARY") => notes.push(format!(
+                "{}.{}: COLLATE {coll} is not kept (PostgreSQL has no such collation); comparisons are byte-wise",
+                plan.table.name, c.name
+            )),
+            _ => {}
+        }
         if plan.table.rowid_alias == Some(i) {
             let start = plan.identity_start.unwrap_or(1);
             def.push_str(&format!(
@@ -66,6 +97,9 @@ pub fn create_table(plan: &Plan) -> (String, Vec<String>) {
             ));
         }
         cols.push(def);
+    }
+    for check in &plan.checks {
+        cols.push(format!("CHECK ({check})"));
     }
     (
         format!(
@@ -119,6 +153,41 @@ pub fn keys(plan: &Plan) -> Keys {
             continue;
         }
         match plain_columns(index) {
+            Some(cols) if index.partial && index.origin == "c" => {
+                // a partial index keeps its condition where it translates
+                let typed: Vec<(String, PgType)> = t
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .zip(plan.types.iter().copied())
+                    .collect();
+                let predicate = index
+                    .sql
+                    .as_deref()
+                    .and_then(super::check::index_predicate)
+                    .and_then(|p| super::check::translate(p, &typed));
+                match predicate {
+                    Some(pred) => {
+                        let list: Vec<String> = cols
+                            .iter()
+                            .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
+                            .collect();
+                        keys.builds.push(format!(
+                            "CREATE {}INDEX {} ON {} ({}) WHERE {pred}",
+                            if index.unique { "UNIQUE " } else { "" },
+                            q(&index.name),
+                            q(&t.name),
+                            list.join(", ")
+                        ));
+                    }
+                    None => keys.notes.push(format!(
+                        "{}: partial index {} was not created: its condition does not translate to PostgreSQL with the same meaning; SQLite's definition: {}",
+                        t.name,
+                        index.name,
+                        index.sql.as_deref().unwrap_or("(none)")
+                    )),
+                }
+            }
             Some(cols) if !index.partial => {
                 if index.origin == "u" {
                     let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();

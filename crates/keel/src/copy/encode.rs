@@ -115,6 +115,12 @@ fn body(ty: PgType, value: ValueRef<'_>, out: &mut Vec<u8>) -> Result<(), Misfit
         PgType::Json | PgType::Jsonb => {
             let t = json_text(value)?;
             if ty == PgType::Jsonb {
+                if has_json_nul(&t) {
+                    return Err(misfit(
+                        "holds the JSON escape \\u0000 (a NUL character), which jsonb cannot store",
+                        Some("json"),
+                    ));
+                }
                 out.push(1);
             }
             out.extend_from_slice(t.as_bytes());
@@ -242,6 +248,24 @@ fn utf8<'a>(value: ValueRef<'a>, what: &str) -> Result<&'a str, Misfit> {
         ));
     }
     Ok(s)
+}
+
+/// Whether JSON text holds the escape `\u0000` (not an escaped backslash
+/// followed by `u0000`): jsonb refuses it, json keeps it.
+fn has_json_nul(t: &str) -> bool {
+    let bytes = t.as_bytes();
+    let mut from = 0;
+    while let Some(at) = t.get(from..).and_then(|rest| rest.find("u0000")) {
+        let u = from + at;
+        let slashes = bytes
+            .get(..u)
+            .map_or(0, |b| b.iter().rev().take_while(|&&c| c == b'\\').count());
+        if slashes % 2 == 1 {
+            return true;
+        }
+        from = u + 5;
+    }
+    false
 }
 
 fn json_text(value: ValueRef<'_>) -> Result<std::borrow::Cow<'_, str>, Misfit> {
@@ -709,6 +733,21 @@ mod tests {
         assert!(num("1.230", Some((10, 2))).is_ok());
         assert!(num("123456789", Some((10, 2))).is_err());
         assert!(num("abc", None).is_err());
+    }
+
+    #[test]
+    fn a_json_nul_escape_is_told_from_an_escaped_backslash() {
+        assert!(has_json_nul(r#"{"a": "x\u0000y"}"#));
+        assert!(has_json_nul(r#"["\\\u0000"]"#));
+        assert!(!has_json_nul(r#"{"a": "\\u0000"}"#));
+        assert!(!has_json_nul(r#"{"u0000": 1}"#));
+        let mut out = Vec::new();
+        let err = field(
+            PgType::Jsonb,
+            ValueRef::Text(br#"{"a": "\u0000"}"#),
+            &mut out,
+        );
+        assert!(err.is_err_and(|m| m.cast == Some("json")));
     }
 
     #[test]

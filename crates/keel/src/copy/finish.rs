@@ -201,3 +201,45 @@ pub(super) async fn promise_autoincrement(
     }
     Ok(())
 }
+
+/// `USAGE, SELECT` on every sequence the copied tables' columns own —
+/// identity sequences included: an identity column's INSERT needs no right
+/// on its sequence, but `lastval()`/`currval()` after it (PDO's
+/// `lastInsertId()`, Doctrine) fail with "permission denied for sequence"
+/// without one. One catalog query, one `GRANT`.
+pub(super) async fn grant_sequences(
+    client: &Client,
+    names: &[String],
+    roles: &[String],
+) -> Result<()> {
+    let rows = client
+        .query_typed(
+            "SELECT DISTINCT quote_ident(sn.nspname) || '.' || quote_ident(s.relname) FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_class t ON t.oid = d.refobjid WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') AND t.relnamespace = current_schema()::regnamespace AND t.relname = ANY($1::text[]) ORDER BY 1",
+            &[(&names, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| fail("finding the sequences of the copied tables", &e))?;
+    let origin = Origin::table("pg_depend (sequences of the copied tables)");
+    let sequences: Vec<String> = rows
+        .iter()
+        .map(|r| r.col(0, origin))
+        .collect::<Result<_>>()?;
+    if sequences.is_empty() || roles.is_empty() {
+        return Ok(());
+    }
+    let roles: Vec<String> = roles.iter().map(|r| q(r)).collect();
+    // the names come quoted from quote_ident
+    client
+        .batch_execute(&format!(
+            "GRANT USAGE, SELECT ON SEQUENCE {} TO {}",
+            sequences.join(", "),
+            roles.join(", ")
+        ))
+        .await
+        .map_err(|e| {
+            fail(
+                "granting the --grant roles USAGE, SELECT on the copied tables' sequences",
+                &e,
+            )
+        })
+}

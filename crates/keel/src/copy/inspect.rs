@@ -27,6 +27,8 @@ pub struct Column {
     /// A generated column (its values are copied, its expression is not).
     pub generated: bool,
     pub classes: Option<Classes>,
+    /// `COLLATE` of the column (NOCASE, RTRIM, …), if any.
+    pub collation: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +147,7 @@ fn table(t: &model::Table, lite: model::SqliteTable, sequence: Option<i64>) -> T
                 default: m.and_then(|m| m.default.clone()),
                 generated: c.hidden >= 2,
                 classes: None,
+                collation: m.and_then(|m| m.collation.clone()),
             }
         })
         .collect();

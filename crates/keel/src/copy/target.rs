@@ -100,3 +100,87 @@ pub(super) async fn target_types(client: &Client, table: &inspect::Table) -> Res
     }
     Ok(types)
 }
+
+/// A foreign key of the target that touches a table being replaced or
+/// loaded into.
+#[derive(Debug, Clone)]
+pub(super) struct TargetForeignKey {
+    pub name: String,
+    /// The referencing table, schema-qualified and quoted.
+    pub child_sql: String,
+    /// The referencing table as `schema.table`, for messages.
+    pub child: String,
+    /// The referencing table's name when it is one of the copied tables.
+    pub child_in_set: Option<String>,
+    /// The referenced table's name when it is one of the copied tables.
+    pub parent_in_set: Option<String>,
+    /// `pg_get_constraintdef`: `FOREIGN KEY (…) REFERENCES …`.
+    pub definition: String,
+    /// The referenced table as `schema.table`.
+    pub parent: String,
+}
+
+/// What the target holds around the existing tables: every foreign key
+/// from or to one of them, and every view built on them (directly or on
+/// such a view), as (table, view) pairs.
+pub(super) struct Dependents {
+    pub foreign_keys: Vec<TargetForeignKey>,
+    pub views: Vec<(String, String)>,
+}
+
+pub(super) async fn dependents(client: &Client, names: &[String]) -> Result<Dependents> {
+    let fk_rows = client
+        .query_typed(
+            "WITH s AS (SELECT oid FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p') AND relname = ANY($1::text[]))
+             SELECT con.conname::text, quote_ident(cn.nspname) || '.' || quote_ident(c.relname), (cn.nspname || '.' || c.relname)::text,
+                    CASE WHEN c.oid IN (SELECT oid FROM s) THEN c.relname::text END,
+                    CASE WHEN p.oid IN (SELECT oid FROM s) THEN p.relname::text END,
+                    pg_get_constraintdef(con.oid), (pn.nspname || '.' || p.relname)::text
+             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+             JOIN pg_class p ON p.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+             WHERE con.contype = 'f' AND con.conparentid = 0 AND (c.oid IN (SELECT oid FROM s) OR p.oid IN (SELECT oid FROM s))
+             ORDER BY 3, 1",
+            &[(&names, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| fail("reading the target's foreign keys", &e))?;
+    let origin = Origin::table("pg_constraint (foreign keys of the target)");
+    let mut foreign_keys = Vec::new();
+    for r in &fk_rows {
+        foreign_keys.push(TargetForeignKey {
+            name: r.col(0, origin)?,
+            child_sql: r.col(1, origin)?,
+            child: r.col(2, origin)?,
+            child_in_set: r.col(3, origin)?,
+            parent_in_set: r.col(4, origin)?,
+            definition: r.col(5, origin)?,
+            parent: r.col(6, origin)?,
+        });
+    }
+    let view_rows = client
+        .query_typed(
+            "WITH RECURSIVE dep(root, obj) AS (
+               SELECT t.relname::text, v.oid
+               FROM pg_class t JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = t.oid AND d.classid = 'pg_rewrite'::regclass
+               JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+               WHERE t.relnamespace = current_schema()::regnamespace AND t.relkind IN ('r', 'p') AND t.relname = ANY($1::text[]) AND v.oid <> t.oid
+               UNION
+               SELECT dep.root, v.oid
+               FROM dep JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = dep.obj AND d.classid = 'pg_rewrite'::regclass
+               JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+               WHERE v.oid <> dep.obj)
+             SELECT DISTINCT root, obj::regclass::text FROM dep ORDER BY 1, 2",
+            &[(&names, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(|e| fail("reading the views built on the target's tables", &e))?;
+    let origin = Origin::table("pg_depend (views of the target)");
+    let views = view_rows
+        .iter()
+        .map(|r| Ok((r.col(0, origin)?, r.col(1, origin)?)))
+        .collect::<Result<_>>()?;
+    Ok(Dependents {
+        foreign_keys,
+        views,
+    })
+}

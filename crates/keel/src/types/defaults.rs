@@ -130,7 +130,24 @@ pub fn to_postgres(expr: &str, ty: PgType) -> Option<String> {
                 _ => return None,
             },
             PgType::Text | PgType::Varchar(_) => format!("'{inner}'"),
-            PgType::Bytea => return None,
+            // a number is a JSON document too
+            PgType::Json | PgType::Jsonb => format!("'{inner}'"),
+            // as the rows are copied: integers are Unix epoch seconds, or
+            // milliseconds from 10^11 on (`DATETIME DEFAULT 0` is 1970)
+            PgType::Timestamp | PgType::Timestamptz => {
+                let n: i64 = inner.parse().ok()?;
+                let seconds = if n.abs() < 100_000_000_000 {
+                    format!("{n}")
+                } else {
+                    format!("{n} / 1000.0")
+                };
+                if ty == PgType::Timestamptz {
+                    format!("to_timestamp({seconds})")
+                } else {
+                    format!("(to_timestamp({seconds}) AT TIME ZONE 'UTC')")
+                }
+            }
+            PgType::Bytea | PgType::Date | PgType::Time | PgType::Uuid => return None,
             _ => inner.to_string(),
         });
     }
@@ -423,6 +440,22 @@ fn balanced(s: &str) -> bool {
 mod tests {
     use super::*;
     use Dialect::*;
+
+    #[test]
+    fn numbers_for_dates_and_json_are_spelled_for_their_type() {
+        assert_eq!(
+            to_postgres("0", PgType::Timestamp).as_deref(),
+            Some("(to_timestamp(0) AT TIME ZONE 'UTC')")
+        );
+        assert_eq!(
+            to_postgres("1762432496000", PgType::Timestamptz).as_deref(),
+            Some("to_timestamp(1762432496000 / 1000.0)")
+        );
+        assert_eq!(to_postgres("0", PgType::Jsonb).as_deref(), Some("'0'"));
+        assert_eq!(to_postgres("0.5", PgType::Timestamp), None);
+        assert_eq!(to_postgres("0", PgType::Date), None);
+        assert_eq!(to_postgres("0", PgType::Uuid), None);
+    }
 
     #[test]
     fn defaults_translate_or_are_reported() {
