@@ -4,6 +4,7 @@
 
 use super::ddl::{self, Plan};
 use super::encode::Checksum;
+use super::sql;
 use super::{Orphans, Report, load, q};
 use crate::db::decode::{Origin, PgRow};
 use crate::db::error::fail;
@@ -20,10 +21,7 @@ pub(super) async fn table_pages(
     names: &[String],
 ) -> Result<std::collections::HashMap<String, u64>> {
     let rows = client
-        .query_typed(
-            "SELECT relname::text, (pg_relation_size(oid) / 8192)::int8 FROM pg_class WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace AND relname = ANY($1::text[])",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
+        .query_typed(sql::TABLE_PAGES, &[(&names, Type::TEXT_ARRAY)])
         .await
         .map_err(|e| fail("reading table sizes", &e))?;
     let origin = Origin::table("pg_class (table sizes)");
@@ -213,10 +211,7 @@ pub(super) async fn grant_sequences(
     roles: &[String],
 ) -> Result<()> {
     let rows = client
-        .query_typed(
-            "SELECT DISTINCT quote_ident(sn.nspname) || '.' || quote_ident(s.relname) FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_class t ON t.oid = d.refobjid WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') AND t.relnamespace = current_schema()::regnamespace AND t.relname = ANY($1::text[]) ORDER BY 1",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
+        .query_typed(sql::OWNED_SEQUENCES, &[(&names, Type::TEXT_ARRAY)])
         .await
         .map_err(|e| fail("finding the sequences of the copied tables", &e))?;
     let origin = Origin::table("pg_depend (sequences of the copied tables)");

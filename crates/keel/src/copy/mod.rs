@@ -49,6 +49,7 @@ mod history;
 pub(crate) mod inspect;
 pub(crate) mod load;
 mod marker;
+pub(crate) mod sql;
 mod target;
 pub mod types;
 mod validate;

@@ -2,6 +2,7 @@
 //! `--grant` roles exist, which tables exist and hold rows, and the column
 //! types of tables it loads into.
 
+use super::sql;
 use super::types::PgType;
 use super::{inspect, q};
 use crate::db::decode::{Origin, PgRow};
@@ -30,10 +31,7 @@ pub(super) async fn existing_tables(
     names: &[String],
 ) -> Result<Vec<(String, bool)>> {
     let rows = client
-        .query_typed(
-            "SELECT c.relname::text FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
+        .query_typed(sql::EXISTING_TABLES, &[(&names, Type::TEXT_ARRAY)])
         .await
         .map_err(|e| fail("looking for existing tables", &e))?;
     let found: Vec<String> = rows
@@ -65,10 +63,7 @@ pub(super) async fn existing_tables(
 /// The column types of an existing target table, in the SQLite column order.
 pub(super) async fn target_types(client: &Client, table: &inspect::Table) -> Result<Vec<PgType>> {
     let rows = client
-        .query_typed(
-            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
-            &[(&q(&table.name), Type::TEXT)],
-        )
+        .query_typed(sql::TABLE_COLUMNS, &[(&q(&table.name), Type::TEXT)])
         .await
         .map_err(|e| fail(format!("reading the columns of {}", table.name), &e))?;
     let origin = Origin::table(&table.name);
@@ -130,18 +125,7 @@ pub(super) struct Dependents {
 
 pub(super) async fn dependents(client: &Client, names: &[String]) -> Result<Dependents> {
     let fk_rows = client
-        .query_typed(
-            "WITH s AS (SELECT oid FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p') AND relname = ANY($1::text[]))
-             SELECT con.conname::text, quote_ident(cn.nspname) || '.' || quote_ident(c.relname), (cn.nspname || '.' || c.relname)::text,
-                    CASE WHEN c.oid IN (SELECT oid FROM s) THEN c.relname::text END,
-                    CASE WHEN p.oid IN (SELECT oid FROM s) THEN p.relname::text END,
-                    pg_get_constraintdef(con.oid), (pn.nspname || '.' || p.relname)::text
-             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
-             JOIN pg_class p ON p.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
-             WHERE con.contype = 'f' AND con.conparentid = 0 AND (c.oid IN (SELECT oid FROM s) OR p.oid IN (SELECT oid FROM s))
-             ORDER BY 3, 1",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
+        .query_typed(sql::FOREIGN_KEYS, &[(&names, Type::TEXT_ARRAY)])
         .await
         .map_err(|e| fail("reading the target's foreign keys", &e))?;
     let origin = Origin::table("pg_constraint (foreign keys of the target)");
@@ -158,20 +142,7 @@ pub(super) async fn dependents(client: &Client, names: &[String]) -> Result<Depe
         });
     }
     let view_rows = client
-        .query_typed(
-            "WITH RECURSIVE dep(root, obj) AS (
-               SELECT t.relname::text, v.oid
-               FROM pg_class t JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = t.oid AND d.classid = 'pg_rewrite'::regclass
-               JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
-               WHERE t.relnamespace = current_schema()::regnamespace AND t.relkind IN ('r', 'p') AND t.relname = ANY($1::text[]) AND v.oid <> t.oid
-               UNION
-               SELECT dep.root, v.oid
-               FROM dep JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = dep.obj AND d.classid = 'pg_rewrite'::regclass
-               JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
-               WHERE v.oid <> dep.obj)
-             SELECT DISTINCT root, obj::regclass::text FROM dep ORDER BY 1, 2",
-            &[(&names, Type::TEXT_ARRAY)],
-        )
+        .query_typed(sql::DEPENDENT_VIEWS, &[(&names, Type::TEXT_ARRAY)])
         .await
         .map_err(|e| fail("reading the views built on the target's tables", &e))?;
     let origin = Origin::table("pg_depend (views of the target)");

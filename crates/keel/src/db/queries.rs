@@ -74,6 +74,14 @@ pub fn all() -> Vec<Query> {
         sql: crate::sequences::mysql::CATALOG.to_string(),
         setup: false,
     });
+    for (name, sql) in crate::copy::sql::queries() {
+        out.push(Query {
+            dialect: Dialect::Postgres,
+            name,
+            sql,
+            setup: false,
+        });
+    }
     for (name, sql) in crate::schema::inspect::mysql::queries() {
         out.push(Query {
             dialect: Dialect::Mysql,
