@@ -50,6 +50,8 @@ pub(crate) struct Postgres {
     upsert: Option<tokio_postgres::Statement>,
     /// The last read found a table made before the revert columns.
     legacy: bool,
+    /// The last migration's pipeline ended with the session reset.
+    reset_done: bool,
 }
 
 use crate::db::error::db_error;
@@ -102,14 +104,20 @@ impl Postgres {
             lock_key: lock_key(table),
             upsert: None,
             legacy: false,
+            reset_done: false,
         })
     }
 
     /// `RESET ALL` and back to the user keel logged in as. Not `DISCARD
     /// ALL`: that would release keel's advisory lock and prepared writes.
+    /// A migration run in keel's transaction already reset the session at
+    /// the end of its pipeline, which costs no round trip.
     pub(crate) async fn reset_session(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.reset_done) {
+            return Ok(());
+        }
         self.client
-            .batch_execute("RESET ALL; SET SESSION AUTHORIZATION DEFAULT")
+            .batch_execute(RESET_SESSION)
             .await
             .context("resetting the session after a migration")
     }
@@ -243,6 +251,9 @@ fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
         } => vec![version, statements_total, duration_ms, by],
     }
 }
+
+/// Back to the session keel opened: settings and the user it logged in as.
+const RESET_SESSION: &str = "RESET ALL; SET SESSION AUTHORIZATION DEFAULT";
 
 /// After a migration's commit, its measured duration made to include the
 /// commit: from the transaction's start (`applied_at`/`reverted_at`, both
@@ -485,6 +496,9 @@ impl Driver for Postgres {
         if let Some(sql) = &timing {
             requests.push(Box::pin(client.batch_execute(sql)));
         }
+        // the next migration starts from the session keel opened
+        requests.push(Box::pin(client.batch_execute(RESET_SESSION)));
+        self.reset_done = false;
         let mut results = pipeline(requests).await.into_iter();
         if let Some(Err(e)) = results.next() {
             return Err(fail("starting a transaction", e));
@@ -509,13 +523,20 @@ impl Driver for Postgres {
         }
         // Only the duration failed to be refined: the migration and its row
         // are committed. Leave no transaction open.
-        if let Some(Err(_)) = results.next() {
+        if timing.is_some()
+            && let Some(Err(_)) = results.next()
+        {
             let _ = self.client.batch_execute("ROLLBACK").await;
         }
+        // the reset ran after a committed migration: reset_session need not
+        // send it again
+        self.reset_done = matches!(results.next(), Some(Ok(())));
         Ok(Ok(()))
     }
 
     async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
+        // a statement keel does not wrap may change the session
+        self.reset_done = false;
         match self.client.batch_execute(sql).await {
             Ok(()) => Ok(Ok(())),
             Err(e) if e.as_db_error().is_some() => Ok(Err(db_error(&e))),
