@@ -176,3 +176,24 @@ fn a_tracking_table_of_another_name_is_known_by_that_name() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("ops_history"));
 }
+
+#[test]
+fn an_unreadable_history_stops_the_copy_before_anything_is_written() {
+    let db = TestDb::new(Engine::Postgres, "copy_history_bad");
+    let src = migrated_source(&db, None);
+    let conn = rusqlite::Connection::open(db.path().join("app.db")).unwrap();
+    conn.execute_batch("UPDATE keel_migrations SET success = 'yes' WHERE version = 1")
+        .unwrap();
+    drop(conn);
+    let out = keel_on(&db, &db.url)
+        .args(["copy", &src, &db.url])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("keel_migrations") && err.contains("success"),
+        "names the source's table and column: {err}"
+    );
+    assert!(!db.has_table("users") && !db.has_table("keel_migrations"));
+}

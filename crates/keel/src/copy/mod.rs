@@ -383,6 +383,13 @@ pub async fn run(
     }
     progress(Event::Step("reading the SQLite schema"));
     let (mut plans, mut notes) = plan(&path, options)?;
+    // read before anything is written: a tracking table keel cannot read
+    // stops the copy here, not after the rows are in
+    let mut history_rows = if options.data_only {
+        None
+    } else {
+        Some(history::read(&path, options.tracking_table()).await?)
+    };
     let clashes = name_clashes(&plans);
     if !clashes.is_empty() {
         return Err(Error::invalid(
@@ -814,18 +821,17 @@ pub async fn run(
         }
         db.close().await?;
         // keel's history: the target's own when the schema was the app's
-        if !options.data_only {
-            let records = history::read(&path, options.tracking_table()).await?;
-            if !records.is_empty() {
-                progress(Event::Step("copying keel's history"));
-                let n = records.len();
-                history::write(&url, options.tracking_table(), records).await?;
-                notes.push(format!(
+        if let Some(records) = history_rows.take()
+            && !records.is_empty()
+        {
+            progress(Event::Step("copying keel's history"));
+            let n = records.len();
+            history::write(&url, options.tracking_table(), records).await?;
+            notes.push(format!(
                 "keel's history ({n} row(s) of {}) arrived in the target's {} with method `copy`",
                 options.tracking_table(),
                 options.tracking_table()
             ));
-            }
         }
         // what the copy promised is there, valid
         let fresh: Vec<Plan> = plans
