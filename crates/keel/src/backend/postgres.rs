@@ -469,6 +469,12 @@ impl Driver for Postgres {
         // The recorded duration includes the commit: measured once it is
         // done, pipelined so it costs no round trip (and no WAL flush).
         let timing = commit_timing(&self.table, finish);
+        // after the commit, in one message: the duration that includes it,
+        // and the session reset for the next migration
+        let after_commit = match &timing {
+            Some(t) => format!("{t}; {RESET_SESSION}"),
+            None => RESET_SESSION.to_string(),
+        };
         let client = &self.client;
         let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 3);
         // A migration's commit need not wait for its WAL flush when a later
@@ -493,11 +499,7 @@ impl Driver for Postgres {
             client.execute(write, params).await.map(|_| ())
         }));
         requests.push(Box::pin(client.batch_execute("COMMIT")));
-        if let Some(sql) = &timing {
-            requests.push(Box::pin(client.batch_execute(sql)));
-        }
-        // the next migration starts from the session keel opened
-        requests.push(Box::pin(client.batch_execute(RESET_SESSION)));
+        requests.push(Box::pin(client.batch_execute(&after_commit)));
         self.reset_done = false;
         let mut results = pipeline(requests).await.into_iter();
         if let Some(Err(e)) = results.next() {
@@ -521,16 +523,15 @@ impl Driver for Postgres {
         if let Some(Err(e)) = results.next() {
             return Err(fail("committing", e));
         }
-        // Only the duration failed to be refined: the migration and its row
-        // are committed. Leave no transaction open.
-        if timing.is_some()
-            && let Some(Err(_)) = results.next()
-        {
-            let _ = self.client.batch_execute("ROLLBACK").await;
+        // The migration and its row are committed. Should the duration's
+        // refinement or the reset have failed, leave no transaction open,
+        // and reset_session sends the reset again.
+        match results.next() {
+            Some(Ok(())) => self.reset_done = true,
+            _ => {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+            }
         }
-        // the reset ran after a committed migration: reset_session need not
-        // send it again
-        self.reset_done = matches!(results.next(), Some(Ok(())));
         Ok(Ok(()))
     }
 
