@@ -12,11 +12,12 @@ use serde_json::json;
 pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     let (migrator, mut db) = ctx.open().await?;
     let report = keel::check::run(&migrator, &mut db).await;
+    let copy_incomplete = keel::copy::unfinished(&mut db).await;
     db.close().await?;
     let mut report = report?;
+    let copy_incomplete = copy_incomplete?;
     report.exclude(&args.exclude);
     let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
-    let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
     let p = &ctx.printer;
     let out = |s: String| p.line(s);
 

@@ -10,9 +10,10 @@ use serde_json::json;
 pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     let (migrator, mut db) = ctx.open().await?;
     let report = migrator.status(&mut db).await;
+    let copy_incomplete = keel::copy::unfinished(&mut db).await;
     db.close().await?;
     let report = report?;
-    let copy_incomplete = keel::copy::unfinished(&ctx.settings.database_url).await?;
+    let copy_incomplete = copy_incomplete?;
     let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
     let p = &ctx.printer;
     if report.entries.is_empty() {

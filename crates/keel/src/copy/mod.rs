@@ -1198,13 +1198,13 @@ fn null_keys(
     ))
 }
 
-/// A `keel copy` into `url` that has not finished: when it started and
-/// from where (see [`marker`]). `None` for other engines and finished
-/// copies. For `keel status` and `keel check`.
-pub async fn unfinished(url: &DatabaseUrl) -> Result<Option<String>> {
-    if url.engine() != Engine::Postgres {
-        return Ok(None);
+/// A `keel copy` into the database `db` is connected to that has not
+/// finished: when it started and from where (see [`marker`]). `None` for
+/// other engines and finished copies. For `keel status` and `keel check`,
+/// on the connection they already hold.
+pub async fn unfinished(db: &mut crate::Database) -> Result<Option<String>> {
+    match &db.backend {
+        crate::backend::Backend::Postgres(p) => marker::read(p.client()).await,
+        _ => Ok(None),
     }
-    let client = crate::db::postgres(url).await?;
-    marker::read(&client).await
 }

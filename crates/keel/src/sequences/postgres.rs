@@ -747,7 +747,7 @@ fn repairs(
 /// A string literal, quotes doubled (standard_conforming_strings is on
 /// since PostgreSQL 9.1; no backslash is special).
 fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    crate::db::sql::literal(Dialect::Postgres, text)
 }
 
 #[cfg(test)]

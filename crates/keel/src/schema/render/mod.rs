@@ -141,9 +141,10 @@ pub fn plan(
     }
 }
 
-/// A SQL string literal.
+/// A SQL string literal, quotes doubled (the standard spelling; see
+/// [`crate::db::sql::literal`]).
 pub(crate) fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    crate::db::sql::literal(crate::dialect::Dialect::Postgres, s)
 }
 
 /// What every dialect's planner collects: steps by phase, and what it
