@@ -211,3 +211,54 @@ fn a_tracking_row_too_large_for_mariadb_is_stored_truncated() {
     assert!(stored.ends_with(&format!("(the whole: {checksum})")));
     db.keel().arg("status").assert().code(0);
 }
+
+/// A server that accepts the TCP connection and never says a word.
+fn silent_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_server_that_never_answers_is_a_connection_error_not_a_hang() {
+    let port = silent_server();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    for url in [
+        format!("postgres://app:Hunter2pw@127.0.0.1:{port}/db?connect_timeout=1"),
+        format!("mysql://app:Hunter2pw@127.0.0.1:{port}/db"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = assert_cmd::Command::cargo_bin("keel")
+            .unwrap()
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .args(["--database-url", &url, "status", "--format", "json"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let doc = crate::support::json(&out);
+        assert_eq!(out.status.code(), Some(2), "{url}: {doc}");
+        assert_eq!(doc["error"]["kind"], "connection", "{doc}");
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("did not complete the handshake"),
+            "{doc}"
+        );
+        assert!(started.elapsed().as_secs() < 30, "{url} gave up in time");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("Hunter2pw"), "{all}");
+    }
+}

@@ -53,6 +53,17 @@ impl Default for Options {
     }
 }
 
+/// A connection whose handshake did not finish in time.
+fn handshake_timeout(url: &DatabaseUrl, limit: Duration) -> Error {
+    connect_error(
+        url,
+        format!(
+            "the server accepted the connection but did not complete the handshake within {:.1} s (connect_timeout)",
+            limit.as_secs_f64()
+        ),
+    )
+}
+
 fn connect_error(url: &DatabaseUrl, message: impl Into<String>) -> Error {
     Error::Connect {
         url: url.redacted(),
@@ -166,7 +177,16 @@ pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let (client, connection) = config.connect(connector).await.map_err(|e| {
+    // tokio-postgres bounds only the TCP connect: a server that accepts and
+    // never answers would hang the handshake for good
+    let limit = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_TIMEOUT);
+    let connecting = tokio::time::timeout(limit, config.connect(connector))
+        .await
+        .map_err(|_| handshake_timeout(url, limit))?;
+    let (client, connection) = connecting.map_err(|e| {
         let db = error::db_error(&e);
         connect_error(
             url,
@@ -273,7 +293,19 @@ async fn mysql_connect(
         Some(ssl) => builder.prefer_socket(false).ssl_opts(ssl),
         None => builder,
     };
-    mysql_async::Conn::new(builder).await
+    match tokio::time::timeout(CONNECT_TIMEOUT, mysql_async::Conn::new(builder)).await {
+        Ok(connected) => connected,
+        // a server that accepts and never answers
+        Err(_) => Err(mysql_async::Error::Io(mysql_async::IoError::Io(
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "the server did not complete the handshake within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            ),
+        ))),
+    }
 }
 
 /// A MySQL connection error, with TLS failures in words naming the mode.
