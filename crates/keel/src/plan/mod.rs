@@ -370,7 +370,7 @@ pub fn down<'a>(
         return Err(Error::Refused {
             action: "revert migrations".into(),
             problems,
-            hint: "add the down files (`<version>_<name>.down.sql`), or revert fewer steps".into(),
+            hint: "write the statements that undo each named migration into its down file (or add one), or revert fewer steps".into(),
         });
     }
     Ok(plan)
