@@ -613,6 +613,40 @@ on_every_engine!(golang_migrate_dirty_version_is_a_failure, |db| {
     );
 });
 
+// golang-migrate runs files as written: its docs suggest wrapping one in
+// BEGIN/COMMIT, and a folder's up files need no downs. keel detects the
+// folder and runs such a file statement by statement, as golang-migrate
+// would, recording it truthfully.
+on_every_engine!(golang_migrate_folder_as_it_is, |db| {
+    let (begin, commit) = match db.engine {
+        Engine::Mysql => ("START TRANSACTION", "COMMIT"),
+        _ => ("BEGIN", "COMMIT"),
+    };
+    db.write(
+        "1_create_users.up.sql",
+        "CREATE TABLE users (id INT PRIMARY KEY);\n",
+    );
+    db.write(
+        "2_orders.up.sql",
+        &format!(
+            "{begin};\nCREATE TABLE orders (id INT PRIMARY KEY);\nINSERT INTO orders VALUES (1);\n{commit};\n"
+        ),
+    );
+    db.write("2_orders.down.sql", "DROP TABLE orders;\n");
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM orders"), "1");
+    let (code, doc) = db.keel_json(&["status"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["counts"]["applied"], 2, "{doc}");
+    // the up file without a down is not reversible, and says so
+    let (code, doc) = db.keel_json(&["down", "--to", "0"]);
+    assert_ne!(code, Some(0), "{doc}");
+    assert!(doc.to_string().contains("1_create_users"), "{doc}");
+    assert!(db.has_table("users"), "a refused down changes nothing");
+});
+
 // ----------------------------------------------------------------- goose
 
 /// goose's SQL migrations (<https://pressly.github.io/goose/documentation/annotations/>):
