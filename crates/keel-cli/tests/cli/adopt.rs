@@ -628,7 +628,7 @@ on_every_engine!(golang_migrate_folder_as_it_is, |db| {
     );
     db.write(
         "2_orders.up.sql",
-        &format!(
+        format!(
             "{begin};\nCREATE TABLE orders (id INT PRIMARY KEY);\nINSERT INTO orders VALUES (1);\n{commit};\n"
         ),
     );
