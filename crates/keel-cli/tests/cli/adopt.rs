@@ -391,8 +391,8 @@ fn sqlx_url(db: &TestDb) -> String {
     }
 }
 
-/// The real sqlx-cli migrates the database; keel adopts its history,
-/// verified by sqlx's own checksums, and takes over with one new file.
+// The real sqlx-cli migrates the database; keel adopts its history,
+// verified by sqlx's own checksums, and takes over with one new file.
 on_every_engine!(sqlx_cli_database_adopted_then_keel_takes_over, |db| {
     let mut f = sqlx_fixture(&db);
     f.history.clear();
