@@ -99,8 +99,14 @@ pub enum Error {
         problems: Vec<SourceProblem>,
     },
 
+    /// No connection: `transient` when trying again later may succeed
+    /// (see [`Error::is_transient`]).
     #[error("cannot connect to {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        url: String,
+        message: String,
+        transient: bool,
+    },
 
     #[error("gave up after {waited_secs:.1} s waiting for the migration lock, held by {holder}")]
     LockTimeout { waited_secs: f64, holder: String },
@@ -149,6 +155,23 @@ impl Error {
             Error::Database { .. } | Error::Decode { .. } => ErrorKind::Database,
             Error::Io { .. } => ErrorKind::Io,
         }
+    }
+
+    /// Whether the same call may succeed if tried again in a moment: the
+    /// server is not up yet (connection refused, its host name not
+    /// resolvable yet, PostgreSQL's `57P03` while it starts, too many
+    /// connections, a handshake that timed out, MySQL 1040/2002/2003/2013).
+    /// Never for a bad URL, a refused login or certificate, a missing
+    /// database, a lock timeout or a failed migration: those stay wrong.
+    /// [`crate::Migrate`] retries exactly these.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Connect {
+                transient: true,
+                ..
+            }
+        )
     }
 
     /// What to do next, where keel knows.
