@@ -584,11 +584,15 @@ fn postgres_scram_with_channel_binding_and_client_certificates() {
         &["status"],
     );
     assert!(message.contains("certificate"), "{message}");
-    let message = refused(
+    // a certificate without its key is bad input, found before connecting
+    let (code, doc, _) = keel_json(
         &local2,
         &format!("postgres://keel_cert@{base}&sslcert={cert}"),
         &["status"],
     );
+    assert_eq!(code, Some(2), "{doc}");
+    assert_eq!(doc["error"]["kind"], "invalid_input", "{doc}");
+    let message = doc["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("sslkey"), "{message}");
 
     // the server saw both logins encrypted

@@ -221,13 +221,29 @@ async fn postgres_within(
             url: url.redacted(),
             message: match db.sqlstate {
                 Some(_) => db.to_string(),
-                None => postgres_tls_message(&e, mode).unwrap_or_else(|| e.to_string()),
+                None => postgres_tls_message(&e, mode).unwrap_or_else(|| with_causes(&e)),
             },
             transient: transient::postgres(&e),
         }
     })?;
     tokio::spawn(connection);
     Ok(client)
+}
+
+/// `e` and the errors under it: tokio-postgres says only "error
+/// connecting to server", its source says why (connection refused).
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// A failed TLS handshake or a server without TLS, in words that name the
@@ -241,7 +257,7 @@ fn postgres_tls_message(e: &tokio_postgres::Error, mode: tls::SslMode) -> Option
             return Some(format!(
                 "TLS with sslmode={mode}: {}{}",
                 failure.0,
-                tls_advice(&failure.0)
+                tls_advice(&failure.0, "sslmode=verify-ca")
             ));
         }
         // tokio-postgres says so in the source of "error performing TLS handshake"
@@ -255,14 +271,23 @@ fn postgres_tls_message(e: &tokio_postgres::Error, mode: tls::SslMode) -> Option
     None
 }
 
-fn tls_advice(message: &str) -> &'static str {
-    if message.contains("unknown issuer") {
+fn tls_advice(message: &str, verify_ca: &str) -> String {
+    if message.contains(tls::NO_SAN) {
+        // verify-ca skips the name check, which is all such a certificate
+        // fails; mysql_async checks names even for VERIFY_CA
+        return match verify_ca {
+            "" => String::new(),
+            mode => format!("; or connect with {mode}, which checks the chain only and accepts it"),
+        };
+    }
+    let advice = if message.contains("unknown issuer") {
         "; give the certificate authority that signed the server's certificate (sslrootcert / ssl-ca)"
     } else if message.contains("host name mismatch") {
         "; connect with a host name the certificate names, or use verify-ca / VERIFY_CA to check only the chain"
     } else {
         ""
-    }
+    };
+    advice.to_string()
 }
 
 /// Opens a MySQL/MariaDB connection (`mariadb://` is `mysql://`), with
@@ -355,7 +380,7 @@ fn mysql_message(e: &mysql_async::Error, mode: tls::MyMode) -> String {
     match tls::find_rustls(e) {
         Some(r) => {
             let words = tls::describe(r);
-            format!("TLS with ssl-mode={mode}: {words}{}", tls_advice(&words))
+            format!("TLS with ssl-mode={mode}: {words}{}", tls_advice(&words, ""))
         }
         None => error::db_error(e).to_string(),
     }
