@@ -270,3 +270,64 @@ fn is_tls(message: &str) -> bool {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Database, DatabaseUrl};
+
+    fn connect(url: &str) -> Error {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = DatabaseUrl::parse(url).unwrap();
+        match rt.block_on(Database::connect(&url)) {
+            Ok(_) => panic!("{url} should not connect"),
+            Err(e) => e,
+        }
+    }
+
+    /// A port nothing listens on (bound, then let go).
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port()
+    }
+
+    #[test]
+    fn a_refused_port_is_transient_on_both_server_engines() {
+        let port = closed_port();
+        for url in [
+            format!("postgres://app:pw@127.0.0.1:{port}/app"),
+            format!("mysql://app:pw@127.0.0.1:{port}/app"),
+        ] {
+            let e = connect(&url);
+            assert!(e.is_transient(), "{url}: {e}");
+            assert_eq!(e.kind(), ErrorKind::Connection);
+        }
+    }
+
+    #[test]
+    fn a_missing_database_or_a_wrong_password_is_not_transient() {
+        for (url, says) in [
+            ("postgres://postgres@127.0.0.1:5432/keel_no_such_db", "3D000"),
+            ("mysql://root@127.0.0.1:3306/keel_no_such_db", "1049"),
+            ("mysql://root:wrong@127.0.0.1:3306/mysql", "1045"),
+        ] {
+            let e = connect(url);
+            assert!(!e.is_transient(), "{url}: {e}");
+            assert!(e.to_string().contains(says), "{url}: {e}");
+        }
+        // and keel's own refusals never are
+        let e = connect("postgres://postgres@127.0.0.1:5432/postgres?sslmode=sometimes");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(!e.is_transient());
+        let lock = Error::LockTimeout {
+            waited_secs: 1.0,
+            holder: "another keel".into(),
+        };
+        assert!(!lock.is_transient());
+    }
+}

@@ -135,6 +135,7 @@ fn an_encrypted_client_key_is_refused_with_how_to_decrypt_it_and_sslpassword_nev
         cert.display(),
         plain.display()
     );
+    db.write("0001_a.sql", "CREATE TABLE a (id integer);\n");
     let (code, doc, all) = status(&db, &url);
     assert_eq!(code, Some(1), "pending: {doc}");
     assert!(doc.get("error").is_none(), "{doc}");
@@ -161,6 +162,7 @@ fn a_certificate_without_subject_alt_name_is_explained_and_verify_ca_accepts_it(
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ca = dir.join("certs/ca.pem");
     let db = TestDb::new(Engine::Sqlite, "tls_input_cn_only");
+    db.write("0001_a.sql", "CREATE TABLE a (id integer);\n");
     let base = format!("postgres://postgres@localhost:{port}/postgres?sslrootcert={}", ca.display());
 
     let (code, doc, _) = status(&db, &format!("{base}&sslmode=verify-full"));
