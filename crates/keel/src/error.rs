@@ -185,8 +185,14 @@ impl Error {
                 "fix the TLS parameters of the URL or the server's certificate (PostgreSQL: sslmode, sslrootcert, sslcert, sslkey; MySQL: ssl-mode, ssl-ca, ssl-cert, ssl-key); keel never falls back to plain text where the mode forbids it"
                     .to_string(),
             ),
+            Error::Connect {
+                transient: true, ..
+            } => Some(
+                "check that the server is running and reachable at the URL's host and port (--database-url, DATABASE_URL, .env or keel.toml); it may still be starting"
+                    .to_string(),
+            ),
             Error::Connect { .. } => Some(
-                "check that the server is running and the URL (--database-url, DATABASE_URL, .env or keel.toml) is right"
+                "check the URL's user, password and database name (--database-url, DATABASE_URL, .env or keel.toml)"
                     .to_string(),
             ),
             Error::LockTimeout { .. } => Some(

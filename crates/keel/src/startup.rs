@@ -165,13 +165,18 @@ impl<'a> Migrate<'a> {
             if !error.is_transient() {
                 return Err(error);
             }
-            let delay = self.delay(attempt);
             let out_of_attempts = self.retries.is_some_and(|n| attempt > n)
                 || (self.retries.is_none() && self.retry_for.is_none());
-            let out_of_time = deadline.is_some_and(|end| Instant::now() + delay >= end);
+            let now = Instant::now();
+            let out_of_time = deadline.is_some_and(|end| now >= end);
             if out_of_attempts || out_of_time {
                 return Err(gave_up(error, attempt, started.elapsed()));
             }
+            // the last attempt is made as the budget ends, not a delay early
+            let delay = match deadline {
+                Some(end) => self.delay(attempt).min(end.saturating_duration_since(now)),
+                None => self.delay(attempt),
+            };
             tracing::warn!(
                 target: "keel::startup",
                 attempt,
