@@ -318,7 +318,10 @@ mod tests {
     #[test]
     fn a_missing_database_or_a_wrong_password_is_not_transient() {
         for (url, says) in [
-            ("postgres://postgres@127.0.0.1:5432/keel_no_such_db", "3D000"),
+            (
+                "postgres://postgres@127.0.0.1:5432/keel_no_such_db",
+                "3D000",
+            ),
             ("mysql://root@127.0.0.1:3306/keel_no_such_db", "1049"),
             ("mysql://root:wrong@127.0.0.1:3306/mysql", "1045"),
         ] {

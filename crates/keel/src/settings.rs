@@ -123,9 +123,7 @@ pub fn redact(raw: &str) -> String {
         if url.password().is_some() {
             let _ = url.set_password(Some("***"));
         }
-        let has_secret_param = url
-            .query_pairs()
-            .any(|(k, _)| is_secret_param(&k));
+        let has_secret_param = url.query_pairs().any(|(k, _)| is_secret_param(&k));
         if has_secret_param {
             let pairs: Vec<(String, String)> = url
                 .query_pairs()

@@ -7,13 +7,13 @@
 //! [`Error::is_transient`] says may pass: a wrong password, URL or
 //! certificate, a missing database and a failed migration fail at once.
 
+use crate::ConnectOptions;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::plan::Target;
 use crate::runner::{Migrator, RunReport};
 use crate::settings::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, DatabaseUrl};
 use crate::source::{EmbeddedFile, Migrations};
-use crate::ConnectOptions;
 use std::time::{Duration, Instant};
 
 /// Applies embedded migrations at start-up, with options:
@@ -246,7 +246,14 @@ mod tests {
         let m = Migrate::new("sqlite::memory:", &[])
             .backoff(Duration::from_millis(100), Duration::from_millis(1000));
         for _ in 0..50 {
-            for (attempt, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (30, 1000)] {
+            for (attempt, full) in [
+                (1, 100),
+                (2, 200),
+                (3, 400),
+                (4, 800),
+                (5, 1000),
+                (30, 1000),
+            ] {
                 let d = m.delay(attempt);
                 let full = Duration::from_millis(full);
                 assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");

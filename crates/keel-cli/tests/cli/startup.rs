@@ -66,10 +66,7 @@ fn free_port() -> u16 {
 /// Starts `scripts/postgres-tls.sh FLAGS` on `port`: a throwaway cluster
 /// that stops, and whose folder goes, when this test process ends.
 fn throwaway_postgres(flags: &[&str], port: u16) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "keel-startup-{}-{port}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("keel-startup-{}-{port}", std::process::id()));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres-tls.sh");
     let out = std::process::Command::new("bash")
         .arg(&script)
@@ -138,14 +135,20 @@ fn a_database_that_starts_after_the_app_is_migrated_after_retries() {
     assert!(log.retries() >= 2, "{text}");
     assert!(text.contains("attempt=1"), "{text}");
     assert!(text.contains("delay_ms="), "{text}");
-    assert!(text.contains("Connection refused"), "the cause is logged: {text}");
+    assert!(
+        text.contains("Connection refused"),
+        "the cause is logged: {text}"
+    );
     assert!(text.contains("postgres:***@127.0.0.1"), "{text}");
     assert!(text.contains("connected after"), "{text}");
     assert!(!text.contains("s3cret"), "a password leaked: {text}");
     let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     assert_eq!(pg_scalar(&admin, "SELECT count(*) FROM started"), "1");
     assert_eq!(
-        pg_scalar(&admin, "SELECT string_agg(version::text, ',') FROM keel_startup WHERE success"),
+        pg_scalar(
+            &admin,
+            "SELECT string_agg(version::text, ',') FROM keel_startup WHERE success"
+        ),
         "1"
     );
 
@@ -161,7 +164,10 @@ fn a_database_that_starts_after_the_app_is_migrated_after_retries() {
     let e = result.expect_err("a wrong password");
     assert!(!e.is_transient(), "{e}");
     assert_eq!(e.kind(), keel::ErrorKind::Connection);
-    assert!(e.to_string().contains("password authentication failed"), "{e}");
+    assert!(
+        e.to_string().contains("password authentication failed"),
+        "{e}"
+    );
     assert!(!e.to_string().contains("hunter2"), "{e}");
     assert_eq!(log.retries(), 0, "{}", log.text());
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -191,7 +197,10 @@ fn a_closed_port_fails_with_a_transient_error_after_the_budget_or_the_retries() 
     );
     assert!(message.contains("Connection refused"), "{message}");
     assert!(!message.contains("s3cret") && !log.text().contains("s3cret"));
-    assert!(waited < Duration::from_secs(4), "the budget is kept: {waited:?}");
+    assert!(
+        waited < Duration::from_secs(4),
+        "the budget is kept: {waited:?}"
+    );
 
     // a count of retries instead of a budget: exactly n + 1 attempts
     let (result, log) = logged(

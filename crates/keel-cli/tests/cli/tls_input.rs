@@ -82,20 +82,45 @@ fn encrypted_keys(dir: &Path, pass: &str) -> (PathBuf, [PathBuf; 2]) {
     openssl(
         dir,
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-            "/CN=keel_cert", "-keyout", "plain.key", "-out", "client.pem",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=keel_cert",
+            "-keyout",
+            "plain.key",
+            "-out",
+            "client.pem",
         ],
     );
     openssl(
         dir,
         &[
-            "pkey", "-in", "plain.key", "-aes256", "-passout", &pass_arg, "-out", "pkcs8.key",
+            "pkey",
+            "-in",
+            "plain.key",
+            "-aes256",
+            "-passout",
+            &pass_arg,
+            "-out",
+            "pkcs8.key",
         ],
     );
     openssl(
         dir,
         &[
-            "rsa", "-in", "plain.key", "-aes256", "-traditional", "-passout", &pass_arg, "-out",
+            "rsa",
+            "-in",
+            "plain.key",
+            "-aes256",
+            "-traditional",
+            "-passout",
+            &pass_arg,
+            "-out",
             "traditional.key",
         ],
     );
@@ -112,8 +137,12 @@ fn an_encrypted_client_key_is_refused_with_how_to_decrypt_it_and_sslpassword_nev
     for key in &keys {
         let (cert, key) = (cert.display(), key.display());
         for url in [
-            format!("postgres://postgres@127.0.0.1:5432/postgres?sslmode=require&sslcert={cert}&sslkey={key}&sslpassword=Key-Passw0rd"),
-            format!("mysql://root@127.0.0.1:3306/mysql?ssl-mode=REQUIRED&ssl-cert={cert}&ssl-key={key}"),
+            format!(
+                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=require&sslcert={cert}&sslkey={key}&sslpassword=Key-Passw0rd"
+            ),
+            format!(
+                "mysql://root@127.0.0.1:3306/mysql?ssl-mode=REQUIRED&ssl-cert={cert}&ssl-key={key}"
+            ),
         ] {
             let (code, doc, all) = status(&db, &url);
             assert_eq!(code, Some(2), "{doc}");
@@ -124,7 +153,10 @@ fn an_encrypted_client_key_is_refused_with_how_to_decrypt_it_and_sslpassword_nev
                     && message.contains(&format!("openssl pkey -in {key} -out {key}.plain")),
                 "{message}"
             );
-            assert!(!all.contains("Key-Passw0rd"), "the sslpassword leaked: {all}");
+            assert!(
+                !all.contains("Key-Passw0rd"),
+                "the sslpassword leaked: {all}"
+            );
         }
     }
     // the decrypted key, as the message says, is accepted (and sslpassword,
@@ -159,11 +191,18 @@ fn a_certificate_without_subject_alt_name_is_explained_and_verify_ca_accepts_it(
         .arg(std::process::id().to_string())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ca = dir.join("certs/ca.pem");
     let db = TestDb::new(Engine::Sqlite, "tls_input_cn_only");
     db.write("0001_a.sql", "CREATE TABLE a (id integer);\n");
-    let base = format!("postgres://postgres@localhost:{port}/postgres?sslrootcert={}", ca.display());
+    let base = format!(
+        "postgres://postgres@localhost:{port}/postgres?sslrootcert={}",
+        ca.display()
+    );
 
     let (code, doc, _) = status(&db, &format!("{base}&sslmode=verify-full"));
     assert_eq!(code, Some(2), "{doc}");

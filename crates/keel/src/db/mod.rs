@@ -96,7 +96,9 @@ impl Conn {
     pub async fn open(url: &DatabaseUrl, options: Options) -> Result<Conn> {
         Ok(match url.engine() {
             Engine::Sqlite => Conn::Sqlite(sqlite(url, options)?),
-            Engine::Postgres => Conn::Postgres(postgres_within(url, options.connect_timeout).await?),
+            Engine::Postgres => {
+                Conn::Postgres(postgres_within(url, options.connect_timeout).await?)
+            }
             Engine::Mysql => Conn::Mysql(mysql(url, options.connect_timeout).await?),
         })
     }
@@ -326,9 +328,7 @@ async fn mysql(url: &DatabaseUrl, connect_timeout: Option<Duration>) -> Result<m
                                 .map(|n| n.replace('*', "keel"))
                                 .unwrap_or_default()
                         });
-                    let ssl = tls
-                        .ssl_opts(Some(&name))
-                        .map_err(|p| tls_problem(url, p))?;
+                    let ssl = tls.ssl_opts(Some(&name)).map_err(|p| tls_problem(url, p))?;
                     mysql_connect(&opts, ssl, limit).await
                 }
                 _ => Err(e),
@@ -380,7 +380,10 @@ fn mysql_message(e: &mysql_async::Error, mode: tls::MyMode) -> String {
     match tls::find_rustls(e) {
         Some(r) => {
             let words = tls::describe(r);
-            format!("TLS with ssl-mode={mode}: {words}{}", tls_advice(&words, ""))
+            format!(
+                "TLS with ssl-mode={mode}: {words}{}",
+                tls_advice(&words, "")
+            )
         }
         None => error::db_error(e).to_string(),
     }

@@ -176,7 +176,8 @@ pub(super) fn client_identity(
 /// the traditional OpenSSL form with a `Proc-Type: 4,ENCRYPTED` header.
 fn is_encrypted_key(pem: &[u8]) -> bool {
     let text = String::from_utf8_lossy(pem);
-    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED")
+    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || text.contains("Proc-Type: 4,ENCRYPTED")
 }
 
 /// What a connection checks of the server's certificate.

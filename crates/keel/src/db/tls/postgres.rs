@@ -44,7 +44,8 @@ pub(crate) struct PgTls {
 /// keel's parameters; `sslpassword` is taken out so it never reaches the
 /// driver (nor a message): keel cannot decrypt keys, and says so when the
 /// key is encrypted (libpq ignores it for a plain key, as keel does).
-pub(super) const PG_KEYS: [&str; 5] = ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
+pub(super) const PG_KEYS: [&str; 5] =
+    ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
 
 impl PgTls {
     /// Splits `raw` into the URL tokio-postgres gets (with its own
