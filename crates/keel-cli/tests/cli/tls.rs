@@ -189,14 +189,14 @@ fn postgres_verify_full_runs_every_command_and_refuses_a_wrong_root_or_host() {
         message.contains("127.0.0.1") && message.contains("localhost"),
         "{message}"
     );
-    // verify-full without any root is refused before connecting
-    let message = refused(
+    // verify-full without any root is refused before connecting: bad input
+    let message = bad_input(
         &db,
         &pg_url(&db, "localhost", "sslmode=verify-full"),
         &["status"],
     );
     assert!(message.contains("sslrootcert"), "{message}");
-    let message = refused(
+    let message = bad_input(
         &db,
         &pg_url(&db, "localhost", "sslmode=sometimes"),
         &["status"],
