@@ -53,6 +53,7 @@ pub struct Migrate<'a> {
 pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
 /// … up to this.
 pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
+const MIN_BACKOFF: Duration = Duration::from_millis(10);
 
 impl<'a> Migrate<'a> {
     pub fn new(url: impl Into<String>, files: &'a [EmbeddedFile]) -> Migrate<'a> {
@@ -95,7 +96,10 @@ impl<'a> Migrate<'a> {
     /// Exponential backoff between attempts: about `initial` before the
     /// first retry, doubling up to `max`, each delay jittered between half
     /// and all of it so replicas that start together do not retry in step.
+    /// `initial` is at least 10 ms: a zero delay would hammer a server
+    /// that is starting.
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        let initial = initial.max(MIN_BACKOFF);
         self.backoff = (initial, max.max(initial));
         self
     }
@@ -202,7 +206,7 @@ impl<'a> Migrate<'a> {
         let jitter = if spread == 0 {
             0
         } else {
-            random_u64() % (spread + 1)
+            random_u64() % spread.saturating_add(1)
         };
         half + Duration::from_nanos(jitter)
     }
@@ -261,6 +265,14 @@ mod tests {
         }
         let delays: std::collections::BTreeSet<_> = (0..20).map(|_| m.delay(3)).collect();
         assert!(delays.len() > 1, "no jitter: {delays:?}");
+    }
+
+    #[test]
+    fn extreme_backoffs_neither_spin_nor_overflow() {
+        let zero = Migrate::new("sqlite::memory:", &[]).backoff(Duration::ZERO, Duration::ZERO);
+        assert!(zero.delay(1) >= MIN_BACKOFF / 2);
+        let huge = Migrate::new("sqlite::memory:", &[]).backoff(Duration::MAX, Duration::MAX);
+        assert!(huge.delay(40) >= Duration::MAX / 2);
     }
 
     #[test]

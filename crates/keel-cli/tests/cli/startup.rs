@@ -214,6 +214,31 @@ fn a_closed_port_fails_with_a_transient_error_after_the_budget_or_the_retries() 
     assert!(e.to_string().contains("gave up after 3 attempts"), "{e}");
     assert_eq!(log.retries(), 2, "{}", log.text());
 
+    // a server that accepts and never answers: each attempt is cut at the
+    // connect timeout, and that is transient too (PostgreSQL and MySQL)
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    for url in [
+        format!("postgres://app@127.0.0.1:{silent_port}/app"),
+        format!("mysql://app@127.0.0.1:{silent_port}/app"),
+    ] {
+        let started = Instant::now();
+        let (result, log) = logged(
+            keel::Migrate::new(url.as_str(), FILES)
+                .connect_timeout(Duration::from_millis(400))
+                .retries(1)
+                .backoff(Duration::from_millis(50), Duration::from_millis(50))
+                .run(),
+        );
+        let e = result.expect_err("the server never answers");
+        assert!(e.is_transient(), "{url}: {e}");
+        assert!(e.to_string().contains("gave up after 2 attempts"), "{e}");
+        assert!(e.to_string().contains("0.4 s"), "{e}");
+        assert_eq!(log.retries(), 1);
+        assert!(started.elapsed() < Duration::from_secs(3), "{url}");
+    }
+    drop(silent);
+
     // keel::migrate has no retries: one attempt, the plain error
     let (result, log) = logged(keel::migrate(&url, FILES));
     let e = result.expect_err("nothing listens");
@@ -244,6 +269,24 @@ fn a_wrong_database_name_fails_at_once_on_every_server_engine() {
         );
         assert_eq!(log.retries(), 0, "{url}: {}", log.text());
         assert!(started.elapsed() < Duration::from_secs(5), "{url}");
+    }
+    // a refused certificate (the snakeoil one is for localhost) and a
+    // mistyped TLS mode are no better later either
+    for (url, says) in [
+        (
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full&sslrootcert=/etc/ssl/certs/ssl-cert-snakeoil.pem",
+            "host name mismatch",
+        ),
+        (
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=requir",
+            "unknown sslmode",
+        ),
+    ] {
+        let (result, log) = logged(keel::Migrate::new(url, FILES).retries(5).run());
+        let e = result.expect_err(url);
+        assert!(!e.is_transient(), "{e}");
+        assert!(e.to_string().contains(says), "{e}");
+        assert_eq!(log.retries(), 0, "{}", log.text());
     }
     // a wrong MariaDB password (the shared root has none) is no better later
     let (result, _) = logged(
