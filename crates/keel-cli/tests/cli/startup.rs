@@ -173,6 +173,64 @@ fn a_database_that_starts_after_the_app_is_migrated_after_retries() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+/// The same on MariaDB: a throwaway `mariadbd` that starts a second later.
+#[test]
+fn a_mariadb_that_starts_after_the_app_is_migrated_after_retries() {
+    let port = free_port();
+    let server = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        let dir =
+            std::env::temp_dir().join(format!("keel-startup-my-{}-{port}", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mariadb-tls.sh");
+        std::process::Command::new("bash")
+            .arg(&script)
+            .arg(&dir)
+            .arg(port.to_string())
+            .arg(std::process::id().to_string())
+            .output()
+            .expect("run the script")
+    });
+    // the throwaway server is ours alone: its `mysql` schema may take a table
+    let url = format!("mysql://root@127.0.0.1:{port}/mysql");
+    let (report, log) = logged(
+        keel::Migrate::new(url.as_str(), FILES)
+            .retry_for(Duration::from_secs(90))
+            .backoff(Duration::from_millis(100), Duration::from_millis(800))
+            .table("keel_startup")
+            .run(),
+    );
+    let out = server.join().unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/mariadb-tls.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report.unwrap_or_else(|e| panic!("{e}\n{}", log.text()));
+    assert_eq!(report.steps.len(), 1);
+    assert!(log.retries() >= 1, "{}", log.text());
+    assert!(log.text().contains("connected after"), "{}", log.text());
+    // the migration really ran there, once, and was recorded
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let counts: (u64, u64) = rt.block_on(async {
+        use mysql_async::prelude::Queryable;
+        let mut conn = mysql_async::Conn::from_url(url.as_str()).await.unwrap();
+        let started: Option<u64> = conn
+            .query_first("SELECT COUNT(*) FROM started")
+            .await
+            .unwrap();
+        let recorded: Option<u64> = conn
+            .query_first("SELECT COUNT(*) FROM keel_startup WHERE success")
+            .await
+            .unwrap();
+        let _ = conn.disconnect().await;
+        (started.unwrap(), recorded.unwrap())
+    });
+    assert_eq!(counts, (1, 1));
+}
+
 #[test]
 fn a_closed_port_fails_with_a_transient_error_after_the_budget_or_the_retries() {
     let port = free_port();
