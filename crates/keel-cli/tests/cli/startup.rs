@@ -389,4 +389,17 @@ fn a_server_that_cannot_take_logins_yet_is_transient() {
     let doc = crate::support::json(&out);
     assert_eq!(out.status.code(), Some(2), "{doc}");
     assert_eq!(doc["error"]["kind"], "connection", "{doc}");
+    assert_eq!(doc["error"]["transient"], true, "{doc}");
+    // and a database that is not there is not transient
+    let out = local
+        .keel()
+        .args(["status", "--format", "json", "--database-url"])
+        .arg(format!(
+            "postgres://postgres@127.0.0.1:5432/keel_no_such_database"
+        ))
+        .output()
+        .unwrap();
+    let doc = crate::support::json(&out);
+    assert_eq!(doc["error"]["kind"], "connection", "{doc}");
+    assert_eq!(doc["error"]["transient"], false, "{doc}");
 }
