@@ -394,9 +394,7 @@ fn a_server_that_cannot_take_logins_yet_is_transient() {
     let out = local
         .keel()
         .args(["status", "--format", "json", "--database-url"])
-        .arg(format!(
-            "postgres://postgres@127.0.0.1:5432/keel_no_such_database"
-        ))
+        .arg("postgres://postgres@127.0.0.1:5432/keel_no_such_database")
         .output()
         .unwrap();
     let doc = crate::support::json(&out);
