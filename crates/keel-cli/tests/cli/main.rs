@@ -30,6 +30,8 @@ mod session;
 mod settings;
 mod snapshots_sqlite;
 mod sqlite_as_sqlite3;
+mod startup;
 mod tls;
+mod tls_input;
 mod tracking_table;
 mod truth;
