@@ -46,6 +46,7 @@ pub mod plan;
 pub mod runner;
 pub mod schema;
 pub mod sequences;
+pub mod secrets;
 pub mod settings;
 pub mod source;
 pub mod tracking;
