@@ -42,9 +42,11 @@ pub struct DbError {
 
 impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // a driver's text may quote the URL or the password
+        let message = crate::secrets::scrub(&self.message);
         match &self.sqlstate {
-            Some(code) => write!(f, "{} (SQLSTATE {code})", self.message),
-            None => f.write_str(&self.message),
+            Some(code) => write!(f, "{message} (SQLSTATE {code})"),
+            None => f.write_str(&message),
         }
     }
 }
@@ -99,7 +101,8 @@ pub enum Error {
         problems: Vec<SourceProblem>,
     },
 
-    #[error("cannot connect to {url}: {message}")]
+    /// Both fields are scrubbed when shown: a driver's text may quote the URL.
+    #[error("cannot connect to {}: {}", crate::secrets::scrub(url), crate::secrets::scrub(message))]
     Connect { url: String, message: String },
 
     #[error("gave up after {waited_secs:.1} s waiting for the migration lock, held by {holder}")]

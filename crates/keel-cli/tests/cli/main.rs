@@ -26,6 +26,7 @@ mod nothing_silent;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod session;
+mod secrets;
 mod settings;
 mod snapshots_sqlite;
 mod sqlite_as_sqlite3;

@@ -79,6 +79,19 @@ pub fn register_in(text: &str) {
     }
 }
 
+/// Registers the passwords the environment gives the drivers
+/// (`PGPASSWORD`, `MYSQL_PWD`) and every password inside `DATABASE_URL`.
+pub fn register_environment() {
+    for key in ["PGPASSWORD", "MYSQL_PWD"] {
+        if let Ok(v) = std::env::var(key) {
+            register(&v);
+        }
+    }
+    if let Ok(v) = std::env::var("DATABASE_URL") {
+        register_in(&v);
+    }
+}
+
 /// `text` with every password hidden: structural redaction, then every
 /// registered secret.
 pub fn scrub(text: &str) -> String {
