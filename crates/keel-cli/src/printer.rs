@@ -28,7 +28,8 @@ pub fn err_line(text: impl Display) {
 /// Writes one JSON document to stdout, every string scrubbed.
 pub fn out_json(mut doc: Value) {
     scrub_json(&mut doc);
-    out_line(serde_json::to_string_pretty(&doc).unwrap_or_default());
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 pub struct Printer {

@@ -102,7 +102,11 @@ pub enum Error {
     },
 
     /// Both fields are scrubbed when shown: a driver's text may quote the URL.
-    #[error("cannot connect to {}: {}", crate::secrets::scrub(url), crate::secrets::scrub(message))]
+    #[error(
+        "cannot connect to {}: {}",
+        crate::secrets::scrub(url),
+        crate::secrets::scrub(message)
+    )]
     Connect { url: String, message: String },
 
     #[error("gave up after {waited_secs:.1} s waiting for the migration lock, held by {holder}")]

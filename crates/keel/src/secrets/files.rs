@@ -329,7 +329,9 @@ mod tests {
 
     #[test]
     fn an_unparsable_line_is_named_not_echoed() {
-        let m = message(read("A=1\nthis is Pa55w not an entry\nDATABASE_URL=sqlite:x.db\n"));
+        let m = message(read(
+            "A=1\nthis is Pa55w not an entry\nDATABASE_URL=sqlite:x.db\n",
+        ));
         assert!(m.contains("line 2"), "{m}");
         assert!(!m.contains("Pa55w"), "{m}");
     }

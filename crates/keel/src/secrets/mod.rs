@@ -186,7 +186,9 @@ fn match_encoded(text: &[u8], start: usize, secret: &[u8]) -> Option<usize> {
     if b == b' ' && text.get(start) == Some(&b'+') {
         ends[2] = Some(start + 1);
     }
-    if (b == b'"' || b == b'\\') && text.get(start) == Some(&b'\\') && text.get(start + 1) == Some(&b)
+    if (b == b'"' || b == b'\\')
+        && text.get(start) == Some(&b'\\')
+        && text.get(start + 1) == Some(&b)
     {
         ends[3] = Some(start + 2);
     }
@@ -318,10 +320,14 @@ fn key_value_spans(text: &str) -> Vec<std::ops::Range<usize>> {
                 let mut k = j;
                 while k < bytes.len() {
                     let c = bytes[k];
+                    // a quote or backtick closes the text around the
+                    // pair (JSON, a message); a password holding one is
+                    // percent-encoded in a URL, quoted in libpq, or known
                     let ends = c.is_ascii_whitespace()
-                        || (in_query && (c == b'&' || c == b'#'))
+                        || (in_query && matches!(c, b'&' | b'#' | b'\''))
                         || (after_semicolon && c == b';')
-                        || c == b'`';
+                        || c == b'`'
+                        || c == b'"';
                     if ends {
                         break;
                     }
@@ -331,6 +337,15 @@ fn key_value_spans(text: &str) -> Vec<std::ops::Range<usize>> {
             }
         };
         let stop = stop.min(bytes.len());
+        // already masked: leave it (and what follows it) alone
+        let masked = text[start..].starts_with(MASK)
+            && !bytes
+                .get(start + MASK.len())
+                .is_some_and(|c| !c.is_ascii_whitespace() && !b":,.;)&\"'`".contains(c));
+        if masked {
+            i = start + MASK.len();
+            continue;
+        }
         if stop > start {
             spans.push(start..stop);
         }
@@ -384,6 +399,9 @@ fn token_password(token: &str) -> Option<std::ops::Range<usize>> {
             let mut s = head
                 .rfind(['\'', '"', '=', '(', '<', '['])
                 .map_or(0, |p| p + 1);
+            // the scheme chain may be followed by a user named like a
+            // scheme (`postgres:postgres:pw@h`): stop where the rest still
+            // holds the `user:password` colon
             while let Some(colon) = head[s..].find(':') {
                 let word = &head[s..s + colon];
                 let is_scheme = !word.is_empty()
@@ -392,7 +410,7 @@ fn token_password(token: &str) -> Option<std::ops::Range<usize>> {
                         .bytes()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
                     && is_scheme_name(word);
-                if !is_scheme {
+                if !is_scheme || !head[s + colon + 1..].contains(':') {
                     break;
                 }
                 s += colon + 1;
