@@ -224,10 +224,7 @@ fn every_command_with_every_spelling_on_the_command_line() {
 fn connection_errors_never_show_the_password() {
     let db = setup("secrets_errors");
     let e = pct(PW, false);
-    let mut urls: Vec<(&str, String)> = spellings(1, &db.name)
-        .into_iter()
-        .map(|(w, u)| (w, u))
-        .collect();
+    let mut urls: Vec<(&str, String)> = spellings(1, &db.name);
     urls.extend([
         (
             "auth failure (MariaDB)",

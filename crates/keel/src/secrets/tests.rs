@@ -152,7 +152,7 @@ fn registered_secrets_are_masked_in_any_encoding() {
         format!("driver said: {}!", pct_lower(secret)),
         format!("driver said: {}!", form(secret)),
         format!("driver said: {secret:?}!"),
-        format!("partly: Zx9%20\"q\\uote%26@/%25"),
+        "partly: Zx9%20\"q\\uote%26@/%25".to_string(),
     ] {
         let out = scrub(&text);
         assert!(out.contains(MASK), "{out}");
