@@ -115,11 +115,26 @@ fn argument_error(e: clap::Error) -> std::process::ExitCode {
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_string();
-    let command = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.starts_with('-') && a.as_str() != "json" && a.as_str() != "text")
-        .cloned();
+    // the first word that is neither a flag nor a global flag's value
+    const TAKES_VALUE: &[&str] = &[
+        "--database-url",
+        "--migrations",
+        "--format",
+        "--config",
+        "--table",
+        "--lock-timeout",
+        "--layout",
+    ];
+    let mut words = args.iter().skip(1);
+    let mut command = None;
+    while let Some(a) = words.next() {
+        if TAKES_VALUE.contains(&a.as_str()) {
+            words.next();
+        } else if !a.starts_with('-') {
+            command = Some(a.clone());
+            break;
+        }
+    }
     let doc = serde_json::json!({
         "ok": false,
         "command": command,

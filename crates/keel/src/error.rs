@@ -169,6 +169,10 @@ impl Error {
                 "fix the TLS parameters of the URL or the server's certificate (PostgreSQL: sslmode, sslrootcert, sslcert, sslkey; MySQL: ssl-mode, ssl-ca, ssl-cert, ssl-key); keel never falls back to plain text where the mode forbids it"
                     .to_string(),
             ),
+            Error::Connect { message, .. } if is_auth(message) => Some(
+                "check the user name and password (in the URL, or PGPASSWORD / MYSQL_PWD); the server is up and refused the login"
+                    .to_string(),
+            ),
             Error::Connect { .. } => Some(
                 "check that the server is running and the URL (--database-url, DATABASE_URL, .env or keel.toml) is right"
                     .to_string(),
@@ -233,6 +237,18 @@ impl Error {
             error,
         }
     }
+}
+
+/// Whether the server refused the login (it is running, the URL reached it).
+fn is_auth(message: &str) -> bool {
+    [
+        "password authentication failed",
+        "Access denied for user",
+        "(SQLSTATE 28P01)",
+        "(SQLSTATE 28000)",
+    ]
+    .iter()
+    .any(|w| message.contains(w))
 }
 
 /// Whether a connection error is about TLS (a refused certificate, a

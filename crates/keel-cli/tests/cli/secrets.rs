@@ -194,6 +194,7 @@ fn commands(url_flag: bool, url: &str) -> Vec<Vec<String>> {
         with(&["copy", "sqlite:source.db", url, "--if-exists", "drop"]),
         // argument errors around the password
         with(&["up", "--to", "not-a-version"]),
+        with(&["status", "--format", "yaml"]),
         with(&["no-such-command", url]),
         with(&["status", "--no-such-flag", url]),
     ]
@@ -405,4 +406,85 @@ fn broken_keel_toml_never_echoes_its_text() {
         }
         assert!(!db.path().join("keel.db").exists(), "{what}");
     }
+}
+
+/// A real password login: the throwaway PostgreSQL of the TLS tests
+/// (SCRAM over TLS for `keel_scram`), whose password is set to [`PW`].
+/// Every command succeeds with it, in the spellings keel connects with, and
+/// a wrong password is an authentication failure that shows neither.
+#[test]
+fn scram_login_with_the_password_every_command() {
+    let (port, _certs) = crate::tls::throwaway("postgres-tls.sh");
+    let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    pg(&admin, &format!("ALTER ROLE keel_scram PASSWORD '{PW}'"));
+    pg(&admin, "CREATE DATABASE keel_secrets_app OWNER keel_scram");
+    let db = setup("secrets_scram");
+    let e = pct(PW, false);
+    let url =
+        format!("postgres://keel_scram:{e}@localhost:{port}/keel_secrets_app?sslmode=require");
+    for args in commands(true, &url) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&db, &[], &args, "scram");
+        // connected and did its work (1: a check found something)
+        if args.len() == 3 && matches!(args[2], "status" | "up" | "history" | "check" | "sequences")
+        {
+            assert_ne!(out.status.code(), Some(2), "{args:?}: {}", json(&out));
+        }
+        if args.len() == 3 && args[2] == "up" || args[2] == "copy" {
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", json(&out));
+        }
+    }
+    let copied = pg(
+        &format!("postgres://postgres@127.0.0.1:{port}/keel_secrets_app"),
+        "SELECT v FROM things",
+    );
+    assert_eq!(copied, vec!["a".to_string()]);
+    // what the runs did is in the database, as the password's owner
+    let applied = pg(
+        &format!("postgres://postgres@127.0.0.1:{port}/keel_secrets_app"),
+        "SELECT count(*) FROM keel_migrations",
+    );
+    assert_eq!(applied, vec!["1".to_string()]);
+    let wrong = format!(
+        "postgres://keel_scram:{}@localhost:{port}/keel_secrets_app?sslmode=require",
+        pct("Pa55:wrong", false)
+    );
+    for cmd in ["status", "up"] {
+        let out = run(&db, &[], &["--database-url", &wrong, cmd], "wrong password");
+        let doc = json(&out);
+        assert_eq!(doc["error"]["kind"], "connection", "{doc}");
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("password authentication failed"),
+            "{doc}"
+        );
+        assert!(!doc.to_string().contains("wrong"), "{doc}");
+    }
+}
+
+fn pg(url: &str, sql: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let handle = tokio::spawn(conn);
+        let rows = client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        drop(client);
+        let _ = handle.await;
+        rows.into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect()
+    })
 }

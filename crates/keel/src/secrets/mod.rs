@@ -69,6 +69,18 @@ pub fn register(secret: &str) {
 /// percent-decoded. Called on every input that may hold a connection
 /// string before anything is printed.
 pub fn register_in(text: &str) {
+    // one value (an argument, a variable) is one URL even with white space
+    // or a backtick in its password, which ends a token in running text
+    let whole = text.trim();
+    if !whole.contains('\n')
+        && let Some(span) = token_password(whole)
+    {
+        let found = &whole[span];
+        register(found);
+        if let Some(decoded) = percent_decode(found) {
+            register(&decoded);
+        }
+    }
     for span in password_spans(text) {
         let found = &text[span];
         let unquoted = unquote(found);

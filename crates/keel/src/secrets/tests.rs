@@ -173,6 +173,15 @@ fn register_in_learns_the_password_of_a_url_or_key_value_string() {
 }
 
 #[test]
+fn register_in_takes_a_whole_value_as_one_url() {
+    register_in("postgres://app:my s3cr`et@db/prod");
+    assert_eq!(
+        scrub("invalid URL `postgres://app:my s3cr`et@db/prod`"),
+        "invalid URL `postgres://app:***@db/prod`"
+    );
+}
+
+#[test]
 fn short_and_common_words_are_not_registered() {
     register("abc");
     register("postgres");
