@@ -81,6 +81,15 @@ pub fn register_in(text: &str) {
             register(&decoded);
         }
     }
+    if !whole.contains('\n') {
+        for span in key_value_spans(whole, true) {
+            let found = &whole[span];
+            register(found);
+            if let Some(decoded) = percent_decode(&found.replace('+', " ")) {
+                register(&decoded);
+            }
+        }
+    }
     for span in password_spans(text) {
         let found = &text[span];
         let unquoted = unquote(found);
@@ -263,7 +272,7 @@ fn unquote(s: &str) -> String {
 
 /// Byte ranges of every password the structural rules find, sorted.
 fn password_spans(text: &str) -> Vec<std::ops::Range<usize>> {
-    let mut spans = key_value_spans(text);
+    let mut spans = key_value_spans(text, false);
     spans.extend(userinfo_spans(text));
     spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
     spans
@@ -282,8 +291,10 @@ const SECRET_KEYS: &[&str] = &[
 
 /// The values of `password=…` and its kin: in a URL query (ends at `&`,
 /// `#` or white space), in a libpq string (quoted with `'`, or up to white
-/// space), or after `;` as JDBC/ADO write them.
-fn key_value_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+/// space), or after `;` as JDBC/ADO write them. In `one_value` (a whole
+/// argument), a query value runs to `&` or `#` only: white space there is
+/// part of a password written unencoded.
+fn key_value_spans(text: &str, one_value: bool) -> Vec<std::ops::Range<usize>> {
     let bytes = text.as_bytes();
     let mut spans = Vec::new();
     let mut i = 0;
@@ -335,7 +346,7 @@ fn key_value_spans(text: &str) -> Vec<std::ops::Range<usize>> {
                     // a quote or backtick closes the text around the
                     // pair (JSON, a message); a password holding one is
                     // percent-encoded in a URL, quoted in libpq, or known
-                    let ends = c.is_ascii_whitespace()
+                    let ends = (c.is_ascii_whitespace() && !(one_value && in_query))
                         || (in_query && matches!(c, b'&' | b'#' | b'\''))
                         || (after_semicolon && c == b';')
                         || c == b'`'

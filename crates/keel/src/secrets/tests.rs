@@ -182,6 +182,12 @@ fn register_in_takes_a_whole_value_as_one_url() {
 }
 
 #[test]
+fn register_in_takes_an_unencoded_query_password_whole() {
+    register_in("postgres://db/x?user=u&password=two words+more&sslmode=require");
+    assert_eq!(scrub("said: two words+more!"), "said: ***!");
+}
+
+#[test]
 fn short_and_common_words_are_not_registered() {
     register("abc");
     register("postgres");
