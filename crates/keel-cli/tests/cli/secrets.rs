@@ -338,6 +338,11 @@ fn broken_dotenv_names_the_line_and_never_falls_back_to_sqlite() {
             "line 1",
         ),
         (
+            "quotes that close, swallowing DATABASE_URL",
+            format!("NOTE=it's\nDATABASE_URL={url}\nOTHER=that's {PW}\n"),
+            "line 1",
+        ),
+        (
             "unparsable line",
             format!("APP=1\nnot an entry {PW}\nDATABASE_URL={url}\n"),
             "line 2",

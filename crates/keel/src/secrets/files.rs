@@ -179,18 +179,7 @@ pub(crate) fn dotenv_database_url(path: &Path) -> Result<Option<String>> {
     for item in iter {
         let (key, value) = item.map_err(|err| match err {
             dotenvy::Error::LineParse(bad, index) => {
-                let line = entries
-                    .iter()
-                    .find(|e| e.text == bad.trim_end_matches(['\n', '\r']))
-                    .map(|e| e.first + bad[..index.min(bad.len())].matches('\n').count());
-                let place = line.map_or(String::new(), |n| format!(" on line {n}"));
-                Error::invalid(
-                    format!(
-                        "{shown}: cannot read the entry{place} as KEY=VALUE (column {})",
-                        index + 1 - bad[..index.min(bad.len())].rfind('\n').map_or(0, |p| p + 1)
-                    ),
-                    Some(fix),
-                )
+                Error::invalid(line_parse_message(&shown, &entries, &bad, index), Some(fix))
             }
             dotenvy::Error::Io(e) => Error::io(&shown, e),
             dotenvy::Error::EnvVar(_) => Error::invalid(
@@ -240,6 +229,33 @@ pub(crate) fn dotenv_database_url(path: &Path) -> Result<Option<String>> {
         ));
     }
     Ok(None)
+}
+
+/// Where dotenvy stumbled, by line and column: its error carries the entry
+/// or only its value, so the entry is found by its ending.
+fn line_parse_message(shown: &str, entries: &[Entry<'_>], bad: &str, index: usize) -> String {
+    let bad = bad.trim_end_matches(['\n', '\r']);
+    let Some(entry) = entries
+        .iter()
+        .find(|e| e.text.ends_with(bad) && !bad.is_empty())
+    else {
+        return format!("{shown}: an entry cannot be read as KEY=VALUE");
+    };
+    let offset = (entry.text.len() - bad.len() + index).min(entry.text.len());
+    let before = &entry.text[..offset];
+    let line = entry.first + before.matches('\n').count();
+    let column = 1 + before.len() - before.rfind('\n').map_or(0, |p| p + 1);
+    let mut message = format!("{shown}: line {line}, column {column}: not a KEY=VALUE entry");
+    if entry.last > entry.first {
+        message.push_str(&format!(
+            " (a quote opened on line {} runs to line {})",
+            entry.first, entry.last
+        ));
+    }
+    if let Some(n) = swallowed_database_url(entry) {
+        message.push_str(&format!("; the DATABASE_URL on line {n} is inside it"));
+    }
+    message
 }
 
 /// A `keel.toml` error: file, line, column and what is wrong, with any

@@ -113,10 +113,11 @@ pub fn register_environment() {
     }
 }
 
-/// `text` with every password hidden: structural redaction, then every
-/// registered secret.
+/// `text` with every password hidden: every registered secret (first, so a
+/// known password holding white space goes whole), then the structural
+/// rules.
 pub fn scrub(text: &str) -> String {
-    mask_known(&redact_structure(text))
+    redact_structure(&mask_known(text))
 }
 
 /// [`scrub`] applied to every string of a JSON document, keys included.
