@@ -115,26 +115,13 @@ fn argument_error(e: clap::Error) -> std::process::ExitCode {
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_string();
-    // the first word that is neither a flag nor a global flag's value
-    const TAKES_VALUE: &[&str] = &[
-        "--database-url",
-        "--migrations",
-        "--format",
-        "--config",
-        "--table",
-        "--lock-timeout",
-        "--layout",
-    ];
-    let mut words = args.iter().skip(1);
-    let mut command = None;
-    while let Some(a) = words.next() {
-        if TAKES_VALUE.contains(&a.as_str()) {
-            words.next();
-        } else if !a.starts_with('-') {
-            command = Some(a.clone());
-            break;
-        }
-    }
+    // the first argument that names a command: never an option's value,
+    // which may be a URL holding a password
+    let names: Vec<String> = <cli::Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let command = args.iter().skip(1).find(|a| names.contains(a)).cloned();
     let doc = serde_json::json!({
         "ok": false,
         "command": command,
