@@ -170,7 +170,7 @@ impl Error {
                     .to_string(),
             ),
             Error::Connect { message, .. } if is_auth(message) => Some(
-                "check the user name and password (in the URL, or PGPASSWORD / MYSQL_PWD); the server is up and refused the login"
+                "check the user name and password the database URL gives; the server is up and refused the login"
                     .to_string(),
             ),
             Error::Connect { .. } => Some(
@@ -243,7 +243,7 @@ impl Error {
 fn is_auth(message: &str) -> bool {
     [
         "password authentication failed",
-        "Access denied for user",
+        "(MySQL error 1045)",
         "(SQLSTATE 28P01)",
         "(SQLSTATE 28000)",
     ]
