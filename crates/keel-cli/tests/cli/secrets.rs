@@ -466,6 +466,9 @@ fn scram_login_with_the_password_every_command() {
             "{doc}"
         );
         assert!(!doc.to_string().contains("wrong"), "{doc}");
+        // the hint is about the login, not a server that is down
+        let hint = doc["error"]["hint"].as_str().unwrap();
+        assert!(hint.contains("user name and password"), "{hint}");
     }
 }
 
