@@ -164,10 +164,11 @@ fn registered_secrets_are_masked_in_any_encoding() {
 #[test]
 fn register_in_learns_the_password_of_a_url_or_key_value_string() {
     register_in("postgres://app:Qv%40w7%3A@db/prod");
-    assert_eq!(
-        scrub("the server said Qv@w7: is wrong"),
-        "the server said *** is wrong"
-    );
+    // other tests register passwords in the same process (the registry is
+    // process-wide): check only this one's
+    let out = scrub("the server said Qv@w7: is not accepted");
+    assert!(out.starts_with("the server said *** is "), "{out}");
+    assert!(!out.contains("Qv@w7"), "{out}");
     register_in("host=db password='Kk 9\\'z' user=app");
     assert_eq!(scrub("pw Kk 9'z here"), "pw *** here");
 }
