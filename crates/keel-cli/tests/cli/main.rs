@@ -19,6 +19,7 @@ mod diff_postgres;
 mod diff_sqlite_mysql;
 mod failures;
 mod integrity;
+mod kill_loop;
 mod known_tables;
 mod lifecycle;
 mod malformed;
