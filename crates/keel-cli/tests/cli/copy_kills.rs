@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const KILLS: usize = 24;
+const KILLS: usize = 20;
 
 /// Sixteen tables tied by foreign keys, CHECKs, unique and partial
 /// indexes, AUTOINCREMENT, a few thousand rows each.
@@ -43,18 +43,18 @@ WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 600) IN
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) INSERT INTO users (email, city_id, deleted_at, age) SELECT 'u' || (x % 2900) || '@example.com', 1 + x % 600, CASE WHEN x > 2900 THEN '2024-01-01' END, x % 90 FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 40) INSERT INTO categories (id, parent_id, name) SELECT x, CASE WHEN x > 5 THEN 1 + x % 5 END, 'cat ' || x FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1500) INSERT INTO products (category_id, sku, price) SELECT 1 + x % 40, 'SKU-' || x, (x % 500) * 1.25 FROM n;
-WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) INSERT INTO orders (user_id, placed_at) SELECT 1 + x % 3000, '2024-02-' || (10 + x % 18) FROM n;
-WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) INSERT INTO order_items SELECT x, 1 + x % 1500, 1 + x % 7 FROM n UNION ALL SELECT x, 1 + (x + 700) % 1500, 2 FROM n;
+WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) INSERT INTO orders (user_id, placed_at) SELECT 1 + x % 3000, '2024-02-' || (10 + x % 18) FROM n;
+WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) INSERT INTO order_items SELECT x, 1 + x % 1500, 1 + x % 7 FROM n UNION ALL SELECT x, 1 + (x + 700) % 1500, 2 FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100) INSERT INTO tags (name) SELECT 'tag ' || x FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1500) INSERT INTO product_tags SELECT x, 1 + x % 100 FROM n UNION ALL SELECT x, 1 + (x + 50) % 100 FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) INSERT INTO reviews (product_id, user_id, stars) SELECT 1 + x % 1500, 1 + x % 3000, 1 + x % 5 FROM n;
-WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) INSERT INTO payments (order_id, amount) SELECT x, 10 + x % 300 FROM n;
-WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 4000) INSERT INTO shipments (order_id, city_id) SELECT x, 1 + x % 600 FROM n;
+WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) INSERT INTO payments (order_id, amount) SELECT x, 10 + x % 300 FROM n;
+WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000) INSERT INTO shipments (order_id, city_id) SELECT x, 1 + x % 600 FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 20) INSERT INTO warehouses (city_id, name) SELECT x, 'wh ' || x FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1500) INSERT INTO stock SELECT 1 + x % 20, x, x % 40 FROM n;
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 500) INSERT INTO coupons (code, active) SELECT 'CODE' || (x % 400), CASE WHEN x > 400 THEN 0 ELSE 1 END FROM n;
-WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) INSERT INTO audit (user_id, action) SELECT 1 + x % 3000, 'login' FROM n;
-DELETE FROM audit WHERE id > 4990;
+WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2500) INSERT INTO audit (user_id, action) SELECT 1 + x % 3000, 'login' FROM n;
+DELETE FROM audit WHERE id > 2490;
 "#;
 
 const TABLES: [&str; 16] = [
@@ -222,6 +222,56 @@ fn finish_phase(db: &TestDb, role: &str) -> &'static str {
     }
 }
 
+/// What the catalog shows of a running copy: the rows committed, the
+/// primary keys, the foreign keys, the grants, the mark removed (once seen).
+fn state(db: &TestDb, role: &str) -> [bool; 5] {
+    let rows = db.query(&format!(
+        "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit'), \
+         (SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace), \
+         (SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace), \
+         (SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = '{role}'), \
+         (SELECT count(*) FROM pg_tables WHERE tablename = 'keel_copy_incomplete')"
+    ));
+    let v: Vec<bool> = rows[0]
+        .iter()
+        .map(|c| c.as_deref().is_some_and(|c| c != "0"))
+        .collect();
+    [v[0], v[1], v[2], v[3], v[0] && !v[4]]
+}
+
+/// A whole copy, with the catalog polled while it runs: exit code, output,
+/// when (ms from the start) the commit, the keys, the foreign keys, the
+/// grants and the mark's removal first showed, and the whole run's length.
+fn measured_copy(
+    db: &TestDb,
+    src: &str,
+    role: &str,
+) -> (Option<i32>, String, [Option<u64>; 5], u64) {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut seen: [Option<u64>; 5] = [None; 5];
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let now = state(db, role);
+                let at = start.elapsed().as_millis() as u64;
+                for (k, on) in now.iter().enumerate() {
+                    if *on && seen[k].is_none() {
+                        seen[k] = Some(at);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            seen
+        });
+        let (code, said) = copy(db, src, role, &[]);
+        let full = start.elapsed().as_millis() as u64;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let phases = watcher.join().unwrap();
+        (code, said, phases, full)
+    })
+}
+
 #[test]
 fn a_copy_killed_in_every_phase_is_never_half_and_valid() {
     let seed = match std::env::var("KEEL_KILL_SEED") {
@@ -242,26 +292,44 @@ fn a_copy_killed_in_every_phase_is_never_half_and_valid() {
         .execute_batch(SCHEMA)
         .unwrap();
     let src = src.display().to_string();
-    // how long a whole copy takes here, now
-    let t = Instant::now();
-    let (code, said) = copy(&scratch, &src, &app.name, &[]);
-    let full = t.elapsed().as_millis() as u64;
+    // how long a whole copy and each of its visible phases take here, now
+    let (code, said, phases, full) = measured_copy(&scratch, &src, &app.name);
     assert_eq!(code, Some(0), "{said}");
     assert_finished(&scratch, &src, &app, "the measuring copy");
-    drop(scratch);
-    eprintln!("a whole copy takes {full} ms");
+    eprintln!("a whole copy takes {full} ms; phases start at {phases:?} ms");
+    // the length of each phase: before the commit (connect, DDL, load),
+    // then each step of the finish up to the mark's removal
+    let at: Vec<u64> = phases.iter().map(|p| p.unwrap_or(full)).collect();
+    let widths = [
+        at[0],
+        at[1].saturating_sub(at[0]),
+        at[2].saturating_sub(at[1]),
+        at[3].saturating_sub(at[2]),
+        at[4].saturating_sub(at[3]),
+    ];
 
     let mut seen = Seen::default();
     for i in 0..KILLS {
         let db = TestDb::new(Engine::Postgres, &format!("copy_kills_{i}"));
-        // over the whole run, a little past its measured end
-        let delay = rng.below(full * 11 / 10);
+        // each phase in turn: wait until the catalog shows it began (the
+        // first: the start), then a random moment within its length
+        // (the first phase twice as often: connect, DDL and load are in it)
+        let phase = (i % (widths.len() + 1)).saturating_sub(1);
+        let delay = rng.below(widths[phase] + 1);
         let mut child = copy_cmd(&db, &src, &app.name, &[]).spawn().unwrap();
+        let start = Instant::now();
+        while phase > 0
+            && child.try_wait().unwrap().is_none()
+            && !state(&db, &app.name)[phase - 1]
+            && start.elapsed() < Duration::from_secs(120)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let out = child.wait_with_output().unwrap();
         settle(&db);
-        let when = format!("kill {i} after {delay} ms (seed {seed})");
+        let when = format!("kill {i}, {delay} ms into phase {phase} (seed {seed})");
         let tables = copied_tables(&db);
         if tables == 0 {
             assert!(!marked(&db), "{when}: a mark without tables");
