@@ -11,6 +11,7 @@ mod adopt;
 mod check_every_engine;
 mod concurrency;
 mod copy_history;
+mod copy_index_meaning;
 mod copy_kills;
 mod copy_postgres;
 mod copy_reruns;

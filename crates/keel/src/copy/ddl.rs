@@ -152,6 +152,39 @@ pub fn keys(plan: &Plan) -> Keys {
         if index.origin == "pk" {
             continue;
         }
+        // `col COLLATE NOCASE` in the index: the same meaning in PostgreSQL
+        let collated: Vec<Option<&'static str>> = plain_columns(index)
+            .unwrap_or_default()
+            .iter()
+            .map(|(c, _)| index_collation(plan, &index.name, c))
+            .collect();
+        for ((c, _), coll) in plain_columns(index)
+            .unwrap_or_default()
+            .iter()
+            .zip(&collated)
+        {
+            if let Some(coll) = coll {
+                keys.notes.push(format!(
+                    "{}: index {} compares {c} {} as in SQLite (COLLATE {coll} on the index key)",
+                    t.name,
+                    index.name,
+                    if *coll == NOCASE_COLLATION { "ignoring case" } else { "byte-wise" },
+                ));
+            }
+        }
+        let key = |i: usize, c: &str, desc: bool| {
+            format!(
+                "{}{}{}",
+                q(c),
+                collated
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|coll| format!(" COLLATE {}", q(coll)))
+                    .unwrap_or_default(),
+                if desc { " DESC" } else { "" }
+            )
+        };
         match plain_columns(index) {
             Some(cols) if index.partial && index.origin == "c" => {
                 // a partial index keeps its condition where it translates
@@ -170,7 +203,8 @@ pub fn keys(plan: &Plan) -> Keys {
                     Some(pred) => {
                         let list: Vec<String> = cols
                             .iter()
-                            .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
+                            .enumerate()
+                            .map(|(i, (c, desc))| key(i, c, *desc))
                             .collect();
                         keys.builds.push(format!(
                             "CREATE {}INDEX {} ON {} ({}) WHERE {pred}",
@@ -189,14 +223,17 @@ pub fn keys(plan: &Plan) -> Keys {
                 }
             }
             Some(cols) if !index.partial => {
-                if index.origin == "u" {
+                // a constraint takes its columns' collations: a unique
+                // key compared otherwise stays a unique index
+                if index.origin == "u" && collated.iter().all(Option::is_none) {
                     let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
                     let quoted: Vec<String> = cols.iter().map(|(c, _)| q(c)).collect();
                     constraint("UNIQUE", format!("{}_{}_key", t.name, names.join("_")), &quoted, &mut keys);
                 } else {
                     let list: Vec<String> = cols
                         .iter()
-                        .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
+                        .enumerate()
+                        .map(|(i, (c, desc))| key(i, c, *desc))
                         .collect();
                     keys.builds.push(format!(
                         "CREATE {}INDEX {} ON {} ({})",
@@ -216,6 +253,48 @@ pub fn keys(plan: &Plan) -> Keys {
         }
     }
     keys
+}
+
+/// The PostgreSQL collation an index key column needs so that the index
+/// compares as SQLite's does, when it differs from the column's own:
+/// [`NOCASE_COLLATION`] for `COLLATE NOCASE` on a case-sensitive column,
+/// `C` (byte-wise) for `COLLATE BINARY` on a NOCASE column.
+fn index_collation(plan: &Plan, index: &str, column: &str) -> Option<&'static str> {
+    let coll = plan
+        .table
+        .index_collations
+        .get(&(index.to_string(), column.to_string()))?;
+    let i = plan
+        .table
+        .columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(column))?;
+    if !matches!(plan.types.get(i)?, PgType::Text | PgType::Varchar(_)) {
+        return None;
+    }
+    let column_nocase = plan.table.columns[i]
+        .collation
+        .as_deref()
+        .is_some_and(nocase);
+    match (nocase(coll), column_nocase) {
+        (true, false) => Some(NOCASE_COLLATION),
+        (false, true) if coll.eq_ignore_ascii_case("BINARY") => Some("C"),
+        _ => None,
+    }
+}
+
+/// Whether the copy needs [`NOCASE_COLLATION`]: a NOCASE text column, or
+/// an index comparing a text column with NOCASE.
+pub fn needs_nocase(plan: &Plan) -> bool {
+    let columns = plan.table.columns.iter().zip(&plan.types).any(|(c, t)| {
+        c.collation.as_deref().is_some_and(nocase) && matches!(t, PgType::Text | PgType::Varchar(_))
+    });
+    columns
+        || plan.table.indexes.iter().any(|index| {
+            plain_columns(index).unwrap_or_default().iter().any(|(c, _)| {
+                index_collation(plan, &index.name, c) == Some(NOCASE_COLLATION)
+            })
+        })
 }
 
 fn plain_columns(index: &Index) -> Option<Vec<(String, bool)>> {
