@@ -46,3 +46,58 @@ fn an_index_level_nocase_still_refuses_a_duplicate_differing_in_case() {
     let (code, doc) = db.keel_json(&["validate", &src, &db.url]);
     assert_eq!(code, Some(0), "{doc}");
 }
+
+const EXPRESSIONS: &str = r#"
+CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, a INTEGER, b INTEGER, doc JSON, raw TEXT, created TEXT);
+CREATE UNIQUE INDEX accounts_email_lower ON accounts (lower(email));
+CREATE INDEX accounts_sum ON accounts ((a + b) DESC);
+CREATE UNIQUE INDEX accounts_doc_k ON accounts (json_extract(doc, '$.k')) WHERE a > 0;
+CREATE INDEX accounts_raw_k ON accounts (json_extract(raw, '$.k'));
+CREATE INDEX accounts_day ON accounts (date(created));
+INSERT INTO accounts (email, a, b, doc, raw, created) VALUES
+  ('Ann@example.com', 1, 2, '{"k": "x"}', '{"k": 1}', '2024-01-01 10:00'),
+  ('bob@example.com', 2, 3, '{"k": "y"}', '{"k": 2}', '2024-01-02 11:00');
+"#;
+
+#[test]
+fn expression_indexes_translate_or_are_listed_with_the_reason() {
+    let db = TestDb::new(Engine::Postgres, "copy_index_expr");
+    let src = sqlite(&db, EXPRESSIONS);
+    let (code, doc) = db.keel_json(&["copy", &src, &db.url]);
+    assert_eq!(code, Some(0), "{doc}");
+    let def = |name: &str| {
+        db.query(&format!(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = '{name}'"
+        ))
+        .first()
+        .and_then(|r| r[0].clone())
+    };
+    // translated: the same meaning in PostgreSQL
+    let lower = def("accounts_email_lower").expect("lower(email) index");
+    assert!(lower.contains("UNIQUE") && lower.contains("lower(email)"), "{lower}");
+    let sum = def("accounts_sum").expect("(a + b) index");
+    assert!(sum.contains("(a + b)) DESC"), "{sum}");
+    let k = def("accounts_doc_k").expect("json_extract on the jsonb column");
+    assert!(k.contains("->> 'k'") && k.contains("WHERE (a > 0)"), "{k}");
+    let dup = std::panic::catch_unwind(|| {
+        db.query("INSERT INTO accounts (email) VALUES ('ANN@EXAMPLE.COM')")
+    });
+    assert!(dup.is_err(), "lower(email) no longer unique");
+    // not translated: listed, each with its reason, never silently
+    let notes = doc["notes"].to_string();
+    for (name, why) in [
+        ("accounts_raw_k", "accounts_raw_k was not created"),
+        ("accounts_day", "accounts_day was not created"),
+    ] {
+        assert!(def(name).is_none(), "{name} was built");
+        assert!(notes.contains(why) && notes.contains("CREATE INDEX"), "{name}: {notes}");
+    }
+    assert!(notes.contains("json_extract(raw"), "{notes}");
+    let out = db
+        .keel()
+        .args(["copy", &src, &db.url, "--if-exists", "drop"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("accounts_day was not created"), "{text}");
+}

@@ -244,15 +244,77 @@ pub fn keys(plan: &Plan) -> Keys {
                     ));
                 }
             }
-            _ => keys.notes.push(format!(
-                "{}: index {} is partial or on an expression and was not created; SQLite's definition: {}",
-                t.name,
-                index.name,
-                index.sql.as_deref().unwrap_or("(none)")
-            )),
+            _ => match expression_index(plan, index) {
+                Ok((sql, note)) => {
+                    keys.builds.push(sql);
+                    keys.notes.extend(note);
+                }
+                Err(reason) => keys.notes.push(format!(
+                    "{}: index {} was not created: {reason}; SQLite's definition: {}",
+                    t.name,
+                    index.name,
+                    index.sql.as_deref().unwrap_or("(none)")
+                )),
+            },
         }
     }
     keys
+}
+
+/// An index on expressions (maybe partial) as PostgreSQL builds it, with
+/// a note where PostgreSQL's meaning is close but not identical; or why it
+/// is not created.
+fn expression_index(plan: &Plan, index: &Index) -> Result<(String, Option<String>), String> {
+    let t = &plan.table;
+    let sql = index
+        .sql
+        .as_deref()
+        .ok_or("a constraint on an expression has no CREATE INDEX to translate")?;
+    let typed: Vec<(String, PgType)> = t
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .zip(plan.types.iter().copied())
+        .collect();
+    let list = super::index_expr::keys(sql)
+        .ok_or("its key list could not be read")?
+        .iter()
+        .map(|k| super::index_expr::translate(k, &typed))
+        .collect::<Result<Vec<String>, String>>()?;
+    let predicate = match index.partial {
+        true => Some(
+            super::check::index_predicate(sql)
+                .and_then(|p| super::check::translate(p, &typed))
+                .ok_or("its condition does not translate to PostgreSQL with the same meaning")?,
+        ),
+        false => None,
+    };
+    let keys = list.join(", ");
+    let mut close = Vec::new();
+    if keys.contains("lower(") || keys.contains("upper(") {
+        close.push("lower()/upper() fold non-ASCII letters too (SQLite folds A-Z only)");
+    }
+    if keys.contains("->>") || keys.contains("#>>") {
+        close.push("json_extract became ->>/#>> (text): a JSON 1 and \"1\" are one key");
+    }
+    let note = (!close.is_empty()).then(|| {
+        format!(
+            "{}: index {} on expressions translated ({keys}): {}",
+            t.name,
+            index.name,
+            close.join("; ")
+        )
+    });
+    Ok((
+        format!(
+            "CREATE {}INDEX {} ON {} ({keys}){}",
+            if index.unique { "UNIQUE " } else { "" },
+            q(&index.name),
+            q(&t.name),
+            predicate.map(|p| format!(" WHERE {p}")).unwrap_or_default()
+        ),
+        note,
+    ))
 }
 
 /// The PostgreSQL collation an index key column needs so that the index

@@ -46,6 +46,7 @@ pub(crate) mod ddl;
 pub(crate) mod encode;
 mod finish;
 mod history;
+mod index_expr;
 pub(crate) mod inspect;
 pub(crate) mod load;
 mod marker;
