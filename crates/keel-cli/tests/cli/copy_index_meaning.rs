@@ -74,7 +74,10 @@ fn expression_indexes_translate_or_are_listed_with_the_reason() {
     };
     // translated: the same meaning in PostgreSQL
     let lower = def("accounts_email_lower").expect("lower(email) index");
-    assert!(lower.contains("UNIQUE") && lower.contains("lower(email)"), "{lower}");
+    assert!(
+        lower.contains("UNIQUE") && lower.contains("lower(email)"),
+        "{lower}"
+    );
     let sum = def("accounts_sum").expect("(a + b) index");
     assert!(sum.contains("(a + b)) DESC"), "{sum}");
     let k = def("accounts_doc_k").expect("json_extract on the jsonb column");
@@ -90,7 +93,10 @@ fn expression_indexes_translate_or_are_listed_with_the_reason() {
         ("accounts_day", "accounts_day was not created"),
     ] {
         assert!(def(name).is_none(), "{name} was built");
-        assert!(notes.contains(why) && notes.contains("CREATE INDEX"), "{name}: {notes}");
+        assert!(
+            notes.contains(why) && notes.contains("CREATE INDEX"),
+            "{name}: {notes}"
+        );
     }
     assert!(notes.contains("json_extract(raw"), "{notes}");
     let out = db

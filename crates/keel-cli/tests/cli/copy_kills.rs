@@ -338,7 +338,10 @@ fn a_copy_killed_in_every_phase_is_never_half_and_valid() {
             assert_eq!(code, Some(0), "{when}: the copy again: {said}");
         } else if marked(&db) {
             seen.incomplete += 1;
-            *seen.by_phase.entry(finish_phase(&db, &app.name)).or_default() += 1;
+            *seen
+                .by_phase
+                .entry(finish_phase(&db, &app.name))
+                .or_default() += 1;
             // every gate says so
             for args in [
                 vec!["validate", src.as_str(), db.url.as_str()],
@@ -346,7 +349,11 @@ fn a_copy_killed_in_every_phase_is_never_half_and_valid() {
                 vec!["check"],
             ] {
                 let (code, said) = keel_says(&db, &args);
-                assert_ne!(code, Some(0), "{when}: {args:?} passes an incomplete copy: {said}");
+                assert_ne!(
+                    code,
+                    Some(0),
+                    "{when}: {args:?} passes an incomplete copy: {said}"
+                );
                 assert!(
                     ["did not finish", "has not finished", "incomplete"]
                         .iter()

@@ -354,9 +354,17 @@ fn check(db: &TestDb, migs: &[Mig], when: &str) -> Option<(i64, i64, Option<i64>
                 );
                 for i in 0..counts.len() {
                     if i < applied {
-                        assert!(present(i), "{ctx}: statement {} recorded applied, missing ({r:?})", i + 1);
+                        assert!(
+                            present(i),
+                            "{ctx}: statement {} recorded applied, missing ({r:?})",
+                            i + 1
+                        );
                     } else if i > applied {
-                        assert!(!present(i), "{ctx}: statement {} took effect, recorded neither applied nor in doubt ({r:?})", i + 1);
+                        assert!(
+                            !present(i),
+                            "{ctx}: statement {} took effect, recorded neither applied nor in doubt ({r:?})",
+                            i + 1
+                        );
                     }
                 }
                 assert!(unfinished.is_none(), "{ctx}: two unfinished migrations");
@@ -428,7 +436,12 @@ fn resolve(db: &TestDb, m: &Mig, applied: i64, doubt: i64, rng: &mut Rng) {
         .args(["repair", choice, &v.to_string(), "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "repair {choice} {v} ({applied} applied, {doubt} in doubt): {}", json(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "repair {choice} {v} ({applied} applied, {doubt} in doubt): {}",
+        json(&out)
+    );
 }
 
 fn kill_loop(engine: Engine) {
@@ -538,7 +551,11 @@ crate::on_every_engine!(an_in_doubt_note_offers_only_what_fits, |db| {
     // what a kill leaves between statement 2 and its record: the table of
     // statement 2 exists, statement 3 never ran
     db.query("DROP TABLE c");
-    let no = if db.engine == Engine::Postgres { "false" } else { "0" };
+    let no = if db.engine == Engine::Postgres {
+        "false"
+    } else {
+        "0"
+    };
     for (applied, started) in [(1, 2), (2, 3)] {
         db.query(&format!(
             "UPDATE keel_migrations SET success = {no}, statements_applied = {applied}, failed_statement_index = {started}, error = NULL WHERE version = 1"
@@ -554,7 +571,10 @@ crate::on_every_engine!(an_in_doubt_note_offers_only_what_fits, |db| {
                 "{note}"
             );
         } else {
-            assert!(note.contains(" c ") && note.contains("does not exist"), "{note}");
+            assert!(
+                note.contains(" c ") && note.contains("does not exist"),
+                "{note}"
+            );
         }
     }
     // the last statement in doubt, and in place: --mark-applied is the truth

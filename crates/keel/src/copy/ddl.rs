@@ -168,7 +168,11 @@ pub fn keys(plan: &Plan) -> Keys {
                     "{}: index {} compares {c} {} as in SQLite (COLLATE {coll} on the index key)",
                     t.name,
                     index.name,
-                    if *coll == NOCASE_COLLATION { "ignoring case" } else { "byte-wise" },
+                    if *coll == NOCASE_COLLATION {
+                        "ignoring case"
+                    } else {
+                        "byte-wise"
+                    },
                 ));
             }
         }
@@ -228,7 +232,12 @@ pub fn keys(plan: &Plan) -> Keys {
                 if index.origin == "u" && collated.iter().all(Option::is_none) {
                     let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
                     let quoted: Vec<String> = cols.iter().map(|(c, _)| q(c)).collect();
-                    constraint("UNIQUE", format!("{}_{}_key", t.name, names.join("_")), &quoted, &mut keys);
+                    constraint(
+                        "UNIQUE",
+                        format!("{}_{}_key", t.name, names.join("_")),
+                        &quoted,
+                        &mut keys,
+                    );
                 } else {
                     let list: Vec<String> = cols
                         .iter()
@@ -353,9 +362,10 @@ pub fn needs_nocase(plan: &Plan) -> bool {
     });
     columns
         || plan.table.indexes.iter().any(|index| {
-            plain_columns(index).unwrap_or_default().iter().any(|(c, _)| {
-                index_collation(plan, &index.name, c) == Some(NOCASE_COLLATION)
-            })
+            plain_columns(index)
+                .unwrap_or_default()
+                .iter()
+                .any(|(c, _)| index_collation(plan, &index.name, c) == Some(NOCASE_COLLATION))
         })
 }
 

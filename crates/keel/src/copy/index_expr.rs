@@ -96,10 +96,9 @@ pub fn translate(key: &str, columns: &[(String, PgType)]) -> Result<String, Stri
         pos: 0,
         columns,
     };
-    let (out, _) = p
-        .sum()
-        .filter(|_| p.pos == p.toks.len())
-        .ok_or_else(|| format!("`{key}` uses what keel cannot show to mean the same in PostgreSQL"))?;
+    let (out, _) = p.sum().filter(|_| p.pos == p.toks.len()).ok_or_else(|| {
+        format!("`{key}` uses what keel cannot show to mean the same in PostgreSQL")
+    })?;
     Ok(format!("({out}){suffix}"))
 }
 

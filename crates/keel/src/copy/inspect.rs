@@ -137,10 +137,7 @@ pub fn tables(conn: &mut Connection, path: &Path) -> Result<(Vec<Table>, Vec<Oth
 /// The collation of every index key column that is a column, by (index,
 /// column): `email COLLATE NOCASE` in a `CREATE INDEX` shows here, not in
 /// the column.
-fn index_collations(
-    conn: &Connection,
-    path: &Path,
-) -> Result<HashMap<(String, String), String>> {
+fn index_collations(conn: &Connection, path: &Path) -> Result<HashMap<(String, String), String>> {
     let f = |e: rusqlite::Error| fail(path, &e);
     let mut s = conn
         .prepare(include_str!("sql/index_collations.sql"))
