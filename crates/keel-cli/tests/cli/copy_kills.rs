@@ -201,6 +201,7 @@ struct Seen {
     nothing: usize,
     incomplete: usize,
     finished: usize,
+    killed_reruns: usize,
     by_phase: std::collections::BTreeMap<&'static str, usize>,
 }
 
@@ -365,6 +366,26 @@ fn a_copy_killed_in_every_phase_is_never_half_and_valid() {
             let (code, said) = copy(&db, &src, &app.name, &[]);
             assert_eq!(code, Some(2), "{when}: {said}");
             assert!(said.contains("--if-exists drop"), "{when}: {said}");
+            if rng.below(3) == 0 {
+                // the re-run killed too: still all or nothing
+                let mut child = copy_cmd(&db, &src, &app.name, &["--if-exists", "drop"])
+                    .spawn()
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(rng.below(full)));
+                let _ = child.kill();
+                let _ = child.wait();
+                settle(&db);
+                seen.killed_reruns += 1;
+                assert_eq!(
+                    copied_tables(&db),
+                    16,
+                    "{when}: a killed re-run lost tables"
+                );
+                if !marked(&db) {
+                    // it had finished
+                    assert_finished(&db, &src, &app, &format!("{when}, killed re-run"));
+                }
+            }
             let (code, said) = copy(&db, &src, &app.name, &["--if-exists", "drop"]);
             assert_eq!(code, Some(0), "{when}: the suggested re-run: {said}");
         } else {

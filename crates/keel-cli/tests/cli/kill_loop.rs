@@ -298,8 +298,14 @@ fn settle(db: &TestDb) {
         Engine::Sqlite => return,
     };
     let start = Instant::now();
-    while db.scalar(others) != "0" && start.elapsed() < Duration::from_secs(30) {
+    while db.scalar(others) != "0" {
+        if start.elapsed() > Duration::from_secs(30) {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
+    }
+    if start.elapsed() <= Duration::from_secs(30) {
+        return;
     }
     match db.engine {
         Engine::Postgres => {
@@ -390,7 +396,8 @@ fn undo_sql(engine: Engine, e: &Effect) -> String {
 /// Resolves an unfinished migration as a user would: a plain `repair` first
 /// (it must keep the record), then the choice its message offers that fits
 /// what the catalog shows, after undoing by hand what that choice needs.
-fn resolve(db: &TestDb, m: &Mig, applied: i64, doubt: i64, rng: &mut Rng) {
+/// `false` when the repair was killed on purpose before it finished.
+fn resolve(db: &TestDb, m: &Mig, applied: i64, doubt: i64, rng: &mut Rng) -> bool {
     let v = m.version;
     let (code, doc) = db.keel_json(&["repair"]);
     assert_eq!(code, Some(1), "a plain repair decides alone: {doc}");
@@ -431,17 +438,28 @@ fn resolve(db: &TestDb, m: &Mig, applied: i64, doubt: i64, rng: &mut Rng) {
         "--retry"
     };
     assert!(options.contains(choice), "{choice} is not offered: {doc}");
-    let out = db
-        .keel()
-        .args(["repair", choice, &v.to_string(), "--format", "json"])
-        .output()
-        .unwrap();
+    let args = ["repair", choice, &v.to_string(), "--format", "json"];
+    if choice == "--retry" && rng.chance(30) {
+        // the retry killed too: the record must stay as true as for `up`
+        let mut child = db
+            .keel_process(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.below(400)));
+        let _ = child.kill();
+        let _ = child.wait();
+        return false;
+    }
+    let out = db.keel().args(args).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
         "repair {choice} {v} ({applied} applied, {doubt} in doubt): {}",
         json(&out)
     );
+    true
 }
 
 fn kill_loop(engine: Engine) {
@@ -455,6 +473,7 @@ fn kill_loop(engine: Engine) {
     eprintln!("{} migrations, {total_statements} statements", migs.len());
     let mut kills = 0;
     let mut in_doubt_seen = 0;
+    let mut killed_repairs = 0;
     let start = Instant::now();
     loop {
         let mut child = db
@@ -486,11 +505,18 @@ fn kill_loop(engine: Engine) {
         }
         settle(&db);
         let when = format!("after kill {kills} (seed {seed})");
-        if let Some((v, applied, doubt)) = check(&db, &migs, &when) {
+        let mut round = 0;
+        while let Some((v, applied, doubt)) =
+            check(&db, &migs, &format!("{when}, repair round {round}"))
+        {
             in_doubt_seen += 1;
             let m = &migs[(v - 1) as usize];
-            resolve(&db, m, applied, doubt.unwrap_or(applied + 1), &mut rng);
-            check(&db, &migs, &format!("{when}, after repair"));
+            if !resolve(&db, m, applied, doubt.unwrap_or(applied + 1), &mut rng) {
+                killed_repairs += 1;
+                settle(&db);
+            }
+            round += 1;
+            assert!(round < 20, "{when}: the record of {v} never resolved");
         }
         assert!(
             start.elapsed() < Duration::from_secs(600),
@@ -498,7 +524,7 @@ fn kill_loop(engine: Engine) {
         );
     }
     eprintln!(
-        "{kills} kills, {in_doubt_seen} unfinished records resolved, {:?}",
+        "{kills} kills of up, {killed_repairs} of repair --retry, {in_doubt_seen} unfinished records met, {:?}",
         start.elapsed()
     );
     // every migration applied, each effect exactly once
