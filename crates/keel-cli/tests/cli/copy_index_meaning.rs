@@ -38,6 +38,11 @@ fn an_index_level_nocase_still_refuses_a_duplicate_differing_in_case() {
     assert!(def.contains("keel_nocase") && def.contains("DESC"), "{def}");
     // BINARY on a NOCASE column: byte-wise there, as in SQLite ('Rust' and
     // 'rust' are both in), and an exact duplicate is still refused
+    let def = db.scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'tags_name_key'");
+    assert!(
+        def.contains("UNIQUE") && def.contains("COLLATE \"C\""),
+        "{def}"
+    );
     db.query("INSERT INTO tags (name) VALUES ('RUST')");
     let dup = std::panic::catch_unwind(|| db.query("INSERT INTO tags (name) VALUES ('Rust')"));
     assert!(dup.is_err(), "an exact duplicate was accepted");

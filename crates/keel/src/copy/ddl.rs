@@ -244,10 +244,18 @@ pub fn keys(plan: &Plan) -> Keys {
                         .enumerate()
                         .map(|(i, (c, desc))| key(i, c, *desc))
                         .collect();
+                    // SQLite's sqlite_autoindex_* name means nothing there
+                    let name = match index.origin.as_str() {
+                        "u" => {
+                            let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
+                            format!("{}_{}_key", t.name, names.join("_"))
+                        }
+                        _ => index.name.clone(),
+                    };
                     keys.builds.push(format!(
                         "CREATE {}INDEX {} ON {} ({})",
                         if index.unique { "UNIQUE " } else { "" },
-                        q(&index.name),
+                        q(&name),
                         q(&t.name),
                         list.join(", ")
                     ));
