@@ -296,7 +296,7 @@ fn expression_index(plan: &Plan, index: &Index) -> Result<(String, Option<String
     let list = super::index_expr::keys(sql)
         .ok_or("its key list could not be read")?
         .iter()
-        .map(|k| super::index_expr::translate(k, &typed))
+        .map(|k| super::index_expr::translate(k, &typed, index.unique))
         .collect::<Result<Vec<String>, String>>()?;
     let predicate = match index.partial {
         true => Some(
@@ -310,6 +310,11 @@ fn expression_index(plan: &Plan, index: &Index) -> Result<(String, Option<String
     let mut close = Vec::new();
     if keys.contains("lower(") || keys.contains("upper(") {
         close.push("lower()/upper() fold non-ASCII letters too (SQLite folds A-Z only)");
+    }
+    if keys.contains("translate(") {
+        close.push(
+            "lower()/upper() fold A-Z only, as in SQLite, so the index refuses what SQLite refused (queries on lower() in PostgreSQL do not use it)",
+        );
     }
     if keys.contains("->>") || keys.contains("#>>") {
         close.push("json_extract became ->>/#>> (text): a JSON 1 and \"1\" are one key");

@@ -23,7 +23,13 @@ struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     columns: &'a [(String, PgType)],
+    /// Fold case exactly as SQLite does (A-Z only): a unique index must
+    /// refuse what SQLite refused and nothing more.
+    ascii_case: bool,
 }
+
+const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
 
 /// The key list of a `CREATE INDEX` statement: the text inside the
 /// parentheses after `ON table`, split at top-level commas.
@@ -67,7 +73,14 @@ pub fn keys(sql: &str) -> Option<Vec<String>> {
 
 /// The PostgreSQL form of one index key (an expression, maybe followed by
 /// `COLLATE NOCASE|BINARY` and `ASC|DESC`), or why it does not translate.
-pub fn translate(key: &str, columns: &[(String, PgType)]) -> Result<String, String> {
+/// With `ascii_case` (a unique index), `lower()`/`upper()` fold A-Z only,
+/// as SQLite's do, so rows SQLite held apart stay apart (PostgreSQL's
+/// `lower()` folds `É` to `é` as well).
+pub fn translate(
+    key: &str,
+    columns: &[(String, PgType)],
+    ascii_case: bool,
+) -> Result<String, String> {
     let mut toks = tokens(key).ok_or_else(|| format!("`{key}` is not an expression keel reads"))?;
     let mut suffix = String::new();
     if let Some(Tok::Ident(w)) = toks.last()
@@ -95,6 +108,7 @@ pub fn translate(key: &str, columns: &[(String, PgType)]) -> Result<String, Stri
         toks,
         pos: 0,
         columns,
+        ascii_case,
     };
     let (out, _) = p.sum().filter(|_| p.pos == p.toks.len()).ok_or_else(|| {
         format!("`{key}` uses what keel cannot show to mean the same in PostgreSQL")
@@ -200,6 +214,14 @@ impl Parser<'_> {
             return None;
         }
         match (f.as_str(), kind) {
+            ("lower", Kind::Text) if self.ascii_case => Some((
+                format!("translate({arg}, '{UPPER}', '{LOWER}')"),
+                Kind::Text,
+            )),
+            ("upper", Kind::Text) if self.ascii_case => Some((
+                format!("translate({arg}, '{LOWER}', '{UPPER}')"),
+                Kind::Text,
+            )),
             ("lower" | "upper", Kind::Text) => Some((format!("{f}({arg})"), Kind::Text)),
             ("length", Kind::Text) => Some((format!("length({arg})"), Kind::Number)),
             ("abs", Kind::Number) => Some((format!("abs({arg})"), Kind::Number)),
@@ -242,7 +264,7 @@ mod tests {
     #[test]
     fn expressions_that_mean_the_same_translate() {
         let c = cols();
-        let t = |k: &str| translate(k, &c);
+        let t = |k: &str| translate(k, &c, false);
         assert_eq!(t("lower(email)").as_deref(), Ok("(lower(\"email\"))"));
         assert_eq!(t("(a+b) DESC").as_deref(), Ok("((\"a\" + \"b\")) DESC"));
         assert_eq!(
@@ -260,6 +282,16 @@ mod tests {
     }
 
     #[test]
+    fn a_unique_index_folds_case_as_sqlite_does() {
+        assert_eq!(
+            translate("lower(email)", &cols(), true).as_deref(),
+            Ok(
+                "(translate(\"email\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'))"
+            )
+        );
+    }
+
+    #[test]
     fn the_rest_is_refused_with_a_reason() {
         let c = cols();
         for k in [
@@ -273,7 +305,7 @@ mod tests {
             "lower(email) COLLATE NOCASE",
             "no_such_column * 2",
         ] {
-            assert!(translate(k, &c).is_err(), "{k}");
+            assert!(translate(k, &c, false).is_err(), "{k}");
         }
     }
 }
