@@ -586,11 +586,24 @@ fn refuse_transaction_control(
 ) -> Result<()> {
     let dialect = db.dialect();
     let mut problems = Vec::new();
+    let mut pooled = Vec::new();
     for m in plan {
         let Some(file) = file_for(m, direction) else {
             continue;
         };
         if !transactional(db, file) {
+            // behind a transaction pooler each statement outside keel's
+            // transaction may run on another server connection (issue 12)
+            if db.pooler().is_some() {
+                for s in split(&file.sql, dialect) {
+                    if crate::source::split::is_session_statement(&s.text, dialect) {
+                        pooled.push(format!(
+                            "{}:{}: `{}` sets the session, but behind a transaction pooler each statement of a `-- keel:no-transaction` file may run on another server connection",
+                            file.file, s.line, s.text.lines().next().unwrap_or_default()
+                        ));
+                    }
+                }
+            }
             continue;
         }
         for s in split(&file.sql, dialect) {
@@ -601,6 +614,13 @@ fn refuse_transaction_control(
                 ));
             }
         }
+    }
+    if !pooled.is_empty() {
+        return Err(Error::Refused {
+            action: "run session settings statement by statement through a transaction pooler".into(),
+            problems: pooled,
+            hint: "drop the `-- keel:no-transaction` line if PostgreSQL allows the file in a transaction (its SET then holds for the whole migration), or qualify names instead of setting search_path, or run this migration with a URL that bypasses the pooler".into(),
+        });
     }
     if problems.is_empty() {
         return Ok(());

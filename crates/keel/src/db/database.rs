@@ -75,6 +75,14 @@ impl Database {
         &self.url
     }
 
+    /// Why keel thinks it reaches PostgreSQL through a transaction pooler
+    /// (PgBouncer `pool_mode = transaction` and the like), where it locks
+    /// with a lease row instead of a session advisory lock; `None` when it
+    /// has a server session of its own.
+    pub fn pooler(&self) -> Option<&str> {
+        self.backend.pooler()
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.backend.dialect()
     }

@@ -162,7 +162,9 @@ pub(crate) fn sqlite_read_only(path: &Path) -> Result<rusqlite::Connection> {
 /// the worker connections of parallel work (copy lanes, a second sequences
 /// reader): each is a connection of its own to the same URL.
 pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client> {
-    let (raw, tls) = tls::PgTls::split(url.expose()).map_err(|p| connect_error(url, p.0))?;
+    // `pgbouncer=true` / `keel_pooler=…` are keel's (backend::pooler), not the driver's
+    let stripped = crate::backend::pooler::strip_url_params(url.expose());
+    let (raw, tls) = tls::PgTls::split(&stripped).map_err(|p| connect_error(url, p.0))?;
     let mode = tls.mode;
     let connector = tls.connector().map_err(|p| connect_error(url, p.0))?;
     let mut config =
