@@ -597,9 +597,18 @@ fn refuse_transaction_control(
             if db.pooler().is_some() {
                 for s in split(&file.sql, dialect) {
                     if crate::source::split::is_session_statement(&s.text, dialect) {
+                        // named by its first line of code, past leading comments
+                        let (offset, first) = s
+                            .text
+                            .lines()
+                            .enumerate()
+                            .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+                            .unwrap_or((0, ""));
                         pooled.push(format!(
                             "{}:{}: `{}` sets the session, but behind a transaction pooler each statement of a `-- keel:no-transaction` file may run on another server connection",
-                            file.file, s.line, s.text.lines().next().unwrap_or_default()
+                            file.file,
+                            s.line + offset,
+                            first.trim()
                         ));
                     }
                 }
