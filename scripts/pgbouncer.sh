@@ -9,6 +9,7 @@
 #
 #   scripts/pgbouncer.sh DIR PORT WATCH_PID   start; prints PORT
 #   scripts/pgbouncer.sh --stop DIR           stop now
+#   scripts/pgbouncer.sh --install            only install it when missing
 #
 # DIR must not exist yet. PgBouncer stops and DIR is deleted as soon as
 # process WATCH_PID (the test run) ends, however it ends.
@@ -30,7 +31,6 @@ if [ "${1:-}" = --stop ]; then
   exit 0
 fi
 
-dir=$1 port=$2 watch=$3
 if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbouncer >/dev/null 2>&1 || {
@@ -42,6 +42,8 @@ if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
     exit 1
   fi
 fi
+[ "${1:-}" = --install ] && exit 0
+dir=$1 port=$2 watch=$3
 bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 # PgBouncer refuses to run as root
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

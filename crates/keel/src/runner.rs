@@ -602,7 +602,9 @@ fn refuse_transaction_control(
                             .text
                             .lines()
                             .enumerate()
-                            .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+                            .find(|(_, l)| {
+                                !l.trim().is_empty() && !l.trim_start().starts_with("--")
+                            })
                             .unwrap_or((0, ""));
                         pooled.push(format!(
                             "{}:{}: `{}` sets the session, but behind a transaction pooler each statement of a `-- keel:no-transaction` file may run on another server connection",

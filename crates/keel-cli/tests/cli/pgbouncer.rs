@@ -19,10 +19,8 @@ fn bouncer_port() -> u16 {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let dir = std::env::temp_dir().join(format!(
-            "keel-pgbouncer-{}-{port}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("keel-pgbouncer-{}-{port}", std::process::id()));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pgbouncer.sh");
         let out = Command::new("bash")
             .arg(&script)
@@ -42,8 +40,7 @@ fn bouncer_port() -> u16 {
 
 /// The test database's URL through the pooler.
 fn pooled_url(db: &TestDb) -> String {
-    db.url
-        .replace(":5432/", &format!(":{}/", bouncer_port()))
+    db.url.replace(":5432/", &format!(":{}/", bouncer_port()))
 }
 
 fn keel(db: &TestDb, url: &str, args: &[&str]) -> Command {
@@ -130,7 +127,9 @@ fn eight_runners(db: &TestDb, url: &str) -> (Vec<Output>, Duration) {
 /// version, its table, and its one row in `hits`.
 fn applied_exactly_once(db: &TestDb) {
     assert_eq!(
-        db.query("SELECT count(*), count(DISTINCT version), bool_and(success) FROM keel_migrations"),
+        db.query(
+            "SELECT count(*), count(DISTINCT version), bool_and(success) FROM keel_migrations"
+        ),
         vec![vec![Some("20".into()), Some("20".into()), Some("t".into())]]
     );
     assert_eq!(
@@ -141,7 +140,9 @@ fn applied_exactly_once(db: &TestDb) {
         assert!(db.has_table(&format!("t_{v:02}")), "t_{v:02} is missing");
     }
     assert_eq!(
-        db.scalar("SELECT count(*) FROM pg_index WHERE indexrelid = 't_15_id'::regclass AND indisvalid"),
+        db.scalar(
+            "SELECT count(*) FROM pg_index WHERE indexrelid = 't_15_id'::regclass AND indisvalid"
+        ),
         "1"
     );
 }
@@ -294,7 +295,10 @@ fn a_killed_lease_holder_is_taken_over_after_expiry() {
     assert_eq!(status["migrations"][1]["state"], "in_doubt", "{status}");
     assert_eq!(status["migrations"][1]["statement_index"], 2, "{status}");
     let (_, history, _) = pooled_json(&db, &["history"]);
-    assert_eq!(history["migrations"][1]["in_doubt_statement"], 2, "{history}");
+    assert_eq!(
+        history["migrations"][1]["in_doubt_statement"], 2,
+        "{history}"
+    );
     assert!(!db.has_table("third"));
 
     // the user undoes what took effect and says so; then up finishes
@@ -314,12 +318,20 @@ fn a_killed_lease_holder_is_taken_over_after_expiry() {
 #[test]
 fn every_command_through_pgbouncer() {
     let db = TestDb::new(Engine::Postgres, "pgb_commands");
-    db.write("0001_users.up.sql", "CREATE TABLE users (id bigserial PRIMARY KEY, name text);\n");
+    db.write(
+        "0001_users.up.sql",
+        "CREATE TABLE users (id bigserial PRIMARY KEY, name text);\n",
+    );
     db.write("0001_users.down.sql", "DROP TABLE users;\n");
-    db.write("0002_posts.up.sql", "CREATE TABLE posts (id bigserial PRIMARY KEY, title text);\n");
+    db.write(
+        "0002_posts.up.sql",
+        "CREATE TABLE posts (id bigserial PRIMARY KEY, title text);\n",
+    );
     db.write("0002_posts.down.sql", "DROP TABLE posts;\n");
 
-    let out = keel(&db, &pooled_url(&db), &["up"]).output().expect("run keel");
+    let out = keel(&db, &pooled_url(&db), &["up"])
+        .output()
+        .expect("run keel");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         text(&out).contains("through a transaction pooler"),
@@ -334,6 +346,10 @@ fn every_command_through_pgbouncer() {
     assert_eq!(doc["migrations"].as_array().map(Vec::len), Some(2), "{doc}");
     let (code, doc, stderr) = pooled_json(&db, &["check"]);
     assert_eq!(code, Some(0), "{doc}\n{stderr}");
+    // the lease table is keel's own: no drift on a direct connection either
+    let out = keel(&db, &db.url, &["check"]).output().expect("run keel");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(db.has_table("keel_migrations_lock"));
 
     let (code, doc, _) = pooled_json(&db, &["down", "--steps", "1"]);
     assert_eq!(code, Some(0), "{doc}");
@@ -361,7 +377,11 @@ fn every_command_through_pgbouncer() {
     let url = format!("{}?pgbouncer=true", db.url);
     let out = keel(&db, &url, &["status"]).output().expect("run keel");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("through a transaction pooler (the URL says so)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("through a transaction pooler (the URL says so)"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -132,7 +132,10 @@ fn url_endpoint(raw: &str) -> Option<Endpoint> {
             raw.split_whitespace()
                 .find_map(|kv| kv.strip_prefix(name).map(str::to_string))
         };
-        (field("host=").unwrap_or_default(), field("port=").and_then(|p| p.parse().ok()))
+        (
+            field("host=").unwrap_or_default(),
+            field("port=").and_then(|p| p.parse().ok()),
+        )
     };
     if host.contains(',') {
         return None;
@@ -230,9 +233,9 @@ pub(crate) async fn probe(client: &Client, url: &DatabaseUrl) -> Result<Probe> {
     let pooled = match choice {
         Some(true) => Some("the URL says so".to_string()),
         Some(false) => None,
-        None if pid != pid_after || seen.as_deref() != Some(token.as_str()) => Some(
-            "a session setting made in one transaction was gone in the next".to_string(),
-        ),
+        None if pid != pid_after || seen.as_deref() != Some(token.as_str()) => {
+            Some("a session setting made in one transaction was gone in the next".to_string())
+        }
         // An idle pool hands the same server connection back, so the
         // setting survives there too: a pooler keel cannot tell from a
         // port forward is treated as one. A lease is safe either way.
@@ -314,10 +317,14 @@ impl Lease {
         let rows = match client.query_typed(&take, &params).await {
             Ok(rows) => rows,
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
-                let create = Lease::create_under_xact_lock(self.create_key, &self.fill(LEASE_CREATE));
+                let create =
+                    Lease::create_under_xact_lock(self.create_key, &self.fill(LEASE_CREATE));
                 if let Err(e) = client.batch_execute(&create).await {
                     let _ = client.batch_execute("ROLLBACK").await;
-                    return Err(fail(format!("creating the lock table {}", self.raw_table), e));
+                    return Err(fail(
+                        format!("creating the lock table {}", self.raw_table),
+                        e,
+                    ));
                 }
                 client
                     .query_typed(&take, &params)
@@ -417,7 +424,10 @@ impl Lease {
 
     /// Whether someone holds a lease that has not expired.
     pub(crate) async fn live(&self, client: &Client) -> Result<bool> {
-        Ok(self.read(client).await?.is_some_and(|(_, _, left)| left >= 0.0))
+        Ok(self
+            .read(client)
+            .await?
+            .is_some_and(|(_, _, left)| left >= 0.0))
     }
 
     /// Who holds the lease, in words; `None` when nobody does.
@@ -452,7 +462,11 @@ impl Lease {
         let Some(r) = rows.first() else {
             return Ok(None);
         };
-        Ok(Some((r.col(0, origin)?, r.col(1, origin)?, r.col(2, origin)?)))
+        Ok(Some((
+            r.col(0, origin)?,
+            r.col(1, origin)?,
+            r.col(2, origin)?,
+        )))
     }
 }
 
@@ -463,8 +477,14 @@ mod tests {
     #[test]
     fn the_url_says_whether_a_pooler_is_in_between() {
         assert_eq!(url_choice("postgres://h/db?pgbouncer=true"), Some(true));
-        assert_eq!(url_choice("postgres://h/db?sslmode=require&pgbouncer=false"), Some(false));
-        assert_eq!(url_choice("postgres://h/db?keel_pooler=transaction"), Some(true));
+        assert_eq!(
+            url_choice("postgres://h/db?sslmode=require&pgbouncer=false"),
+            Some(false)
+        );
+        assert_eq!(
+            url_choice("postgres://h/db?keel_pooler=transaction"),
+            Some(true)
+        );
         assert_eq!(url_choice("postgres://h/db?keel_pooler=none"), Some(false));
         assert_eq!(url_choice("postgres://h/db?sslmode=require"), None);
         assert_eq!(url_choice("host=h dbname=db"), None);
@@ -476,17 +496,32 @@ mod tests {
             strip_url_params("postgres://u:p@h:6432/db?pgbouncer=true&sslmode=require#x"),
             "postgres://u:p@h:6432/db?sslmode=require#x"
         );
-        assert_eq!(strip_url_params("postgres://h/db?keel_pooler=none"), "postgres://h/db");
+        assert_eq!(
+            strip_url_params("postgres://h/db?keel_pooler=none"),
+            "postgres://h/db"
+        );
         assert_eq!(strip_url_params("postgres://h/db"), "postgres://h/db");
     }
 
     #[test]
     fn endpoints_from_either_spelling() {
         use Endpoint::*;
-        assert_eq!(url_endpoint("postgres://h:6432/db?pgbouncer=true"), Some(Tcp(6432)));
-        assert_eq!(url_endpoint("postgres://u:p@h/db?sslmode=require"), Some(Tcp(5432)));
-        assert_eq!(url_endpoint("postgres://h/db?host=/run/postgresql"), Some(Socket));
-        assert_eq!(url_endpoint("postgres://%2Frun%2Fpostgresql/db"), Some(Socket));
+        assert_eq!(
+            url_endpoint("postgres://h:6432/db?pgbouncer=true"),
+            Some(Tcp(6432))
+        );
+        assert_eq!(
+            url_endpoint("postgres://u:p@h/db?sslmode=require"),
+            Some(Tcp(5432))
+        );
+        assert_eq!(
+            url_endpoint("postgres://h/db?host=/run/postgresql"),
+            Some(Socket)
+        );
+        assert_eq!(
+            url_endpoint("postgres://%2Frun%2Fpostgresql/db"),
+            Some(Socket)
+        );
         assert_eq!(url_endpoint("host=h port=6543 dbname=db"), Some(Tcp(6543)));
         assert_eq!(url_endpoint("postgres://h1:5432,h2:5433/db"), None);
     }
@@ -498,7 +533,10 @@ mod tests {
         assert_eq!(in_between(Some(Socket), None), None);
         assert_eq!(in_between(None, Some(5432)), None);
         let why = in_between(Some(Tcp(6432)), Some(5432)).unwrap_or_default();
-        assert!(why.contains("port 6432") && why.contains("port 5432"), "{why}");
+        assert!(
+            why.contains("port 6432") && why.contains("port 5432"),
+            "{why}"
+        );
         assert!(in_between(Some(Tcp(6432)), None).is_some());
         assert!(in_between(Some(Socket), Some(5432)).is_some());
     }

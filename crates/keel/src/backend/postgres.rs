@@ -13,10 +13,10 @@
 
 use super::pooler::{self, Lease};
 use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure, lock_key};
-use crate::settings::DatabaseUrl;
 use crate::db::decode::PgRow;
 use crate::dialect::Dialect;
 use crate::error::{DbError, Result};
+use crate::settings::DatabaseUrl;
 use crate::source::split::Statement;
 use crate::source::{Checksum, checksum::ALGORITHM};
 use crate::tracking::{AppliedMigration, KEEL_VERSION, Write};
@@ -58,16 +58,11 @@ pub(crate) struct Postgres {
     legacy: bool,
     /// The last migration's pipeline ended with the session reset.
     reset_done: bool,
-    /// Behind a transaction pooler: why keel thinks so, and the lease.
-    pooled: Option<Pooled>,
-    /// A direct session found the lease table: the lock also checks it.
-    lease_table: Lease,
+    /// Behind a transaction pooler: why keel thinks so. The lock is then
+    /// the lease; a direct session checks it too.
+    pooled: Option<String>,
+    lease: Box<Lease>,
     url: DatabaseUrl,
-}
-
-struct Pooled {
-    why: String,
-    lease: Lease,
 }
 
 use crate::db::error::db_error;
@@ -115,11 +110,8 @@ impl Postgres {
             upsert: None,
             legacy: false,
             reset_done: false,
-            pooled: probe.pooled.map(|why| Pooled {
-                why,
-                lease: Lease::new(&schema, table),
-            }),
-            lease_table: Lease::new(&schema, table),
+            pooled: probe.pooled,
+            lease: Box::new(Lease::new(&schema, table)),
             url: url.clone(),
         })
     }
@@ -127,7 +119,7 @@ impl Postgres {
     /// Why keel thinks it is behind a transaction pooler; `None` when it
     /// has a server session of its own.
     pub(crate) fn pooler(&self) -> Option<&str> {
-        self.pooled.as_ref().map(|p| p.why.as_str())
+        self.pooled.as_deref()
     }
 
     async fn advisory_holder(&self) -> Result<Option<String>> {
@@ -137,7 +129,7 @@ impl Postgres {
     /// An error once a pooled runner lost its lease.
     fn check_lease(&self) -> Result<()> {
         match &self.pooled {
-            Some(p) => p.lease.check(),
+            Some(_) => self.lease.check(),
             None => Ok(()),
         }
     }
@@ -282,7 +274,11 @@ fn write_params(write: &Write) -> Vec<Param<'_>> {
             version,
             statements_applied,
             started,
-        } => vec![(version, int.clone()), (statements_applied, int.clone()), (started, int)],
+        } => vec![
+            (version, int.clone()),
+            (statements_applied, int.clone()),
+            (started, int),
+        ],
         Write::Accept {
             version,
             checksum,
@@ -339,7 +335,6 @@ async fn advisory_holder(client: &Client, lock_key: i64) -> Result<Option<String
             LOCK_HOLDER,
             &[(&LOCK_CLASS, Type::INT8), (&lock_key, Type::INT8)],
         )
-
         .await
         .context("finding the lock holder")?;
     rows.first()
@@ -418,14 +413,17 @@ pub(crate) async fn pipeline<'a, T>(
 
 impl Driver for Postgres {
     async fn try_lock(&mut self) -> Result<bool> {
-        if let Some(p) = &mut self.pooled {
-            if !p.lease.try_take(&self.client, &self.url).await? {
+        if self.pooled.is_some() {
+            if !self.lease.try_take(&self.client, &self.url).await? {
                 return Ok(false);
             }
             // a runner with a session of its own (connected past the
             // pooler) holds the advisory lock: wait for it
-            if advisory_holder(&self.client, self.lock_key).await?.is_some() {
-                p.lease.release(&self.client).await?;
+            if advisory_holder(&self.client, self.lock_key)
+                .await?
+                .is_some()
+            {
+                self.lease.release(&self.client).await?;
                 return Ok(false);
             }
             return Ok(true);
@@ -437,7 +435,7 @@ impl Driver for Postgres {
                 &[
                     (&(LOCK_CLASS as i32), Type::INT4),
                     (&(self.lock_key as i32), Type::INT4),
-                    (&self.lease_table.quoted(), Type::TEXT),
+                    (&self.lease.quoted(), Type::TEXT),
                 ],
             )
             .await
@@ -447,7 +445,7 @@ impl Driver for Postgres {
             None => (false, false),
         };
         // runners behind a pooler lock with a lease: wait for a live one
-        if taken && leases && self.lease_table.live(&self.client).await? {
+        if taken && leases && self.lease.live(&self.client).await? {
             self.unlock().await?;
             return Ok(false);
         }
@@ -456,21 +454,21 @@ impl Driver for Postgres {
 
     async fn lock_holder(&mut self) -> Result<String> {
         let found = match &self.pooled {
-            Some(p) => match p.lease.holder(&self.client).await? {
+            Some(_) => match self.lease.holder(&self.client).await? {
                 Some(h) => Some(h),
                 None => self.advisory_holder().await?,
             },
             None => match self.advisory_holder().await? {
                 Some(h) => Some(h),
-                None => self.lease_table.holder(&self.client).await?,
+                None => self.lease.holder(&self.client).await?,
             },
         };
         Ok(found.unwrap_or_else(|| "a session that has just released it".to_string()))
     }
 
     async fn unlock(&mut self) -> Result<()> {
-        if let Some(p) = &mut self.pooled {
-            return p.lease.release(&self.client).await;
+        if self.pooled.is_some() {
+            return self.lease.release(&self.client).await;
         }
         self.client
             .query_typed(
