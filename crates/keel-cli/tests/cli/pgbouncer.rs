@@ -404,3 +404,30 @@ fn a_session_setting_outside_a_transaction_is_refused_behind_a_pooler() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(db.has_table("a"));
 }
+
+#[test]
+fn a_lost_lease_stops_the_run_before_the_next_migration() {
+    let db = TestDb::new(Engine::Postgres, "pgb_lost");
+    // a hostile migration removes keel's lease and outlasts it
+    db.write(
+        "0001_steal.sql",
+        "DELETE FROM keel_migrations_lock;\nSELECT pg_sleep(1.5);\n",
+    );
+    db.write("0002_after.sql", "CREATE TABLE after_loss (id int);\n");
+    let out = keel(&db, &pooled_url(&db), &["up"])
+        .env("KEEL_LEASE_SECONDS", "1")
+        .output()
+        .expect("run keel");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("keel lost its lease in keel_migrations_lock"),
+        "{}",
+        text(&out)
+    );
+    // the migration that ran is recorded; the next one never started
+    assert_eq!(
+        db.query("SELECT version, success FROM keel_migrations"),
+        vec![vec![Some("1".into()), Some("t".into())]]
+    );
+    assert!(!db.has_table("after_loss"));
+}

@@ -392,7 +392,7 @@ impl Lease {
             Some(r) if r.lost.load(Ordering::SeqCst) => Err(Error::Refused {
                 action: "go on migrating".into(),
                 problems: vec![format!(
-                    "the lease in {} expired before keel could renew it, and another runner may have taken it",
+                    "keel lost its lease in {}: it expired before keel could renew it, or someone removed it; another runner may hold it now",
                     self.raw_table
                 )],
                 hint: format!(
