@@ -6,6 +6,7 @@
 pub(crate) mod mysql;
 pub(crate) mod pooler;
 pub(crate) mod postgres;
+mod postgres_write;
 pub(crate) mod sqlite;
 
 use crate::db::decode::Origin;
