@@ -17,4 +17,7 @@ scripts/pgbouncer.sh --install
 # `keel adopt` is tested against the real dbmate (npm, a few seconds)
 KEEL_DBMATE="$(scripts/install-dbmate.sh)"
 export KEEL_DBMATE
+# ... and the real sqlx-cli (crates.io: about 10 minutes to build, once)
+KEEL_SQLX="$(scripts/install-sqlx.sh)"
+export KEEL_SQLX
 cargo test --workspace --locked "$@"

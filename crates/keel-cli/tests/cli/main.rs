@@ -23,6 +23,7 @@ mod known_tables;
 mod lifecycle;
 mod malformed;
 mod nothing_silent;
+mod own_transactions;
 mod pgbouncer;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
