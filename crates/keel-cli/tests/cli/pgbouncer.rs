@@ -265,6 +265,14 @@ fn a_killed_lease_holder_is_taken_over_after_expiry() {
         "1"
     );
 
+    // status names the holder of the lease it does not take
+    let (_, status, _) = pooled_json(&db, &["status"]);
+    let holder = status["lock_holder"].as_str().unwrap_or_default();
+    assert!(
+        holder.starts_with("keel ") && holder.contains("the lease in keel_migrations_lock"),
+        "{status}"
+    );
+
     // the next runner waits for the lease to expire, takes it over, and
     // then says what the killed one left: statement 2 in doubt
     let taking_over = Instant::now();
@@ -291,6 +299,7 @@ fn a_killed_lease_holder_is_taken_over_after_expiry() {
     assert_eq!(db.scalar("SELECT count(*) FROM keel_migrations_lock"), "0");
 
     let (code, status, _) = pooled_json(&db, &["status"]);
+    assert_eq!(status["lock_holder"], serde_json::Value::Null, "{status}");
     assert_eq!(code, Some(1), "{status}");
     assert_eq!(status["migrations"][1]["state"], "in_doubt", "{status}");
     assert_eq!(status["migrations"][1]["statement_index"], 2, "{status}");

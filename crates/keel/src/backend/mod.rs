@@ -123,6 +123,14 @@ impl Backend {
     pub async fn lock_holder(&mut self) -> Result<String> {
         dispatch!(self, b => b.lock_holder().await)
     }
+    /// Who holds the migration lock now, where the engine can tell
+    /// without taking it (PostgreSQL); `None` when nobody does.
+    pub async fn current_holder(&mut self) -> Result<Option<String>> {
+        match self {
+            Backend::Postgres(b) => b.current_holder().await,
+            _ => Ok(None),
+        }
+    }
     pub async fn unlock(&mut self) -> Result<()> {
         dispatch!(self, b => b.unlock().await)
     }

@@ -34,6 +34,11 @@ pub(crate) const LEASE_TAKE: &str = include_str!("sql/postgres_lease_take.sql");
 pub(crate) const LEASE_RENEW: &str = include_str!("sql/postgres_lease_renew.sql");
 pub(crate) const LEASE_HOLDER: &str = include_str!("sql/postgres_lease_holder.sql");
 pub(crate) const LEASE_RELEASE: &str = "DELETE FROM {lock} WHERE id = 1 AND token = $1";
+/// Inside each migration's transaction: fails (division by zero) unless
+/// this runner's lease is live, so a runner that lost it changes nothing.
+/// A plain read: it never waits for the row.
+pub(crate) const LEASE_FENCE: &str = "SELECT 1 / (SELECT count(*)::int FROM {lock} \
+     WHERE id = 1 AND token = $1 AND expires_at > clock_timestamp())";
 
 /// The environment variable that sets the lease's length in seconds.
 pub const LEASE_SECONDS_VAR: &str = "KEEL_LEASE_SECONDS";
@@ -389,18 +394,28 @@ impl Lease {
     /// could not renew before it expired): nothing more may be changed.
     pub(crate) fn check(&self) -> Result<()> {
         match &self.renewal {
-            Some(r) if r.lost.load(Ordering::SeqCst) => Err(Error::Refused {
-                action: "go on migrating".into(),
-                problems: vec![format!(
-                    "keel lost its lease in {}: it expired before keel could renew it, or someone removed it; another runner may hold it now",
-                    self.raw_table
-                )],
-                hint: format!(
-                    "run `keel status` to see what was applied, then `keel up` again; if the runner is often paused for long, raise {LEASE_SECONDS_VAR} (now {} s)",
-                    self.seconds
-                ),
-            }),
+            Some(r) if r.lost.load(Ordering::SeqCst) => Err(self.lost()),
             _ => Ok(()),
+        }
+    }
+
+    /// The fence statement and its parameter (see [`LEASE_FENCE`]).
+    pub(crate) fn fence(&self) -> (String, &String) {
+        (self.fill(LEASE_FENCE), &self.token)
+    }
+
+    /// The error of a runner whose lease is gone.
+    pub(crate) fn lost(&self) -> Error {
+        Error::Refused {
+            action: "go on migrating".into(),
+            problems: vec![format!(
+                "keel lost its lease in {}: it expired before keel could renew it, or someone removed it; another runner may hold it now",
+                self.raw_table
+            )],
+            hint: format!(
+                "run `keel status` to see what was applied, then `keel up` again; if the runner is often paused for long, raise {LEASE_SECONDS_VAR} (now {} s)",
+                self.seconds
+            ),
         }
     }
 

@@ -127,6 +127,21 @@ impl Postgres {
         advisory_holder(&self.client, self.lock_key).await
     }
 
+    /// Who holds the migration lock now (the lease, live or expired, or a
+    /// session's advisory lock), without taking it; `None` when nobody does.
+    pub(crate) async fn current_holder(&self) -> Result<Option<String>> {
+        Ok(match &self.pooled {
+            Some(_) => match self.lease.holder(&self.client).await? {
+                Some(h) => Some(h),
+                None => self.advisory_holder().await?,
+            },
+            None => match self.advisory_holder().await? {
+                Some(h) => Some(h),
+                None => self.lease.holder(&self.client).await?,
+            },
+        })
+    }
+
     /// An error once a pooled runner lost its lease.
     fn check_lease(&self) -> Result<()> {
         match &self.pooled {
@@ -352,17 +367,10 @@ impl Driver for Postgres {
     }
 
     async fn lock_holder(&mut self) -> Result<String> {
-        let found = match &self.pooled {
-            Some(_) => match self.lease.holder(&self.client).await? {
-                Some(h) => Some(h),
-                None => self.advisory_holder().await?,
-            },
-            None => match self.advisory_holder().await? {
-                Some(h) => Some(h),
-                None => self.lease.holder(&self.client).await?,
-            },
-        };
-        Ok(found.unwrap_or_else(|| "a session that has just released it".to_string()))
+        Ok(self
+            .current_holder()
+            .await?
+            .unwrap_or_else(|| "a session that has just released it".to_string()))
     }
 
     async fn unlock(&mut self) -> Result<()> {
@@ -511,6 +519,8 @@ impl Driver for Postgres {
             }
         };
         let client = &self.client;
+        let fence = self.lease.fence();
+        let (fence_sql, token) = (&fence.0, fence.1);
         let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 3);
         // A migration's commit need not wait for its WAL flush when a later
         // durable commit in the same run flushes it (WAL is sequential): the
@@ -521,6 +531,15 @@ impl Driver for Postgres {
             "BEGIN; SET LOCAL synchronous_commit TO off"
         };
         requests.push(Box::pin(client.batch_execute(begin)));
+        // behind a pooler: nothing commits unless this runner's lease is live
+        if pooled {
+            requests.push(Box::pin(async move {
+                client
+                    .execute_typed(fence_sql, &[(token, Type::TEXT)])
+                    .await
+                    .map(|_| ())
+            }));
+        }
         for s in statements {
             requests.push(Box::pin(client.batch_execute(&s.text)));
         }
@@ -535,6 +554,10 @@ impl Driver for Postgres {
         let mut results = pipeline(requests).await.into_iter();
         if let Some(Err(e)) = results.next() {
             return Err(fail("starting a transaction", e));
+        }
+        if pooled && let Some(Err(_)) = results.next() {
+            // the COMMIT that follows rolls the whole migration back
+            return Err(self.lease.lost());
         }
         for i in 0..statements.len() {
             if let Some(Err(e)) = results.next() {

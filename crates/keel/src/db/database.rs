@@ -87,6 +87,14 @@ impl Database {
         self.backend.dialect()
     }
 
+    /// Who holds the migration lock right now (PostgreSQL: a session's
+    /// advisory lock, or a lease behind a transaction pooler — live, or
+    /// expired and about to be taken over), without taking it; `None` when
+    /// nobody does or the engine cannot tell without taking it.
+    pub async fn lock_holder(&mut self) -> Result<Option<String>> {
+        self.backend.current_holder().await
+    }
+
     /// Closes the connection cleanly.
     pub async fn close(self) -> Result<()> {
         self.backend.close().await

@@ -62,7 +62,7 @@ pub fn all() -> Vec<Query> {
     let lease =
         |t: &'static str| Sql::template(Dialect::Postgres, t, &[("lock", &lock)]).into_string();
     use crate::backend::pooler::{
-        LEASE_CREATE, LEASE_HOLDER, LEASE_RELEASE, LEASE_RENEW, LEASE_TAKE,
+        LEASE_CREATE, LEASE_FENCE, LEASE_HOLDER, LEASE_RELEASE, LEASE_RENEW, LEASE_TAKE,
     };
     for (name, sql, setup) in [
         ("lease: create", LEASE_CREATE, true),
@@ -70,6 +70,7 @@ pub fn all() -> Vec<Query> {
         ("lease: renew", LEASE_RENEW, false),
         ("lease: release", LEASE_RELEASE, false),
         ("lease: holder", LEASE_HOLDER, false),
+        ("lease: fence", LEASE_FENCE, false),
     ] {
         out.push(Query {
             dialect: Dialect::Postgres,
