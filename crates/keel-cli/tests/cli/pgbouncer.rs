@@ -265,6 +265,18 @@ fn a_killed_lease_holder_is_taken_over_after_expiry() {
         "1"
     );
 
+    // a runner with a session of its own respects the lease too
+    let out = keel(&db, &db.url, &["up", "--lock-timeout", "0.3"])
+        .output()
+        .expect("run keel");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("waiting for the migration lock")
+            && text(&out).contains("the lease in keel_migrations_lock"),
+        "{}",
+        text(&out)
+    );
+
     // status names the holder of the lease it does not take
     let (_, status, _) = pooled_json(&db, &["status"]);
     let holder = status["lock_holder"].as_str().unwrap_or_default();
