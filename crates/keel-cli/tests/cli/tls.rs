@@ -54,6 +54,19 @@ fn refused(db: &TestDb, url: &str, args: &[&str]) -> String {
         .to_string()
 }
 
+/// A TLS parameter keel cannot use: exit 2, `error.kind` "invalid_input"
+/// (found before any connection), and the message.
+fn bad_input(db: &TestDb, url: &str, args: &[&str]) -> String {
+    let (code, doc, text) = keel_json(db, url, args);
+    assert_eq!(code, Some(2), "keel {args:?} on {url} should fail: {doc}");
+    assert_eq!(doc["error"]["kind"], "invalid_input", "{doc}");
+    assert!(!text.contains("s3cret"), "a password leaked: {text}");
+    doc["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// A certificate authority nobody trusts, made with openssl.
 fn other_ca(dir: &Path) -> PathBuf {
     let ca = dir.join("other-ca.pem");
@@ -176,14 +189,14 @@ fn postgres_verify_full_runs_every_command_and_refuses_a_wrong_root_or_host() {
         message.contains("127.0.0.1") && message.contains("localhost"),
         "{message}"
     );
-    // verify-full without any root is refused before connecting
-    let message = refused(
+    // verify-full without any root is refused before connecting: bad input
+    let message = bad_input(
         &db,
         &pg_url(&db, "localhost", "sslmode=verify-full"),
         &["status"],
     );
     assert!(message.contains("sslrootcert"), "{message}");
-    let message = refused(
+    let message = bad_input(
         &db,
         &pg_url(&db, "localhost", "sslmode=sometimes"),
         &["status"],
@@ -242,7 +255,7 @@ struct TlsMariadb {
 
 /// Starts `scripts/<script>` on a free port in a new folder: a throwaway
 /// server that stops, and whose folder goes, when this test process ends.
-fn throwaway(script: &str) -> (u16, PathBuf) {
+pub(crate) fn throwaway(script: &str) -> (u16, PathBuf) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -464,13 +477,13 @@ fn mariadb_verify_identity_runs_every_command_and_refuses_a_wrong_ca_or_host() {
     ok(l, &with_cert, &["status"]);
     let message = refused(l, &x509(""), &["status"]);
     assert!(message.contains("Access denied"), "{message}");
-    let message = refused(
+    let message = bad_input(
         l,
         &x509(&format!("&ssl-cert={}", certs.join("client.pem").display())),
         &["status"],
     );
     assert!(message.contains("ssl-key"), "{message}");
-    let message = refused(l, &db.url("localhost", "ssl-mode=SOMETIMES"), &["status"]);
+    let message = bad_input(l, &db.url("localhost", "ssl-mode=SOMETIMES"), &["status"]);
     assert!(message.contains("unknown ssl-mode"), "{message}");
 }
 
@@ -584,7 +597,8 @@ fn postgres_scram_with_channel_binding_and_client_certificates() {
         &["status"],
     );
     assert!(message.contains("certificate"), "{message}");
-    let message = refused(
+    // a certificate without its key is bad input, found before connecting
+    let message = bad_input(
         &local2,
         &format!("postgres://keel_cert@{base}&sslcert={cert}"),
         &["status"],
