@@ -5,6 +5,7 @@
 # are installed but stopped; fails with a clear message where they cannot
 # be reached. It never skips their tests. The TLS tests start throwaway
 # servers of their own (scripts/mariadb-tls.sh, scripts/postgres-tls.sh),
+# and the pooler tests a throwaway PgBouncer (scripts/pgbouncer.sh), each
 # removed when the test run ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 ensure_postgres
 ensure_mariadb
 ensure_tls_tools
+scripts/pgbouncer.sh --install
 # `keel adopt` is tested against the real dbmate (npm, a few seconds)
 KEEL_DBMATE="$(scripts/install-dbmate.sh)"
 export KEEL_DBMATE

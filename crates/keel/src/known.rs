@@ -80,7 +80,11 @@ impl KnownTables {
     /// matched exactly (it is quoted everywhere); the other tools' names
     /// without regard to ASCII case, as SQLite and MySQL compare them.
     pub fn owner(&self, table: &str) -> Option<Owner> {
-        if table == self.keel_table || table == COPY_MARKER {
+        // `<table>_lock` holds keel's lease behind a transaction pooler
+        let lease = table
+            .strip_suffix(crate::backend::pooler::LOCK_TABLE_SUFFIX)
+            .is_some_and(|t| t == self.keel_table);
+        if table == self.keel_table || table == COPY_MARKER || lease {
             return Some(Owner::Keel);
         }
         OTHERS
@@ -113,6 +117,8 @@ mod tests {
     fn keel_by_its_configured_name_and_others_by_theirs() {
         let k = KnownTables::new("ops_history");
         assert_eq!(k.owner("ops_history"), Some(Owner::Keel));
+        assert_eq!(k.owner("ops_history_lock"), Some(Owner::Keel));
+        assert_eq!(k.owner("keel_migrations_lock"), None);
         assert_eq!(
             k.owner("keel_migrations"),
             None,

@@ -593,11 +593,35 @@ fn refuse_transaction_control(
 ) -> Result<()> {
     let dialect = db.dialect();
     let mut problems = Vec::new();
+    let mut pooled = Vec::new();
     for m in plan {
         let Some(file) = file_for(m, direction) else {
             continue;
         };
         if !transactional(db, file) {
+            // behind a transaction pooler each statement outside keel's
+            // transaction may run on another server connection (issue 12)
+            if db.pooler().is_some() {
+                for s in split(&file.sql, dialect) {
+                    if crate::source::split::is_session_statement(&s.text, dialect) {
+                        // named by its first line of code, past leading comments
+                        let (offset, first) = s
+                            .text
+                            .lines()
+                            .enumerate()
+                            .find(|(_, l)| {
+                                !l.trim().is_empty() && !l.trim_start().starts_with("--")
+                            })
+                            .unwrap_or((0, ""));
+                        pooled.push(format!(
+                            "{}:{}: `{}` sets the session, but behind a transaction pooler each statement of a `-- keel:no-transaction` file may run on another server connection",
+                            file.file,
+                            s.line + offset,
+                            first.trim()
+                        ));
+                    }
+                }
+            }
             let mut open: Option<usize> = None;
             for s in file.statements(dialect) {
                 match crate::source::split::block_effect(&s.text, dialect) {
@@ -622,6 +646,13 @@ fn refuse_transaction_control(
                 ));
             }
         }
+    }
+    if !pooled.is_empty() {
+        return Err(Error::Refused {
+            action: "run session settings statement by statement through a transaction pooler".into(),
+            problems: pooled,
+            hint: "drop the `-- keel:no-transaction` line if PostgreSQL allows the file in a transaction (its SET then holds for the whole migration), or qualify names instead of setting search_path, or run this migration with a URL that bypasses the pooler".into(),
+        });
     }
     if problems.is_empty() {
         return Ok(());

@@ -106,14 +106,20 @@ impl Context {
             self.settings.database_url,
             self.settings.url_source.describe()
         ));
-        Database::connect_with(
+        let db = Database::connect_with(
             &self.settings.database_url,
             ConnectOptions {
                 create_missing: !self.read_only,
                 ..ConnectOptions::from(&self.settings)
             },
         )
-        .await
+        .await?;
+        if let Some(why) = db.pooler() {
+            self.printer.note(format_args!(
+                "through a transaction pooler ({why}): using a lease lock"
+            ));
+        }
+        Ok(db)
     }
 
     /// Fields every JSON document carries.

@@ -11,9 +11,11 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
     let (migrator, mut db) = ctx.open().await?;
     let report = migrator.status(&mut db).await;
     let copy_incomplete = keel::copy::unfinished(&mut db).await;
+    let lock_holder = db.lock_holder().await;
     db.close().await?;
     let report = report?;
     let copy_incomplete = copy_incomplete?;
+    let lock_holder = lock_holder?;
     let notes = super::leftover_notes(ctx, &ctx.settings.database_url).await;
     let p = &ctx.printer;
     if report.entries.is_empty() {
@@ -97,6 +99,9 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
             "\nINCOMPLETE: a keel copy into this database started {when} has not finished (keys, foreign keys or grants may be missing): run it again with --if-exists drop"
         ));
     }
+    if let Some(holder) = &lock_holder {
+        p.line(format_args!("\nmigration lock: held by {holder}"));
+    }
     for n in &notes {
         p.line(format_args!("note: {n}"));
     }
@@ -108,7 +113,7 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
         "status",
         with_header(
             ctx,
-            json!({ "clean": report.is_clean() && copy_incomplete.is_none(), "counts": counts, "migrations": report.entries, "notes": notes, "copy_incomplete": copy_incomplete }),
+            json!({ "clean": report.is_clean() && copy_incomplete.is_none(), "counts": counts, "migrations": report.entries, "notes": notes, "copy_incomplete": copy_incomplete, "lock_holder": lock_holder }),
         ),
     );
     Ok(if report.is_clean() && copy_incomplete.is_none() {

@@ -27,6 +27,7 @@ mod lifecycle;
 mod malformed;
 mod nothing_silent;
 mod own_transactions;
+mod pgbouncer;
 mod secrets;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;

@@ -4,7 +4,9 @@
 //! [`plan`](crate::plan) and [`runner`](crate::runner), never here.
 
 pub(crate) mod mysql;
+pub(crate) mod pooler;
 pub(crate) mod postgres;
+mod postgres_write;
 pub(crate) mod sqlite;
 
 use crate::db::decode::Origin;
@@ -87,9 +89,18 @@ impl Backend {
     pub async fn connect(url: &DatabaseUrl, table: &str, options: db::Options) -> Result<Backend> {
         Ok(match Conn::open(url, options).await? {
             Conn::Sqlite(c) => Backend::Sqlite(sqlite::Sqlite::new(c, url, table)),
-            Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, table).await?),
+            Conn::Postgres(c) => Backend::Postgres(postgres::Postgres::new(c, url, table).await?),
             Conn::Mysql(c) => Backend::Mysql(mysql::Mysql::new(c, table).await?),
         })
+    }
+
+    /// Why keel thinks it reaches PostgreSQL through a transaction pooler
+    /// (where it locks with a lease); `None` with a session of its own.
+    pub fn pooler(&self) -> Option<&str> {
+        match self {
+            Backend::Postgres(b) => b.pooler(),
+            _ => None,
+        }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -111,6 +122,14 @@ impl Backend {
     }
     pub async fn lock_holder(&mut self) -> Result<String> {
         dispatch!(self, b => b.lock_holder().await)
+    }
+    /// Who holds the migration lock now, where the engine can tell
+    /// without taking it (PostgreSQL); `None` when nobody does.
+    pub async fn current_holder(&mut self) -> Result<Option<String>> {
+        match self {
+            Backend::Postgres(b) => b.current_holder().await,
+            _ => Ok(None),
+        }
     }
     pub async fn unlock(&mut self) -> Result<()> {
         dispatch!(self, b => b.unlock().await)
@@ -197,10 +216,10 @@ impl Backend {
                 };
                 let rows = b
                     .client()
-                    .query(
+                    .query_typed(
                         "SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = c.oid), true) \
                          FROM (SELECT to_regclass($1) AS oid) c WHERE c.oid IS NOT NULL",
-                        &[&name],
+                        &[(&name, tokio_postgres::types::Type::TEXT)],
                     )
                     .await
                     .context("reading the catalog")?;

@@ -6,19 +6,26 @@
 //! failing statement. The lock is a session advisory lock taken with
 //! `pg_try_advisory_lock`, polled by the runner, so a waiting keel never sits
 //! in a blocked statement that `CREATE INDEX CONCURRENTLY` would wait for.
+//! Behind a transaction pooler the lock is a lease instead, and nothing
+//! relies on the server session between transactions ([`super::pooler`]).
+//! Every statement keel sends is unnamed (`query_typed`) or simple
+//! protocol, except the tracking writes of a direct session, prepared once.
 
+use super::pooler::{self, Lease};
+use super::postgres_write::WriteStatement;
 use super::{CLEAR_REVERT, COLUMNS, Driver, StatementFailure, lock_key};
 use crate::db::decode::PgRow;
 use crate::dialect::Dialect;
 use crate::error::{DbError, Result};
+use crate::settings::DatabaseUrl;
+use crate::source::Checksum;
 use crate::source::split::Statement;
-use crate::source::{Checksum, checksum::ALGORITHM};
-use crate::tracking::{AppliedMigration, KEEL_VERSION, Write};
+use crate::tracking::{AppliedMigration, Write};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 use tokio_postgres::Client;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 
 /// Rows of PostgreSQL's own functions and catalogs.
 const CATALOG: crate::db::decode::Origin<'static> = crate::db::decode::Origin {
@@ -52,6 +59,11 @@ pub(crate) struct Postgres {
     legacy: bool,
     /// The last migration's pipeline ended with the session reset.
     reset_done: bool,
+    /// Behind a transaction pooler: why keel thinks so. The lock is then
+    /// the lease; a direct session checks it too.
+    pooled: Option<String>,
+    lease: Box<Lease>,
+    url: DatabaseUrl,
 }
 
 use crate::db::error::db_error;
@@ -84,15 +96,9 @@ impl Postgres {
     /// Wraps an open connection. The tracking table is named with the
     /// schema it resolves to now, so a migration that empties the
     /// `search_path` (every `pg_dump` output does) cannot lose it.
-    pub async fn new(client: Client, table: &str) -> Result<Postgres> {
-        let rows = client
-            .query("SELECT coalesce(current_schema()::text, 'public')", &[])
-            .await
-            .context("reading the current schema")?;
-        let schema: String = match rows.first() {
-            Some(r) => r.col(0, CATALOG)?,
-            None => "public".to_string(),
-        };
+    pub async fn new(client: Client, url: &DatabaseUrl, table: &str) -> Result<Postgres> {
+        let probe = pooler::probe(&client, url).await?;
+        let schema = probe.schema;
         Ok(Postgres {
             client,
             raw_table: table.to_string(),
@@ -105,7 +111,43 @@ impl Postgres {
             upsert: None,
             legacy: false,
             reset_done: false,
+            pooled: probe.pooled,
+            lease: Box::new(Lease::new(&schema, table)),
+            url: url.clone(),
         })
+    }
+
+    /// Why keel thinks it is behind a transaction pooler; `None` when it
+    /// has a server session of its own.
+    pub(crate) fn pooler(&self) -> Option<&str> {
+        self.pooled.as_deref()
+    }
+
+    async fn advisory_holder(&self) -> Result<Option<String>> {
+        advisory_holder(&self.client, self.lock_key).await
+    }
+
+    /// Who holds the migration lock now (the lease, live or expired, or a
+    /// session's advisory lock), without taking it; `None` when nobody does.
+    pub(crate) async fn current_holder(&self) -> Result<Option<String>> {
+        Ok(match &self.pooled {
+            Some(_) => match self.lease.holder(&self.client).await? {
+                Some(h) => Some(h),
+                None => self.advisory_holder().await?,
+            },
+            None => match self.advisory_holder().await? {
+                Some(h) => Some(h),
+                None => self.lease.holder(&self.client).await?,
+            },
+        })
+    }
+
+    /// An error once a pooled runner lost its lease.
+    fn check_lease(&self) -> Result<()> {
+        match &self.pooled {
+            Some(_) => self.lease.check(),
+            None => Ok(()),
+        }
     }
 
     /// `RESET ALL` and back to the user keel logged in as. Not `DISCARD
@@ -113,7 +155,9 @@ impl Postgres {
     /// A migration run in keel's transaction already reset the session at
     /// the end of its pipeline, which costs no round trip.
     pub(crate) async fn reset_session(&mut self) -> Result<()> {
-        if std::mem::take(&mut self.reset_done) {
+        // behind a pooler the migration's own transaction reset it (and a
+        // statement outside one that sets the session is refused)
+        if std::mem::take(&mut self.reset_done) || self.pooled.is_some() {
             return Ok(());
         }
         self.client
@@ -127,11 +171,8 @@ impl Postgres {
         template.replace("{table}", &self.table)
     }
 
-    async fn upsert_statement(&mut self) -> Result<tokio_postgres::Statement> {
-        if let Some(s) = &self.upsert {
-            return Ok(s.clone());
-        }
-        let sql = format!(
+    fn upsert_sql(&self) -> String {
+        format!(
             "INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, coalesce($16::text::timestamptz, now()), \
              coalesce($5, (extract(epoch FROM clock_timestamp() - now()) * 1000)::int8), \
              $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
@@ -143,21 +184,34 @@ impl Postgres {
              applied_by = EXCLUDED.applied_by, keel_version = EXCLUDED.keel_version, method = EXCLUDED.method, \
              applied_sql = EXCLUDED.applied_sql, {CLEAR_REVERT}",
             t = self.table
-        );
-        let s = self
-            .client
-            .prepare(&sql)
-            .await
-            .context("preparing the tracking-table insert")?;
-        self.upsert = Some(s.clone());
-        Ok(s)
+        )
     }
 
-    /// The statement and parameters of a tracking write; prepared before a
-    /// pipeline starts so the write is sent in order with the statements.
-    async fn prepare_write(&mut self, write: &Write) -> Result<tokio_postgres::Statement> {
-        let sql = match write {
-            Write::Upsert(_) => return self.upsert_statement().await,
+    /// The statement of a tracking write; in a direct session prepared
+    /// before a pipeline starts so the write is sent in order with the
+    /// statements (the upsert once per run); behind a pooler unnamed, sent
+    /// with its parameters' types.
+    async fn prepare_write(&mut self, write: &Write) -> Result<WriteStatement> {
+        if self.pooled.is_some() {
+            return Ok(WriteStatement::Unnamed(self.write_sql(write)));
+        }
+        if let (Write::Upsert(_), Some(s)) = (write, &self.upsert) {
+            return Ok(WriteStatement::Named(s.clone()));
+        }
+        let s = self
+            .client
+            .prepare(&self.write_sql(write))
+            .await
+            .context("preparing a tracking-table write")?;
+        if let Write::Upsert(_) = write {
+            self.upsert = Some(s.clone());
+        }
+        Ok(WriteStatement::Named(s))
+    }
+
+    fn write_sql(&self, write: &Write) -> String {
+        match write {
+            Write::Upsert(_) => self.upsert_sql(),
             Write::Progress { .. } => format!(
                 "UPDATE {} SET statements_applied = $2, failed_statement_index = $3, failed_statement = NULL, error = NULL WHERE version = $1",
                 self.table
@@ -184,72 +238,31 @@ impl Postgres {
                  reverted_by = $4 WHERE version = $1",
                 self.table
             ),
-        };
-        self.client
-            .prepare(&sql)
-            .await
-            .context("preparing a tracking-table write")
+        }
     }
 }
 
-fn write_params(write: &Write) -> Vec<&(dyn ToSql + Sync)> {
-    match write {
-        Write::Upsert(r) => vec![
-            &r.version,
-            &r.name,
-            r.checksum.as_string(),
-            &ALGORITHM,
-            &r.duration_ms,
-            &r.success,
-            &r.error,
-            &r.failed_statement_index,
-            &r.failed_statement,
-            &r.statements_total,
-            &r.statements_applied,
-            &r.applied_by,
-            &KEEL_VERSION,
-            r.method.as_static(),
-            &r.sql,
-            &r.applied_at,
-        ],
-        Write::Progress {
-            version,
-            statements_applied,
-            started,
-        } => vec![version, statements_applied, started],
-        Write::Accept {
-            version,
-            checksum,
-            sql,
-        } => vec![version, checksum.as_string(), &ALGORITHM, sql],
-        Write::Delete { version } => vec![version],
-        Write::RevertProgress {
-            version,
-            statements_applied,
-            statements_total,
-        } => vec![version, statements_applied, statements_total],
-        Write::RevertFailed {
-            version,
-            error,
-            statements_applied,
-            statements_total,
-            duration_ms,
-            by,
-        } => vec![
-            version,
-            error,
-            statements_applied,
-            statements_total,
-            duration_ms,
-            by,
-        ],
-        Write::Reverted {
-            version,
-            statements_total,
-            duration_ms,
-            by,
-        } => vec![version, statements_total, duration_ms, by],
-    }
+/// Who holds keel's advisory lock on this database, in words.
+async fn advisory_holder(client: &Client, lock_key: i64) -> Result<Option<String>> {
+    let rows = client
+        .query_typed(
+            LOCK_HOLDER,
+            &[(&LOCK_CLASS, Type::INT8), (&lock_key, Type::INT8)],
+        )
+        .await
+        .context("finding the lock holder")?;
+    rows.first()
+        .map(|r| {
+            Ok(format!(
+                "PostgreSQL backend pid {} (\"{}\", user {}, from {}, connected since {})",
+                r.col::<i32>(0, CATALOG)?,
+                r.col::<String>(1, CATALOG)?,
+                r.col::<String>(2, CATALOG)?,
+                r.col::<String>(3, CATALOG)?,
+                r.col::<String>(4, CATALOG)?
+            ))
+        })
+        .transpose()
 }
 
 /// Back to the session keel opened: settings and the user it logged in as.
@@ -314,43 +327,56 @@ pub(crate) async fn pipeline<'a, T>(
 
 impl Driver for Postgres {
     async fn try_lock(&mut self) -> Result<bool> {
+        if self.pooled.is_some() {
+            if !self.lease.try_take(&self.client, &self.url).await? {
+                return Ok(false);
+            }
+            // a runner with a session of its own (connected past the
+            // pooler) holds the advisory lock: wait for it
+            if advisory_holder(&self.client, self.lock_key)
+                .await?
+                .is_some()
+            {
+                self.lease.release(&self.client).await?;
+                return Ok(false);
+            }
+            return Ok(true);
+        }
         let rows = self
             .client
             .query_typed(
-                "SELECT pg_try_advisory_lock($1, $2)",
+                "SELECT pg_try_advisory_lock($1, $2), to_regclass($3) IS NOT NULL",
                 &[
                     (&(LOCK_CLASS as i32), Type::INT4),
                     (&(self.lock_key as i32), Type::INT4),
+                    (&self.lease.quoted(), Type::TEXT),
                 ],
             )
             .await
             .context("taking the migration lock")?;
-        match rows.first() {
-            Some(r) => r.col(0, CATALOG),
-            None => Ok(false),
+        let (taken, leases) = match rows.first() {
+            Some(r) => (r.col(0, CATALOG)?, r.col(1, CATALOG)?),
+            None => (false, false),
+        };
+        // runners behind a pooler lock with a lease: wait for a live one
+        if taken && leases && self.lease.live(&self.client).await? {
+            self.unlock().await?;
+            return Ok(false);
         }
+        Ok(taken)
     }
 
     async fn lock_holder(&mut self) -> Result<String> {
-        let rows = self
-            .client
-            .query(LOCK_HOLDER, &[&LOCK_CLASS, &self.lock_key])
-            .await
-            .context("finding the lock holder")?;
-        Ok(match rows.first() {
-            Some(r) => format!(
-                "PostgreSQL backend pid {} (\"{}\", user {}, from {}, connected since {})",
-                r.col::<i32>(0, CATALOG)?,
-                r.col::<String>(1, CATALOG)?,
-                r.col::<String>(2, CATALOG)?,
-                r.col::<String>(3, CATALOG)?,
-                r.col::<String>(4, CATALOG)?
-            ),
-            None => "a session that has just released it".to_string(),
-        })
+        Ok(self
+            .current_holder()
+            .await?
+            .unwrap_or_else(|| "a session that has just released it".to_string()))
     }
 
     async fn unlock(&mut self) -> Result<()> {
+        if self.pooled.is_some() {
+            return self.lease.release(&self.client).await;
+        }
         self.client
             .query_typed(
                 "SELECT pg_advisory_unlock($1, $2)",
@@ -380,11 +406,14 @@ impl Driver for Postgres {
             None => false,
         };
         if !exists {
-            let sql = self.fill(CREATE);
-            self.client
-                .batch_execute(&sql)
-                .await
-                .context("creating the tracking table")?;
+            // under a transaction-level lock: concurrent CREATE TABLE IF NOT
+            // EXISTS still collide on the row type (and a lease only
+            // serialises runners that agree on being pooled)
+            let sql = Lease::create_under_xact_lock(self.lock_key, &self.fill(CREATE));
+            if let Err(e) = self.client.batch_execute(&sql).await {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                return Err(fail("creating the tracking table", e));
+            }
         } else if self
             .client
             .simple_query(&super::probe_sql(&self.table))
@@ -451,7 +480,7 @@ impl Driver for Postgres {
         let sql = format!("SELECT applied_sql FROM {} WHERE version = $1", self.table);
         let row = self
             .client
-            .query_opt(&sql, &[&version])
+            .query_typed_opt(&sql, &[(&version, Type::INT8)])
             .await
             .context("reading applied SQL")?;
         row.map(|r| r.col(0, super::tracking_origin(&self.raw_table)))
@@ -464,18 +493,34 @@ impl Driver for Postgres {
         finish: &Write,
         durable: bool,
     ) -> Result<Result<(), StatementFailure>> {
+        self.check_lease()?;
         let write = self.prepare_write(finish).await?;
-        let params = write_params(finish);
         // The recorded duration includes the commit: measured once it is
         // done, pipelined so it costs no round trip (and no WAL flush).
         let timing = commit_timing(&self.table, finish);
+        let pooled = self.pooled.is_some();
         // after the commit, in one message: the duration that includes it,
-        // and the session reset for the next migration
-        let after_commit = match &timing {
-            Some(t) => format!("{t}; {RESET_SESSION}"),
-            None => RESET_SESSION.to_string(),
+        // and the session reset for the next migration. Behind a pooler the
+        // next transaction may run on another server connection, and this
+        // one serves other clients next: the reset is committed with the
+        // migration instead.
+        let after_commit = match (&timing, pooled) {
+            (Some(t), false) => Some(format!("{t}; {RESET_SESSION}")),
+            (None, false) => Some(RESET_SESSION.to_string()),
+            (t, true) => t.clone(),
+        };
+        // keel writes its row as the user it logged in as, whatever role the
+        // migration took (`SET ROLE owner` to own what it creates)
+        let own_user = match (pooled, durable) {
+            (false, _) => "SET LOCAL SESSION AUTHORIZATION DEFAULT",
+            (true, true) => RESET_SESSION,
+            (true, false) => {
+                "RESET ALL; SET SESSION AUTHORIZATION DEFAULT; SET LOCAL synchronous_commit TO off"
+            }
         };
         let client = &self.client;
+        let fence = self.lease.fence();
+        let (fence_sql, token) = (&fence.0, fence.1);
         let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 3);
         // A migration's commit need not wait for its WAL flush when a later
         // durable commit in the same run flushes it (WAL is sequential): the
@@ -486,24 +531,33 @@ impl Driver for Postgres {
             "BEGIN; SET LOCAL synchronous_commit TO off"
         };
         requests.push(Box::pin(client.batch_execute(begin)));
+        // behind a pooler: nothing commits unless this runner's lease is live
+        if pooled {
+            requests.push(Box::pin(async move {
+                client
+                    .execute_typed(fence_sql, &[(token, Type::TEXT)])
+                    .await
+                    .map(|_| ())
+            }));
+        }
         for s in statements {
             requests.push(Box::pin(client.batch_execute(&s.text)));
         }
-        // keel writes its row as the user it logged in as, whatever role the
-        // migration took (`SET ROLE owner` to own what it creates)
-        requests.push(Box::pin(
-            client.batch_execute("SET LOCAL SESSION AUTHORIZATION DEFAULT"),
-        ));
-        let (write, params) = (&write, &params);
-        requests.push(Box::pin(async move {
-            client.execute(write, params).await.map(|_| ())
-        }));
+        requests.push(Box::pin(client.batch_execute(own_user)));
+        let write = &write;
+        requests.push(Box::pin(write.send(client, finish)));
         requests.push(Box::pin(client.batch_execute("COMMIT")));
-        requests.push(Box::pin(client.batch_execute(&after_commit)));
+        if let Some(after) = &after_commit {
+            requests.push(Box::pin(client.batch_execute(after)));
+        }
         self.reset_done = false;
         let mut results = pipeline(requests).await.into_iter();
         if let Some(Err(e)) = results.next() {
             return Err(fail("starting a transaction", e));
+        }
+        if pooled && let Some(Err(_)) = results.next() {
+            // the COMMIT that follows rolls the whole migration back
+            return Err(self.lease.lost());
         }
         for i in 0..statements.len() {
             if let Some(Err(e)) = results.next() {
@@ -528,7 +582,8 @@ impl Driver for Postgres {
         // and reset_session sends the reset again.
         match results.next() {
             Some(Ok(())) => self.reset_done = true,
-            _ => {
+            None => {}
+            Some(Err(_)) => {
                 let _ = self.client.batch_execute("ROLLBACK").await;
             }
         }
@@ -536,6 +591,7 @@ impl Driver for Postgres {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
+        self.check_lease()?;
         // a statement keel does not wrap may change the session
         self.reset_done = false;
         match self.client.batch_execute(sql).await {
@@ -546,9 +602,10 @@ impl Driver for Postgres {
     }
 
     async fn write(&mut self, write: &Write) -> Result<()> {
+        self.check_lease()?;
         let statement = self.prepare_write(write).await?;
-        self.client
-            .execute(&statement, &write_params(write))
+        statement
+            .send(&self.client, write)
             .await
             .context("writing the tracking table")?;
         Ok(())
@@ -557,7 +614,7 @@ impl Driver for Postgres {
     async fn user(&mut self) -> Result<String> {
         let row = self
             .client
-            .query_one("SELECT current_user::text", &[])
+            .query_typed_one("SELECT current_user::text", &[])
             .await
             .context("reading the user")?;
         row.col(0, CATALOG)

@@ -86,8 +86,24 @@ impl Database {
         &self.url
     }
 
+    /// Why keel thinks it reaches PostgreSQL through a transaction pooler
+    /// (PgBouncer `pool_mode = transaction` and the like), where it locks
+    /// with a lease row instead of a session advisory lock; `None` when it
+    /// has a server session of its own.
+    pub fn pooler(&self) -> Option<&str> {
+        self.backend.pooler()
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.backend.dialect()
+    }
+
+    /// Who holds the migration lock right now (PostgreSQL: a session's
+    /// advisory lock, or a lease behind a transaction pooler — live, or
+    /// expired and about to be taken over), without taking it; `None` when
+    /// nobody does or the engine cannot tell without taking it.
+    pub async fn lock_holder(&mut self) -> Result<Option<String>> {
+        self.backend.current_holder().await
     }
 
     /// Closes the connection cleanly.

@@ -191,7 +191,9 @@ async fn postgres_within(
     url: &DatabaseUrl,
     connect_timeout: Option<Duration>,
 ) -> Result<tokio_postgres::Client> {
-    let (raw, tls) = tls::PgTls::split(url.expose()).map_err(|p| tls_problem(url, p))?;
+    // `pgbouncer=true` / `keel_pooler=…` are keel's (backend::pooler), not the driver's
+    let stripped = crate::backend::pooler::strip_url_params(url.expose());
+    let (raw, tls) = tls::PgTls::split(&stripped).map_err(|p| tls_problem(url, p))?;
     let mode = tls.mode;
     let connector = tls.connector().map_err(|p| tls_problem(url, p))?;
     let mut config =

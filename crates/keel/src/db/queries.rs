@@ -54,6 +54,31 @@ pub fn all() -> Vec<Query> {
         sql: crate::backend::postgres::LOCK_HOLDER.to_string(),
         setup: false,
     });
+    // the lease lock behind a transaction pooler, on `<probe table>_lock`
+    let lock = Ident::new(format!(
+        "{PROBE_TABLE}{}",
+        crate::backend::pooler::LOCK_TABLE_SUFFIX
+    ));
+    let lease =
+        |t: &'static str| Sql::template(Dialect::Postgres, t, &[("lock", &lock)]).into_string();
+    use crate::backend::pooler::{
+        LEASE_CREATE, LEASE_FENCE, LEASE_HOLDER, LEASE_RELEASE, LEASE_RENEW, LEASE_TAKE,
+    };
+    for (name, sql, setup) in [
+        ("lease: create", LEASE_CREATE, true),
+        ("lease: take", LEASE_TAKE, false),
+        ("lease: renew", LEASE_RENEW, false),
+        ("lease: release", LEASE_RELEASE, false),
+        ("lease: holder", LEASE_HOLDER, false),
+        ("lease: fence", LEASE_FENCE, false),
+    ] {
+        out.push(Query {
+            dialect: Dialect::Postgres,
+            name,
+            sql: lease(sql),
+            setup,
+        });
+    }
     for (name, sql) in crate::schema::inspect::postgres::queries() {
         out.push(Query {
             dialect: Dialect::Postgres,
