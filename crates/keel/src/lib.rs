@@ -38,6 +38,7 @@ pub mod adopt;
 mod backend;
 pub mod check;
 pub mod copy;
+pub mod connstr;
 pub mod db;
 pub mod dialect;
 pub mod error;

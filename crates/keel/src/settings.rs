@@ -3,6 +3,7 @@
 //! default `sqlite:keel.db`), the migrations folder, the tracking table name
 //! and the lock timeout; plus [`DatabaseUrl`], which never shows a password.
 
+use crate::connstr;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::fmt;
@@ -24,49 +25,38 @@ pub enum Engine {
     Mysql,
 }
 
-/// A database URL. `Display` and `Debug` redact the password; only the
-/// backends see the secret.
+/// A database URL in its canonical form (see [`crate::connstr`]), with a
+/// description of what it resolved to. `Display` and `Debug` redact the
+/// password; only the backends see the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     raw: String,
     engine: Engine,
+    description: String,
+    notes: Vec<String>,
 }
 
 impl DatabaseUrl {
+    /// Resolves any accepted spelling (see [`crate::connstr`]) with the
+    /// process environment, relative paths from the working directory.
     pub fn parse(raw: &str) -> Result<DatabaseUrl> {
-        let raw = raw.trim();
-        let scheme = raw.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-        let engine = match scheme.as_deref() {
-            Some("sqlite") => Engine::Sqlite,
-            Some("postgres" | "postgresql") => Engine::Postgres,
-            Some("mysql" | "mariadb") => Engine::Mysql,
-            _ => {
-                return Err(Error::invalid(
-                    format!("unsupported database URL `{}`", redact(raw)),
-                    Some("use sqlite:path.db, postgres://user@host/db or mysql://user@host/db"),
-                ));
-            }
-        };
-        if engine != Engine::Sqlite {
-            let parsed = url::Url::parse(raw).map_err(|e| {
-                Error::invalid(format!("invalid database URL `{}`: {e}", redact(raw)), None)
-            })?;
-            if parsed.path().trim_start_matches('/').is_empty() {
-                return Err(Error::invalid(
-                    format!("database URL `{}` names no database", redact(raw)),
-                    Some("add the database name: postgres://user@host:5432/mydb"),
-                ));
-            }
-        } else if sqlite_path(raw).is_empty() {
-            return Err(Error::invalid(
-                format!("SQLite URL `{raw}` names no file"),
-                Some("use sqlite:path/to/file.db or sqlite::memory:"),
-            ));
-        }
-        Ok(DatabaseUrl {
-            raw: raw.to_string(),
-            engine,
-        })
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let env = |k: &str| std::env::var(k).ok();
+        DatabaseUrl::parse_in(
+            raw,
+            &connstr::Context {
+                env: &env,
+                cwd: &cwd,
+                sqlalchemy_dotenv: false,
+            },
+        )
+    }
+
+    /// [`DatabaseUrl::parse`] with the environment and folder given.
+    pub fn parse_in(raw: &str, cx: &connstr::Context) -> Result<DatabaseUrl> {
+        connstr::resolve(raw, cx)
+            .map(DatabaseUrl::from)
+            .map_err(invalid)
     }
 
     pub fn engine(&self) -> Engine {
@@ -78,6 +68,18 @@ impl DatabaseUrl {
         redact(&self.raw)
     }
 
+    /// What the URL resolved to, e.g. "PostgreSQL db `app` on
+    /// db.internal:5432 as user app" or "SQLite file /srv/app.db".
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// What resolution translated, dropped or read from elsewhere (the
+    /// libpq environment, `~/.pgpass`, `~/.my.cnf`), one sentence each.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     /// The URL with its secret, for the backends only.
     pub(crate) fn expose(&self) -> &str {
         &self.raw
@@ -86,6 +88,24 @@ impl DatabaseUrl {
     /// For `sqlite:` URLs: the file path, or `:memory:`.
     pub fn sqlite_path(&self) -> Option<&str> {
         (self.engine == Engine::Sqlite).then(|| sqlite_path(&self.raw))
+    }
+}
+
+impl From<connstr::Resolved> for DatabaseUrl {
+    fn from(r: connstr::Resolved) -> Self {
+        DatabaseUrl {
+            raw: r.url,
+            engine: r.engine,
+            description: r.description,
+            notes: r.notes,
+        }
+    }
+}
+
+fn invalid(e: connstr::Invalid) -> Error {
+    Error::InvalidInput {
+        message: e.message,
+        hint: e.hint,
     }
 }
 
@@ -159,6 +179,9 @@ pub enum UrlSource {
     Environment,
     DotEnv,
     ConfigFile,
+    /// No URL anywhere, but `PGHOST` or `PGDATABASE` is set: libpq's
+    /// environment names the database.
+    PgEnvironment,
     Default,
 }
 
@@ -169,6 +192,7 @@ impl UrlSource {
             UrlSource::Environment => "DATABASE_URL",
             UrlSource::DotEnv => "DATABASE_URL in .env",
             UrlSource::ConfigFile => "keel.toml",
+            UrlSource::PgEnvironment => "the PG* environment (PGHOST/PGDATABASE)",
             UrlSource::Default => "the default",
         }
     }
@@ -251,15 +275,25 @@ impl Settings {
             (u, UrlSource::DotEnv)
         } else if let Some(u) = &config.database_url {
             (u.clone(), UrlSource::ConfigFile)
+        } else if connstr::libpq::env_names_a_database(&env) {
+            (String::new(), UrlSource::PgEnvironment)
         } else {
             (DEFAULT_URL.to_string(), UrlSource::Default)
         };
-        let database_url = DatabaseUrl::parse(&url).map_err(|e| match e {
-            Error::InvalidInput { message, hint } => Error::InvalidInput {
-                message: format!("{message} (from {})", url_source.describe()),
-                hint,
-            },
-            other => other,
+        let cx = connstr::Context {
+            env: &env,
+            cwd,
+            sqlalchemy_dotenv: url_source == UrlSource::DotEnv && connstr::sqlalchemy_app(cwd),
+        };
+        let resolved = match url_source {
+            UrlSource::PgEnvironment => connstr::libpq::keywords("", &cx),
+            _ => connstr::resolve(&url, &cx),
+        };
+        let database_url = resolved.map(DatabaseUrl::from).map_err(|e| {
+            Error::InvalidInput {
+                message: format!("{} (from {})", e.message, where_from(url_source, cwd)),
+                hint: e.hint,
+            }
         })?;
         let migrations_dir = overrides
             .migrations
@@ -308,6 +342,31 @@ impl Settings {
             lock_timeout,
             layout,
         })
+    }
+}
+
+/// The source of a URL for an error message: for `.env`, with the line
+/// number of `DATABASE_URL` (never the line itself: it holds the secret).
+fn where_from(source: UrlSource, cwd: &Path) -> String {
+    if source != UrlSource::DotEnv {
+        return source.describe().to_string();
+    }
+    let path = cwd.join(".env");
+    let line = std::fs::read_to_string(&path).ok().and_then(|text| {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| {
+                let l = l.trim_start();
+                let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+                l.strip_prefix("DATABASE_URL")
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            })
+            .map(|(i, _)| i + 1)
+            .next()
+    });
+    match line {
+        Some(n) => format!("DATABASE_URL in {} line {n}", path.display()),
+        None => format!("DATABASE_URL in {}", path.display()),
     }
 }
 
@@ -378,9 +437,10 @@ mod tests {
             DatabaseUrl::parse("sqlite::memory:").unwrap().sqlite_path(),
             Some(":memory:")
         );
+        let cwd = std::env::current_dir().unwrap();
         assert_eq!(
             DatabaseUrl::parse("sqlite://a/b.db").unwrap().sqlite_path(),
-            Some("a/b.db")
+            Some(cwd.join("a/b.db").to_str().unwrap())
         );
         assert_eq!(
             DatabaseUrl::parse("postgresql://u@h/d").unwrap().engine(),
@@ -402,7 +462,10 @@ mod tests {
         let s = Settings::resolve_with(&Overrides::default(), &dir, none).unwrap();
         assert_eq!(
             (s.database_url.redacted().as_str(), s.url_source),
-            (DEFAULT_URL, UrlSource::Default)
+            (
+                format!("sqlite:{}/keel.db", dir.display()).as_str(),
+                UrlSource::Default
+            )
         );
         std::fs::write(
             dir.join("keel.toml"),
@@ -424,7 +487,10 @@ mod tests {
         let s = Settings::resolve_with(&flag, &dir, env).unwrap();
         assert_eq!(
             (s.database_url.redacted().as_str(), s.url_source),
-            ("sqlite:flag.db", UrlSource::Flag)
+            (
+                format!("sqlite:{}/flag.db", dir.display()).as_str(),
+                UrlSource::Flag
+            )
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
