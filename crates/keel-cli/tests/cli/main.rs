@@ -10,6 +10,7 @@ mod support;
 mod adopt;
 mod check_every_engine;
 mod concurrency;
+mod connection_strings;
 mod copy_history;
 mod copy_postgres;
 mod copy_reruns;
