@@ -37,8 +37,8 @@
 pub mod adopt;
 mod backend;
 pub mod check;
-pub mod copy;
 pub mod connstr;
+pub mod copy;
 pub mod db;
 pub mod dialect;
 pub mod error;

@@ -289,12 +289,12 @@ impl Settings {
             UrlSource::PgEnvironment => connstr::libpq::keywords("", &cx),
             _ => connstr::resolve(&url, &cx),
         };
-        let database_url = resolved.map(DatabaseUrl::from).map_err(|e| {
-            Error::InvalidInput {
+        let database_url = resolved
+            .map(DatabaseUrl::from)
+            .map_err(|e| Error::InvalidInput {
                 message: format!("{} (from {})", e.message, where_from(url_source, cwd)),
                 hint: e.hint,
-            }
-        })?;
+            })?;
         let migrations_dir = overrides
             .migrations
             .clone()

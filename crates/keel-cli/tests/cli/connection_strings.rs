@@ -27,7 +27,11 @@ const LIBPQ_ENV: [&str; 11] = [
 
 /// `keel ARGS --format json` in `dir` with only `env` of the libpq/MySQL
 /// environment, `HOME` in a folder of its own (no real `~/.pgpass`).
-fn keel_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+fn keel_in(
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("keel"));
@@ -77,7 +81,10 @@ fn stderr_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, S
 }
 
 fn one_migration(db: &TestDb) {
-    db.write("0001_widgets.sql", "CREATE TABLE widgets (id integer PRIMARY KEY);\n");
+    db.write(
+        "0001_widgets.sql",
+        "CREATE TABLE widgets (id integer PRIMARY KEY);\n",
+    );
 }
 
 fn ok(doc: &(Option<i32>, serde_json::Value, String)) -> &serde_json::Value {
@@ -102,7 +109,10 @@ fn dotenv_with_sqlalchemy_asyncpg_reaches_postgres() {
     assert_eq!(doc["database_source"], "dot_env");
     assert_eq!(
         doc["database_description"],
-        format!("PostgreSQL db `{}` on 127.0.0.1:5432 as user postgres, sslmode=prefer", db.name)
+        format!(
+            "PostgreSQL db `{}` on 127.0.0.1:5432 as user postgres, sslmode=prefer",
+            db.name
+        )
     );
     let notes = doc["database_notes"].to_string();
     assert!(notes.contains("prepared_statement_cache_size"), "{notes}");
@@ -113,10 +123,16 @@ fn dotenv_with_sqlalchemy_asyncpg_reaches_postgres() {
     let (code, stderr) = stderr_in(db.path(), &[], &["status"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stderr.contains(&format!("database: PostgreSQL db `{}` on 127.0.0.1:5432", db.name)),
+        stderr.contains(&format!(
+            "database: PostgreSQL db `{}` on 127.0.0.1:5432",
+            db.name
+        )),
         "{stderr}"
     );
-    assert!(stderr.contains("note: ignored URL parameter(s) `prepared_statement_cache_size`"), "{stderr}");
+    assert!(
+        stderr.contains("note: ignored URL parameter(s) `prepared_statement_cache_size`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -130,7 +146,13 @@ fn sqlalchemy_sqlite_urls_resolve_where_sqlalchemy_would() {
     // read-only, so nothing is created at /data/app.db
     let (code, doc, text) = keel_in(app, &[], &["status"]);
     assert_eq!(code, Some(2), "{text}");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("/data/app.db"), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/data/app.db"),
+        "{doc}"
+    );
     assert!(!Path::new("/data/app.db").exists());
     // an SQLAlchemy app (requirements.txt names it): relative, as SQLAlchemy
     std::fs::write(app.join("requirements.txt"), "Flask-SQLAlchemy==3.1\n").unwrap();
@@ -138,7 +160,10 @@ fn sqlalchemy_sqlite_urls_resolve_where_sqlalchemy_would() {
     let doc = ok(&run);
     let file = app.join("data/app.db");
     assert_eq!(doc["database"], format!("sqlite:{}", file.display()));
-    assert_eq!(doc["database_description"], format!("SQLite file {}", file.display()));
+    assert_eq!(
+        doc["database_description"],
+        format!("SQLite file {}", file.display())
+    );
     assert!(file.is_file(), "the file SQLAlchemy opens was not created");
     let conn = rusqlite::Connection::open(&file).unwrap();
     let n: i64 = conn
@@ -197,7 +222,10 @@ fn jdbc_urls_for_postgres_and_mysql() {
     let doc = ok(&run);
     assert_eq!(
         doc["database_description"],
-        format!("MySQL/MariaDB db `{}` on 127.0.0.1:3306 as user root, ssl-mode=DISABLED", my.name)
+        format!(
+            "MySQL/MariaDB db `{}` on 127.0.0.1:3306 as user root, ssl-mode=DISABLED",
+            my.name
+        )
     );
     assert!(my.has_table("widgets"));
 }
@@ -214,9 +242,18 @@ fn libpq_keyword_strings_and_their_refusals() {
     assert!(db.has_table("widgets"));
     // bad input: invalid, named by its source, never echoed, nothing changed
     for (bad, says) in [
-        ("host=127.0.0.1 user=postgres password='s3cret", "no closing quote"),
-        ("host=127.0.0.1 user=postgres password=s3cret sslmode=bogus", "unknown sslmode `bogus`"),
-        ("host=127.0.0.1 user=postgres password=s3cret dbname", "not followed by `=`"),
+        (
+            "host=127.0.0.1 user=postgres password='s3cret",
+            "no closing quote",
+        ),
+        (
+            "host=127.0.0.1 user=postgres password=s3cret sslmode=bogus",
+            "unknown sslmode `bogus`",
+        ),
+        (
+            "host=127.0.0.1 user=postgres password=s3cret dbname",
+            "not followed by `=`",
+        ),
     ] {
         let (code, doc, text) = keel_in(db.path(), &[], &["down", "--database-url", bad]);
         assert_eq!(code, Some(2), "{text}");
@@ -226,7 +263,10 @@ fn libpq_keyword_strings_and_their_refusals() {
         assert!(message.contains("--database-url"), "{message}");
         assert!(!text.contains("s3cret"), "{text}");
     }
-    assert!(db.has_table("widgets"), "a refused command changed the database");
+    assert!(
+        db.has_table("widgets"),
+        "a refused command changed the database"
+    );
 }
 
 #[test]
@@ -243,15 +283,29 @@ fn the_pg_environment_alone_names_the_database() {
     let run = keel_in(db.path(), &env, &["up"]);
     let doc = ok(&run);
     assert_eq!(doc["database_source"], "pg_environment");
-    assert!(doc["database_notes"].to_string().contains("PGHOST, PGPORT, PGUSER, PGDATABASE"));
+    assert!(
+        doc["database_notes"]
+            .to_string()
+            .contains("PGHOST, PGPORT, PGUSER, PGDATABASE")
+    );
     assert!(db.has_table("widgets"));
     // no sqlite default file was made instead
     assert!(!db.path().join("keel.db").exists());
     // PGSSLMODE is validated like sslmode
-    let (code, doc, _) = keel_in(db.path(), &[("PGSSLMODE", "maybe"), env[3], env[0]], &["status"]);
+    let (code, doc, _) = keel_in(
+        db.path(),
+        &[("PGSSLMODE", "maybe"), env[3], env[0]],
+        &["status"],
+    );
     assert_eq!(code, Some(2));
     assert_eq!(doc["error"]["kind"], "invalid_input");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("PGSSLMODE"), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PGSSLMODE"),
+        "{doc}"
+    );
 }
 
 #[test]
@@ -265,11 +319,24 @@ fn my_cnf_client_section_fills_in_the_user() {
     assert_eq!(doc["error"]["kind"], "connection", "{doc}");
     let home = db.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(home.join(".my.cnf"), "[mysqld]\nuser=mysql\n[client]\nuser = root\npassword = \"\"\n").unwrap();
+    std::fs::write(
+        home.join(".my.cnf"),
+        "[mysqld]\nuser=mysql\n[client]\nuser = root\npassword = \"\"\n",
+    )
+    .unwrap();
     let run = keel_in(db.path(), &[], &["up", "--database-url", &url]);
     let doc = ok(&run);
-    assert!(doc["database_description"].as_str().unwrap().ends_with("as user root"), "{doc}");
-    assert!(doc["database_notes"].to_string().contains(".my.cnf"), "{doc}");
+    assert!(
+        doc["database_description"]
+            .as_str()
+            .unwrap()
+            .ends_with("as user root"),
+        "{doc}"
+    );
+    assert!(
+        doc["database_notes"].to_string().contains(".my.cnf"),
+        "{doc}"
+    );
     assert!(db.has_table("widgets"));
 }
 
@@ -309,10 +376,14 @@ fn standby_has(port: u16, name: &str, table: &str) -> bool {
         .unwrap();
     rt.block_on(async {
         let url = format!("postgres://postgres@127.0.0.1:{port}/{name}");
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
         tokio::spawn(conn);
         let rows = client
-            .simple_query(&format!("SELECT 1 FROM pg_tables WHERE tablename = '{table}'"))
+            .simple_query(&format!(
+                "SELECT 1 FROM pg_tables WHERE tablename = '{table}'"
+            ))
             .await
             .unwrap();
         rows.iter()
@@ -353,7 +424,11 @@ fn a_standby_is_refused_and_read_write_picks_the_primary() {
     // standby, which is refused whatever the URL says
     let any = format!("postgres://postgres@127.0.0.1:{port},127.0.0.1:5432/{name}");
     let (code, doc, _) = keel_in(primary.path(), &[], &["up", "--database-url", &any]);
-    assert_eq!((code, doc["error"]["kind"].as_str()), (Some(2), Some("refused")), "{doc}");
+    assert_eq!(
+        (code, doc["error"]["kind"].as_str()),
+        (Some(2), Some("refused")),
+        "{doc}"
+    );
     assert!(!primary.has_table("widgets"));
     // with read-write, the primary is chosen
     let rw = format!("{any}?target_session_attrs=read-write");
@@ -372,7 +447,11 @@ fn a_standby_is_refused_and_read_write_picks_the_primary() {
     let kv = format!(
         "host=127.0.0.1,127.0.0.1 port={port},5432 dbname={name} user=postgres target_session_attrs=primary"
     );
-    ok(&keel_in(primary.path(), &[], &["status", "--database-url", &kv]));
+    ok(&keel_in(
+        primary.path(),
+        &[],
+        &["status", "--database-url", &kv],
+    ));
 }
 
 #[test]
@@ -384,11 +463,17 @@ fn a_password_file_supplies_the_password_only_when_private() {
     let url = format!("postgres://keel_pw@127.0.0.1:{port}/{name}");
     // no password: SCRAM refuses the login
     let (code, doc, _) = keel_in(local.path(), &[], &["status", "--database-url", &url]);
-    assert_eq!((code, doc["error"]["kind"].as_str()), (Some(2), Some("connection")), "{doc}");
+    assert_eq!(
+        (code, doc["error"]["kind"].as_str()),
+        (Some(2), Some("connection")),
+        "{doc}"
+    );
     let file = local.path().join("pgpass");
     std::fs::write(
         &file,
-        format!("# test\n127.0.0.1:{port}:otherdb:keel_pw:wrong\n127.0.0.1:{port}:*:keel_pw:s3cret\n"),
+        format!(
+            "# test\n127.0.0.1:{port}:otherdb:keel_pw:wrong\n127.0.0.1:{port}:*:keel_pw:s3cret\n"
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -396,7 +481,10 @@ fn a_password_file_supplies_the_password_only_when_private() {
     let env = [("PGPASSFILE", passfile.as_str())];
     let run = keel_in(local.path(), &env, &["status", "--database-url", &url]);
     let doc = ok(&run);
-    assert!(doc["database_notes"].to_string().contains("password from"), "{doc}");
+    assert!(
+        doc["database_notes"].to_string().contains("password from"),
+        "{doc}"
+    );
     assert!(!run.2.contains("s3cret"), "{}", run.2);
     // the PG* environment with the same file, no URL at all
     let env_only = [

@@ -183,12 +183,23 @@ fn postgres_verify_full_runs_every_command_and_refuses_a_wrong_root_or_host() {
         &["status"],
     );
     assert!(message.contains("sslrootcert"), "{message}");
-    let message = refused(
+    // an unknown mode is bad input (issue 12: not a connection error)
+    let (code, doc, _) = keel_json(
         &db,
         &pg_url(&db, "localhost", "sslmode=sometimes"),
         &["status"],
     );
-    assert!(message.contains("unknown sslmode"), "{message}");
+    assert_eq!(
+        (code, doc["error"]["kind"].as_str()),
+        (Some(2), Some("invalid_input")),
+        "{doc}"
+    );
+    assert!(
+        doc["error"]["message"]
+            .to_string()
+            .contains("unknown sslmode"),
+        "{doc}"
+    );
     // nothing ran through the refused connections
     assert_eq!(db.scalar("SELECT count(*) FROM item"), "1");
 }
@@ -470,8 +481,19 @@ fn mariadb_verify_identity_runs_every_command_and_refuses_a_wrong_ca_or_host() {
         &["status"],
     );
     assert!(message.contains("ssl-key"), "{message}");
-    let message = refused(l, &db.url("localhost", "ssl-mode=SOMETIMES"), &["status"]);
-    assert!(message.contains("unknown ssl-mode"), "{message}");
+    // an unknown mode is bad input (issue 12: not a connection error)
+    let (code, doc, _) = keel_json(l, &db.url("localhost", "ssl-mode=SOMETIMES"), &["status"]);
+    assert_eq!(
+        (code, doc["error"]["kind"].as_str()),
+        (Some(2), Some("invalid_input")),
+        "{doc}"
+    );
+    assert!(
+        doc["error"]["message"]
+            .to_string()
+            .contains("unknown ssl-mode"),
+        "{doc}"
+    );
 }
 
 #[test]

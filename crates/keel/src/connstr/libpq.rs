@@ -39,7 +39,9 @@ pub(crate) fn looks_like(raw: &str) -> bool {
         .collect();
     !key.is_empty()
         && !raw.contains("://")
-        && raw.get(key.len()..).is_some_and(|r| r.trim_start().starts_with('='))
+        && raw
+            .get(key.len()..)
+            .is_some_and(|r| r.trim_start().starts_with('='))
 }
 
 /// A libpq keyword/value string.
@@ -92,7 +94,9 @@ pub(crate) fn parse_keywords(raw: &str) -> Result<Vec<(String, String)>, Invalid
                 match at(i) {
                     None => {
                         return Err(Invalid::new(
-                            format!("in the key=value connection string, the quoted value of `{key}` has no closing quote"),
+                            format!(
+                                "in the key=value connection string, the quoted value of `{key}` has no closing quote"
+                            ),
                             Some("end it with ' (write a quote inside as \\' or '')"),
                         ));
                     }
@@ -267,7 +271,11 @@ fn pgpass(parts: &mut PgParts, cx: &Context) {
     let user = parts.user.clone().unwrap_or_default();
     for (host, port) in &parts.hosts {
         let port = port.unwrap_or(5432).to_string();
-        let host = if host.starts_with('/') { "localhost" } else { host };
+        let host = if host.starts_with('/') {
+            "localhost"
+        } else {
+            host
+        };
         if let Some(pw) = lookup(&text, [host, &port, &db, &user]) {
             parts.password = Some(pw);
             parts.notes.push(format!("password from {shown}"));
@@ -363,7 +371,10 @@ mod tests {
         );
         let r = ok("host=/var/run/postgresql dbname=x user=u", &[]);
         assert_eq!(r.url, "postgres://u@%2Fvar%2Frun%2Fpostgresql:5432/x");
-        assert!(r.description.contains("socket /var/run/postgresql port 5432"));
+        assert!(
+            r.description
+                .contains("socket /var/run/postgresql port 5432")
+        );
         assert!(looks_like("dbname=app"));
         assert!(!looks_like("postgres://u@h/d?x=1"));
     }
@@ -386,7 +397,11 @@ mod tests {
             "postgres://u:envpw@h:6000/d?sslmode=verify-full&connect_timeout=7&application_name=app"
         );
         assert!(!r.notes.iter().any(|n| n.contains("envpw")));
-        let lookup = |k: &str| env.iter().find(|(e, _)| *e == k).map(|(_, v)| v.to_string());
+        let lookup = |k: &str| {
+            env.iter()
+                .find(|(e, _)| *e == k)
+                .map(|(_, v)| v.to_string())
+        };
         let cx = Context {
             env: &lookup,
             cwd: Path::new("/"),
@@ -401,20 +416,29 @@ mod tests {
             r.url,
             "postgres://envuser:envpw@envhost:6000/x?sslmode=verify-full&connect_timeout=7&application_name=app"
         );
-        let bad = resolve_in("dbname=x", Path::new("/"), &[("PGSSLMODE", "yes")], false).unwrap_err();
+        let bad =
+            resolve_in("dbname=x", Path::new("/"), &[("PGSSLMODE", "yes")], false).unwrap_err();
         assert!(bad.message.contains("PGSSLMODE"), "{bad:?}");
-        assert!(env_names_a_database(&|k| (k == "PGDATABASE").then(|| "x".to_string())));
-        assert!(!env_names_a_database(&|k| (k == "PGUSER").then(|| "x".to_string())));
+        assert!(env_names_a_database(
+            &|k| (k == "PGDATABASE").then(|| "x".to_string())
+        ));
+        assert!(!env_names_a_database(
+            &|k| (k == "PGUSER").then(|| "x".to_string())
+        ));
     }
 
     #[test]
     fn pgpass_lines() {
-        let text = "# comment\nother:*:*:*:no\nh\\:x:5432:*:app:pa\\:ss\\\\w:rd\n*:*:*:*:fallback\n";
+        let text =
+            "# comment\nother:*:*:*:no\nh\\:x:5432:*:app:pa\\:ss\\\\w:rd\n*:*:*:*:fallback\n";
         assert_eq!(
             lookup(text, ["h:x", "5432", "db", "app"]).as_deref(),
             Some("pa:ss\\w:rd")
         );
-        assert_eq!(lookup(text, ["z", "1", "d", "u"]).as_deref(), Some("fallback"));
+        assert_eq!(
+            lookup(text, ["z", "1", "d", "u"]).as_deref(),
+            Some("fallback")
+        );
     }
 
     #[test]

@@ -402,7 +402,11 @@ mod tests {
     fn sqlalchemy_app_markers() {
         let dir = tempfile::tempdir().unwrap();
         assert!(!sqlalchemy_app(dir.path()));
-        std::fs::write(dir.path().join("requirements-prod.txt"), "Flask-SQLAlchemy==3\n").unwrap();
+        std::fs::write(
+            dir.path().join("requirements-prod.txt"),
+            "Flask-SQLAlchemy==3\n",
+        )
+        .unwrap();
         assert!(sqlalchemy_app(dir.path()));
         let other = tempfile::tempdir().unwrap();
         std::fs::write(other.path().join("pyproject.toml"), "[project]\nname='x'\n").unwrap();

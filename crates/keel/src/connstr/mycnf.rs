@@ -63,9 +63,9 @@ pub(crate) fn fill(parts: &mut MyParts, cx: &Context) -> Result<(), Invalid> {
             other => parts.get(other).is_none(),
         };
         if missing {
-            parts
-                .param(&k, v)
-                .map_err(|e| Invalid::new(format!("{} (in {})", e.message, used.join(", ")), None))?;
+            parts.param(&k, v).map_err(|e| {
+                Invalid::new(format!("{} (in {})", e.message, used.join(", ")), None)
+            })?;
             filled.push(k);
         }
     }
@@ -97,7 +97,11 @@ pub(crate) fn client_settings(text: &str) -> Vec<(String, String)> {
     let mut in_client = false;
     for line in text.lines() {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') || line.starts_with('!') {
+        if line.is_empty()
+            || line.starts_with('#')
+            || line.starts_with(';')
+            || line.starts_with('!')
+        {
             continue;
         }
         if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {

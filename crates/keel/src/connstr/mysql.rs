@@ -96,7 +96,9 @@ impl MyParts {
                 match super::truthy(&value) {
                     Some(true) => self.set_mode(key, &value, "REQUIRED"),
                     Some(false) => self.set_mode(key, &value, "DISABLED"),
-                    None => return Err(Invalid::new(format!("`{key}` is not true or false"), None)),
+                    None => {
+                        return Err(Invalid::new(format!("`{key}` is not true or false"), None));
+                    }
                 }
             }
             "verifyservercertificate" | "ssl-verify-cert"
@@ -176,7 +178,10 @@ fn authority_into(parts: &mut MyParts, rest: &str) -> Result<(), Invalid> {
 
 fn finish(mut parts: MyParts, cx: &Context) -> Result<Resolved, Invalid> {
     mycnf::fill(&mut parts, cx)?;
-    let host = parts.host.clone().unwrap_or_else(|| "localhost".to_string());
+    let host = parts
+        .host
+        .clone()
+        .unwrap_or_else(|| "localhost".to_string());
     let port = parts.port.unwrap_or(3306);
     let Some(database) = parts.database.clone().filter(|d| !d.is_empty()) else {
         return Err(Invalid::new(
@@ -201,7 +206,11 @@ fn finish(mut parts: MyParts, cx: &Context) -> Result<Resolved, Invalid> {
         }
         url.push('@');
     }
-    url.push_str(&format!("{}:{port}/{}", super::url_host(&host), encode(&database)));
+    url.push_str(&format!(
+        "{}:{port}/{}",
+        super::url_host(&host),
+        encode(&database)
+    ));
     let query: Vec<String> = parts
         .params
         .iter()
@@ -241,11 +250,17 @@ mod tests {
             "mariadb+mariadbconnector",
             "mariadb",
         ] {
-            let r = ok(&format!("{scheme}://root:p%40w@db/app?charset=utf8mb4"), &[]);
+            let r = ok(
+                &format!("{scheme}://root:p%40w@db/app?charset=utf8mb4"),
+                &[],
+            );
             assert_eq!(r.url, "mysql://root:p%40w@db:3306/app", "{scheme}");
             assert!(r.notes.iter().any(|n| n.contains("`charset`")));
         }
-        let r = ok("mysql://root@db/app?ssl_ca=/ca.pem&ssl_mode=verify_identity", &[]);
+        let r = ok(
+            "mysql://root@db/app?ssl_ca=/ca.pem&ssl_mode=verify_identity",
+            &[],
+        );
         assert_eq!(
             r.url,
             "mysql://root@db:3306/app?ssl-ca=%2Fca.pem&ssl-mode=VERIFY_IDENTITY"
@@ -271,7 +286,11 @@ mod tests {
     #[test]
     fn refusals() {
         let bad = |raw: &str| resolve_in(raw, Path::new("/"), &[], false).unwrap_err();
-        assert!(bad("mysql://r:s3cret@h/d?ssl-mode=yes").message.contains("ssl-mode"));
+        assert!(
+            bad("mysql://r:s3cret@h/d?ssl-mode=yes")
+                .message
+                .contains("ssl-mode")
+        );
         assert!(bad("mysql://r@h").message.contains("names no database"));
         assert!(bad("jdbc:mysql://a,b/d").message.contains("several hosts"));
     }

@@ -107,7 +107,8 @@ impl PgParts {
                     None if SSLMODES.contains(&mode.as_str()) => mode,
                     None => return Err(bad_sslmode(&value)),
                 };
-                self.notes.push(format!("`ssl={value}` read as sslmode={mode}"));
+                self.notes
+                    .push(format!("`ssl={value}` read as sslmode={mode}"));
                 self.set("sslmode", mode);
             }
             "target_session_attrs" | "targetservertype" => {
@@ -156,7 +157,9 @@ fn bad_sslmode(value: &str) -> Invalid {
         format!(
             "unknown sslmode `{value}`: use disable, prefer, require, verify-ca or verify-full"
         ),
-        Some("libpq's sslmode values; `require` encrypts, `verify-full` also checks the certificate and host name"),
+        Some(
+            "libpq's sslmode values; `require` encrypts, `verify-full` also checks the certificate and host name",
+        ),
     )
 }
 
@@ -240,7 +243,10 @@ pub(crate) fn render(parts: &PgParts) -> String {
     let mut params = parts.params.clone();
     if let Some(schema) = &parts.search_path {
         // the server splits `options` at spaces; a backslash escapes one
-        let value = format!("-c search_path={}", schema.replace('\\', "\\\\").replace(' ', "\\ "));
+        let value = format!(
+            "-c search_path={}",
+            schema.replace('\\', "\\\\").replace(' ', "\\ ")
+        );
         let options = match parts.get("options") {
             Some(o) => format!("{o} {value}"),
             None => value,
@@ -319,7 +325,11 @@ mod tests {
             r.description,
             "PostgreSQL db `app` on db.internal:5432 as user app, sslmode=require"
         );
-        assert!(r.notes.iter().any(|n| n.contains("prepared_statement_cache_size")));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("prepared_statement_cache_size"))
+        );
         for driver in ["psycopg2", "psycopg", "pg8000"] {
             let r = ok(&format!("postgresql+{driver}://u@h:6543/d"), &[]);
             assert_eq!(r.url, "postgres://u@h:6543/d");
@@ -337,7 +347,11 @@ mod tests {
             "postgres://u:p@h:5432/d?options=-c%20search_path%3Dapp"
         );
         assert!(r.description.contains("search_path `app`"));
-        assert!(r.notes.iter().any(|n| n.contains("`connection_limit`, `pool_timeout`, `pgbouncer`")));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("`connection_limit`, `pool_timeout`, `pgbouncer`"))
+        );
     }
 
     #[test]
@@ -382,8 +396,16 @@ mod tests {
         assert!(e.message.contains("unknown sslmode `on`"), "{e:?}");
         let e = bad("postgres:u:s3cret@h/d");
         assert!(!e.message.contains("s3cret"));
-        assert!(bad("postgres://u:s3cret@h").message.contains("names no database"));
+        assert!(
+            bad("postgres://u:s3cret@h")
+                .message
+                .contains("names no database")
+        );
         assert!(bad("postgres://u:s3%zz@h/d").message.contains("hex"));
-        assert!(bad("postgres://u@h/d?target_session_attrs=sometimes").message.contains("target_session_attrs"));
+        assert!(
+            bad("postgres://u@h/d?target_session_attrs=sometimes")
+                .message
+                .contains("target_session_attrs")
+        );
     }
 }

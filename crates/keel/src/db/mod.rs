@@ -79,12 +79,10 @@ impl Conn {
     pub async fn open(url: &DatabaseUrl, options: Options) -> Result<Conn> {
         Ok(match url.engine() {
             Engine::Sqlite => Conn::Sqlite(sqlite(url, options)?),
-            Engine::Postgres => {
-                Conn::Postgres(match options.create_missing {
-                    true => postgres_primary(url).await?,
-                    false => postgres(url).await?,
-                })
-            }
+            Engine::Postgres => Conn::Postgres(match options.create_missing {
+                true => postgres_primary(url).await?,
+                false => postgres(url).await?,
+            }),
             Engine::Mysql => Conn::Mysql(mysql(url).await?),
         })
     }
