@@ -506,3 +506,43 @@ fn a_password_file_supplies_the_password_only_when_private() {
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
 }
+
+#[test]
+fn prisma_schema_parameter_is_the_search_path() {
+    let db = TestDb::new(Engine::Postgres, "cs_prisma_schema");
+    db.query("CREATE SCHEMA app");
+    one_migration(&db);
+    let url = format!(
+        "postgresql://postgres@127.0.0.1:5432/{}?schema=app&connection_limit=5&pgbouncer=true",
+        db.name
+    );
+    let run = keel_in(db.path(), &[], &["up", "--database-url", &url]);
+    let doc = ok(&run);
+    assert!(
+        doc["database_description"]
+            .as_str()
+            .unwrap()
+            .ends_with("search_path `app`"),
+        "{doc}"
+    );
+    let notes = doc["database_notes"].to_string();
+    assert!(notes.contains("`connection_limit`, `pgbouncer`"), "{notes}");
+    let placed = db.query(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name IN ('widgets', 'keel_migrations') ORDER BY table_name",
+    );
+    let placed: Vec<(String, String)> = placed
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect();
+    assert_eq!(
+        placed,
+        vec![
+            ("app".to_string(), "keel_migrations".to_string()),
+            ("app".to_string(), "widgets".to_string())
+        ]
+    );
+    // and status through the same URL sees them applied
+    let (code, doc, text) = keel_in(db.path(), &[], &["status", "--database-url", &url]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(doc.to_string().contains("applied"), "{doc}");
+}
