@@ -85,6 +85,42 @@ impl DatabaseUrl {
         &self.raw
     }
 
+    /// The same server and settings, another database (a server URL; for
+    /// SQLite, `None`). Works on the canonical form, so on multi-host URLs
+    /// too, which the url crate refuses.
+    pub fn with_database(&self, name: &str) -> Option<DatabaseUrl> {
+        if self.engine == Engine::Sqlite {
+            return None;
+        }
+        let start = self.raw.find("://")? + 3;
+        // the canonical userinfo is percent-encoded: the first `/` after
+        // the last `@` starts the database
+        let hosts = self.raw.get(start..)?;
+        let at = hosts.rfind('@').map(|i| i + 1).unwrap_or(0);
+        let slash = start + at + hosts.get(at..)?.find('/')?;
+        let end = self.raw.find('?').unwrap_or(self.raw.len());
+        let raw = format!(
+            "{}/{}{}",
+            self.raw.get(..slash)?,
+            connstr::encode(name),
+            self.raw.get(end..)?
+        );
+        Some(DatabaseUrl {
+            raw,
+            description: self.description.replacen(
+                &format!("db `{}`", self.database_name()?),
+                &format!("db `{name}`"),
+                1,
+            ),
+            ..self.clone()
+        })
+    }
+
+    fn database_name(&self) -> Option<&str> {
+        let d = self.description.split_once("db `")?.1;
+        d.split_once('`').map(|(n, _)| n)
+    }
+
     /// For `sqlite:` URLs: the file path, or `:memory:`.
     pub fn sqlite_path(&self) -> Option<&str> {
         (self.engine == Engine::Sqlite).then(|| sqlite_path(&self.raw))
@@ -452,6 +488,34 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("oracle://u@h/d").is_err());
         assert!(DatabaseUrl::parse("postgres://u@h").is_err());
+    }
+
+    #[test]
+    fn another_database_on_the_same_servers() {
+        let url =
+            DatabaseUrl::parse("postgres://u:p%40s@h1:1,h2:2/app?target_session_attrs=read-write")
+                .unwrap();
+        let other = url.with_database("scratch_1").unwrap();
+        assert_eq!(
+            other.expose(),
+            "postgres://u:p%40s@h1:1,h2:2/scratch_1?target_session_attrs=read-write"
+        );
+        assert!(
+            other
+                .description()
+                .starts_with("PostgreSQL db `scratch_1` on h1:1 or h2:2")
+        );
+        let my = DatabaseUrl::parse("mysql://r@h/app").unwrap();
+        assert_eq!(
+            my.with_database("x").unwrap().expose(),
+            "mysql://r@h:3306/x"
+        );
+        assert!(
+            DatabaseUrl::parse("sqlite::memory:")
+                .unwrap()
+                .with_database("x")
+                .is_none()
+        );
     }
 
     #[test]

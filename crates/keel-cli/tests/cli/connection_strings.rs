@@ -443,6 +443,12 @@ fn a_standby_is_refused_and_read_write_picks_the_primary() {
     );
     assert!(primary.has_table("widgets"));
     assert!(!standby_has(port, name, "widgets"));
+    // check builds the migrations in a scratch database on the same servers
+    // (exit 1: the test table's id has no sequence, which check reports)
+    let (code, doc, text) = keel_in(primary.path(), &[], &["check", "--database-url", &rw]);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(doc["drift"]["state"], "checked", "{doc}");
+    assert_eq!(doc["drift"]["differences"], serde_json::json!([]), "{doc}");
     // the libpq keyword form of the same, with libpq 14's `primary`
     let kv = format!(
         "host=127.0.0.1,127.0.0.1 port={port},5432 dbname={name} user=postgres target_session_attrs=primary"
