@@ -78,9 +78,18 @@ pub(crate) fn parse_keywords(raw: &str) -> Result<Vec<(String, String)>, Invalid
             i += 1;
         }
         if at(i) != Some('=') {
+            // the word is not quoted: it may be half of an unquoted password
+            let place = match out.last() {
+                Some((previous, _)) => format!("after `{previous}`"),
+                None => "at the start".to_string(),
+            };
             return Err(Invalid::new(
-                format!("in the key=value connection string, `{key}` is not followed by `=`"),
-                Some("write key=value pairs separated by spaces, e.g. host=db dbname=app user=app"),
+                format!(
+                    "in the key=value connection string, a word {place} is not followed by `=`"
+                ),
+                Some(
+                    "write key=value pairs separated by spaces, e.g. host=db dbname=app user=app; quote a value with spaces: password='a b'",
+                ),
             ));
         }
         i += 1;

@@ -201,7 +201,14 @@ pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, Invalid>
         .split('&')
         .filter(|s| !s.is_empty())
         .map(|seg| {
-            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+            // as libpq: a parameter without `=` is an error (and most
+            // often an unencoded `&` in a password, so it is not quoted)
+            let (k, v) = seg.split_once('=').ok_or_else(|| {
+                Invalid::new(
+                    "a URL parameter (after `?`) has no `=`",
+                    Some("write key=value pairs joined by &; percent-encode & in a password as %26, # as %23, ? as %3F"),
+                )
+            })?;
             Ok((decode(k)?, decode(v)?))
         })
         .collect()
@@ -291,9 +298,11 @@ pub(crate) fn parse_port(p: &str) -> Result<u16, Invalid> {
         .ok()
         .filter(|&n| n > 0)
         .ok_or_else(|| {
+            // the value is not quoted: in a malformed URL it may be a piece
+            // of the password
             Invalid::new(
-                format!("port `{}` is not a number from 1 to 65535", p.trim()),
-                None,
+                "a port is not a number from 1 to 65535",
+                Some("percent-encode special characters of the password: @ is %40, : is %3A, / is %2F, ? is %3F, # is %23"),
             )
         })
 }

@@ -110,6 +110,7 @@ impl MyParts {
                 self.set("ssl-ca", value)
             }
             "ssl-cert" | "sslcert" => self.set("ssl-cert", value),
+            "unix-socket" => self.set("socket", value),
             "ssl-key" | "sslkey" => self.set("ssl-key", value),
             _ if PASSED.contains(&key.to_ascii_lowercase().as_str()) => {
                 self.set(&key.to_ascii_lowercase(), value)
