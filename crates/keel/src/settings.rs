@@ -228,7 +228,7 @@ impl UrlSource {
             UrlSource::Environment => "DATABASE_URL",
             UrlSource::DotEnv => "DATABASE_URL in .env",
             UrlSource::ConfigFile => "keel.toml",
-            UrlSource::PgEnvironment => "the PG* environment (PGHOST/PGDATABASE)",
+            UrlSource::PgEnvironment => "PGHOST/PGDATABASE in the environment",
             UrlSource::Default => "the default",
         }
     }

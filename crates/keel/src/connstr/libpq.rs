@@ -156,6 +156,11 @@ pub(crate) fn finish(
     cx: &Context,
     url_form: bool,
 ) -> Result<Resolved, Invalid> {
+    // as libpq: an empty password is no password (the password file may
+    // have one)
+    if parts.password.as_deref() == Some("") {
+        parts.password = None;
+    }
     let mut from_env = Vec::new();
     for (var, key) in ENV {
         let Some(value) = cx.var(var) else { continue };
