@@ -100,10 +100,13 @@ pub fn resolve(raw: &str, cx: &Context) -> Result<Resolved, Invalid> {
         };
     }
     match base {
-        "sqlite" => sqlite::url(raw, cx),
+        // `sqlite3:` is Rails' spelling
+        "sqlite" | "sqlite3" => sqlite::url(raw, cx),
         "file" => sqlite::prisma(raw, cx),
-        "postgres" | "postgresql" => postgres::url(raw, cx),
-        "mysql" | "mariadb" => mysql::url(raw, cx),
+        // `pgsql:`/`postgis:` are dj-database-url's
+        "postgres" | "postgresql" | "pgsql" | "postgis" => postgres::url(raw, cx),
+        // `mysql2:` is Rails' and dj-database-url's
+        "mysql" | "mariadb" | "mysql2" => mysql::url(raw, cx),
         _ if libpq::looks_like(raw) => libpq::keywords(raw, cx),
         _ => Err(unsupported()),
     }
@@ -392,6 +395,16 @@ mod tests {
             ]
         );
         assert!(host_list("h:99999").is_err());
+    }
+
+    #[test]
+    fn framework_aliases() {
+        assert_eq!(ok("pgsql://u@h/d", &[]).url, "postgres://u@h:5432/d");
+        assert_eq!(ok("mysql2://u@h/d", &[]).url, "mysql://u@h:3306/d");
+        assert_eq!(
+            ok("sqlite3:db/development.sqlite3", &[]).url,
+            "sqlite:/work/app/db/development.sqlite3"
+        );
     }
 
     #[test]
