@@ -31,14 +31,14 @@ pub fn env_names_a_database(env: &dyn Fn(&str) -> Option<String>) -> bool {
         .any(|k| env(k).is_some_and(|v| !v.is_empty()))
 }
 
-/// `host=… dbname=…`: starts with a keyword and `=`, and is no URL.
+/// `host=… dbname=…`: starts with a keyword and `=` (a URL's scheme is
+/// followed by `:`).
 pub(crate) fn looks_like(raw: &str) -> bool {
     let key: String = raw
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     !key.is_empty()
-        && !raw.contains("://")
         && raw
             .get(key.len()..)
             .is_some_and(|r| r.trim_start().starts_with('='))
@@ -391,6 +391,7 @@ mod tests {
         );
         assert!(looks_like("dbname=app"));
         assert!(!looks_like("postgres://u@h/d?x=1"));
+        assert!(looks_like("dbname=app application_name=http://x"));
     }
 
     #[test]
