@@ -5,7 +5,14 @@
 # port on 127.0.0.1; a certificate authority, a server certificate (SAN
 # localhost) and a client certificate (CN keel_cert) made here with openssl.
 #
-#   scripts/postgres-tls.sh DIR PORT WATCH_PID
+#   scripts/postgres-tls.sh [--cn-only] [--standby] DIR PORT WATCH_PID
+#
+# --cn-only: the server certificate names localhost only in its subject CN,
+#   with no subjectAltName (an old-style self-signed certificate, which
+#   TLS host-name checks ignore).
+# --standby: the server stays in recovery with hot_standby=off, so every
+#   login is refused with SQLSTATE 57P03 (cannot_connect_now), as a server
+#   that is starting up answers; no roles are created.
 #
 # DIR must not exist yet; DIR/certs/ca.pem is the CA, DIR/certs/client.pem
 # and client.key the client's. Roles: postgres (trust, no TLS needed),
@@ -14,6 +21,15 @@
 # server stops and DIR is deleted as soon as process WATCH_PID (the test
 # run) ends, however it ends.
 set -euo pipefail
+cn_only=false standby=false
+while [ $# -gt 0 ]; do
+  case $1 in
+    --cn-only) cn_only=true; shift ;;
+    --standby) standby=true; shift ;;
+    --*) echo "error: unknown option $1 (use --cn-only, --standby)" >&2; exit 1 ;;
+    *) break ;;
+  esac
+done
 dir=$1 port=$2 watch=$3
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 for tool in "$bin/initdb" "$bin/postgres" "$bin/psql" openssl; do
@@ -33,7 +49,9 @@ run openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=keel te
   -keyout "$certs/ca.key" -out "$certs/ca.pem"
 run openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
   -keyout "$certs/server.key" -out "$certs/server.csr"
-printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$certs/server.cnf"
+san='subjectAltName=DNS:localhost\n'
+if $cn_only; then san=''; fi
+printf "${san}"'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$certs/server.cnf"
 run openssl x509 -req -sha256 -days 2 -in "$certs/server.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
   -CAcreateserial -extfile "$certs/server.cnf" -out "$certs/server.pem"
 run openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=keel_cert" \
@@ -50,6 +68,10 @@ hostssl all  keel_scram  127.0.0.1/32  scram-sha-256
 hostssl all  keel_cert   127.0.0.1/32  cert
 host    all  postgres    127.0.0.1/32  trust
 HBA
+if $standby; then
+  touch "$dir/data/standby.signal"
+  echo "hot_standby = off" >>"$dir/data/postgresql.conf"
+fi
 
 as_postgres "$bin/postgres" -D "$dir/data" -c port="$port" -c listen_addresses=127.0.0.1 \
   -c unix_socket_directories="$dir" -c fsync=off -c ssl=on \
@@ -71,7 +93,12 @@ launcher=$!
 disown -a
 
 for _ in $(seq 1 100); do
-  if as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -qAt -c "SELECT 1" >/dev/null 2>&1; then
+  if $standby; then
+    # pg_isready: 1 = the server answers and rejects logins (in recovery)
+    rc=0
+    as_postgres "$bin/pg_isready" -h "$dir" -p "$port" -U postgres -d postgres >/dev/null 2>&1 || rc=$?
+    if [ "$rc" = 1 ]; then exit 0; fi
+  elif as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -qAt -c "SELECT 1" >/dev/null 2>&1; then
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
       -c "CREATE ROLE keel_scram LOGIN CREATEDB PASSWORD 's3cret'" \
       -c "CREATE ROLE keel_cert LOGIN CREATEDB IN ROLE keel_scram" \

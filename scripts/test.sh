@@ -15,4 +15,7 @@ ensure_tls_tools
 # `keel adopt` is tested against the real dbmate (npm, a few seconds)
 KEEL_DBMATE="$(scripts/install-dbmate.sh)"
 export KEEL_DBMATE
+# ... and the real sqlx-cli (crates.io: about 10 minutes to build, once)
+KEEL_SQLX="$(scripts/install-sqlx.sh)"
+export KEEL_SQLX
 cargo test --workspace --locked "$@"

@@ -116,11 +116,13 @@ fn argument_error(e: clap::Error) -> std::process::ExitCode {
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_string();
-    let command = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.starts_with('-') && a.as_str() != "json" && a.as_str() != "text")
-        .cloned();
+    // the first argument that names a command: never an option's value,
+    // which may be a URL holding a password
+    let names: Vec<String> = <cli::Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let command = args.iter().skip(1).find(|a| names.contains(a)).cloned();
     let doc = serde_json::json!({
         "ok": false,
         "command": command,

@@ -72,6 +72,8 @@ impl Printer {
                 Error::InvalidMigrations { problems, .. } => e["problems"] = json!(problems),
                 Error::Refused { problems, .. } => e["problems"] = json!(problems),
                 Error::MigrationFailed(f) => e["failure"] = json!(f),
+                // whether trying again in a moment may succeed (issue 12)
+                Error::Connect { transient, .. } => e["transient"] = json!(transient),
                 Error::LockTimeout {
                     holder,
                     waited_secs,

@@ -99,8 +99,14 @@ pub enum Error {
         problems: Vec<SourceProblem>,
     },
 
+    /// No connection: `transient` when trying again later may succeed
+    /// (see [`Error::is_transient`]).
     #[error("cannot connect to {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        url: String,
+        message: String,
+        transient: bool,
+    },
 
     #[error("gave up after {waited_secs:.1} s waiting for the migration lock, held by {holder}")]
     LockTimeout { waited_secs: f64, holder: String },
@@ -151,6 +157,23 @@ impl Error {
         }
     }
 
+    /// Whether the same call may succeed if tried again in a moment: the
+    /// server is not up yet (connection refused, its host name not
+    /// resolvable yet, PostgreSQL's `57P03` while it starts, too many
+    /// connections, a handshake that timed out, MySQL 1040/2002/2003/2013).
+    /// Never for a bad URL, a refused login or certificate, a missing
+    /// database, a lock timeout or a failed migration: those stay wrong.
+    /// [`crate::Migrate`] retries exactly these.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Connect {
+                transient: true,
+                ..
+            }
+        )
+    }
+
     /// What to do next, where keel knows.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -162,8 +185,14 @@ impl Error {
                 "fix the TLS parameters of the URL or the server's certificate (PostgreSQL: sslmode, sslrootcert, sslcert, sslkey; MySQL: ssl-mode, ssl-ca, ssl-cert, ssl-key); keel never falls back to plain text where the mode forbids it"
                     .to_string(),
             ),
+            Error::Connect {
+                transient: true, ..
+            } => Some(
+                "check that the server is running and reachable at the URL's host and port (--database-url, DATABASE_URL, .env or keel.toml); it may still be starting"
+                    .to_string(),
+            ),
             Error::Connect { .. } => Some(
-                "check that the server is running and the URL (--database-url, DATABASE_URL, .env or keel.toml) is right"
+                "check the URL's user, password and database name (--database-url, DATABASE_URL, .env or keel.toml)"
                     .to_string(),
             ),
             Error::LockTimeout { .. } => Some(
@@ -247,3 +276,67 @@ fn is_tls(message: &str) -> bool {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Database, DatabaseUrl};
+
+    fn connect(url: &str) -> Error {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = DatabaseUrl::parse(url).unwrap();
+        match rt.block_on(Database::connect(&url)) {
+            Ok(_) => panic!("{url} should not connect"),
+            Err(e) => e,
+        }
+    }
+
+    /// A port nothing listens on (bound, then let go).
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port()
+    }
+
+    #[test]
+    fn a_refused_port_is_transient_on_both_server_engines() {
+        let port = closed_port();
+        for url in [
+            format!("postgres://app:pw@127.0.0.1:{port}/app"),
+            format!("mysql://app:pw@127.0.0.1:{port}/app"),
+        ] {
+            let e = connect(&url);
+            assert!(e.is_transient(), "{url}: {e}");
+            assert_eq!(e.kind(), ErrorKind::Connection);
+        }
+    }
+
+    #[test]
+    fn a_missing_database_or_a_wrong_password_is_not_transient() {
+        for (url, says) in [
+            (
+                "postgres://postgres@127.0.0.1:5432/keel_no_such_db",
+                "3D000",
+            ),
+            ("mysql://root@127.0.0.1:3306/keel_no_such_db", "1049"),
+            ("mysql://root:wrong@127.0.0.1:3306/mysql", "1045"),
+        ] {
+            let e = connect(url);
+            assert!(!e.is_transient(), "{url}: {e}");
+            assert!(e.to_string().contains(says), "{url}: {e}");
+        }
+        // and keel's own refusals never are
+        let e = connect("postgres://postgres@127.0.0.1:5432/postgres?sslmode=sometimes");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(!e.is_transient());
+        let lock = Error::LockTimeout {
+            waited_secs: 1.0,
+            holder: "another keel".into(),
+        };
+        assert!(!lock.is_transient());
+    }
+}

@@ -33,6 +33,21 @@
 //! `migrate` takes the migration lock, so many replicas can start at once:
 //! each migration is applied exactly once, and the others wait, find nothing
 //! left to do and carry on.
+//!
+//! When the database may start after the app (containers, a cluster
+//! restart), [`Migrate`] is the same call with options: a connect timeout,
+//! retries with exponential backoff and jitter for transient connection
+//! errors only ([`Error::is_transient`]), a lock timeout and the tracking
+//! table:
+//!
+//! ```ignore
+//! let report = keel::Migrate::new(&url, MIGRATIONS)
+//!     .connect_timeout(Duration::from_secs(5))
+//!     .retry_for(Duration::from_secs(60))
+//!     .lock_timeout(Duration::from_secs(120))
+//!     .run()
+//!     .await?;
+//! ```
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod adopt;
@@ -50,6 +65,7 @@ pub mod schema;
 pub mod sequences;
 pub mod settings;
 pub mod source;
+pub mod startup;
 pub mod tracking;
 pub mod types;
 
@@ -60,6 +76,7 @@ pub use plan::{DownTarget, Target};
 pub use runner::{Migrator, RunReport};
 pub use settings::{DatabaseUrl, Settings};
 pub use source::{EmbeddedFile, Migration, Migrations};
+pub use startup::Migrate;
 
 /// Embeds a migrations folder (relative to the crate's `Cargo.toml`) into
 /// the binary as a `&'static [EmbeddedFile]`. Every `.sql` file is embedded;
@@ -71,16 +88,8 @@ pub use keel_macros::embed_migrations;
 
 /// Connects to `url`, applies every pending migration of `files` under the
 /// lock, and closes the connection. The few-line start-up call; an `Err`
-/// means the application should not start.
+/// means the application should not start. No retries: [`Migrate`] has
+/// them, and the other options.
 pub async fn migrate(url: &str, files: &[EmbeddedFile]) -> Result<RunReport> {
-    let migrations = Migrations::from_embedded(files)?;
-    let url = DatabaseUrl::parse(url)?;
-    let mut db = Database::connect(&url).await?;
-    let report = Migrator::new(migrations)
-        .up(&mut db, Target::Latest, &mut |_| {})
-        .await;
-    let closed = db.close().await;
-    let report = report?;
-    closed?;
-    Ok(report)
+    Migrate::new(url, files).run().await
 }

@@ -591,6 +591,20 @@ fn refuse_transaction_control(
             continue;
         };
         if !transactional(db, file) {
+            let mut open: Option<usize> = None;
+            for s in file.statements(dialect) {
+                match crate::source::split::block_effect(&s.text, dialect) {
+                    Some(true) => open = open.or(Some(s.line)),
+                    Some(false) => open = None,
+                    None => {}
+                }
+            }
+            if let Some(line) = open {
+                problems.push(format!(
+                    "{}:{line}: the transaction this statement opens is never committed (it would be rolled back when keel disconnects, records and all): end it with COMMIT",
+                    file.file
+                ));
+            }
             continue;
         }
         for s in split(&file.sql, dialect) {
@@ -648,7 +662,17 @@ fn file_for(m: &Migration, direction: Direction) -> Option<&SqlFile> {
 }
 
 fn transactional(db: &Database, file: &SqlFile) -> bool {
-    db.backend.transactional_ddl() && !file.directives.no_transaction
+    db.backend.transactional_ddl()
+        && !file.directives.no_transaction
+        && !(file.directives.as_written && controls_its_transaction(db, file))
+}
+
+/// Whether a file holds top-level `BEGIN`/`COMMIT`/… of its own.
+fn controls_its_transaction(db: &Database, file: &SqlFile) -> bool {
+    let dialect = db.dialect();
+    file.statements(dialect)
+        .iter()
+        .any(|s| crate::source::split::transaction_control(&s.text, dialect).is_some())
 }
 
 fn success_record(
@@ -824,8 +848,8 @@ async fn run_file(
         if enforced {
             db.backend.foreign_keys_on()?;
         }
-        if let Some((index, error)) = ran? {
-            let f = failure(index, error, index);
+        if let Some((index, error, kept)) = ran? {
+            let f = failure(index, error, kept);
             db.backend.write(&failure_write(&f)).await?;
             return Err(Error::MigrationFailed(Box::new(f)));
         }
@@ -861,7 +885,15 @@ async fn run_file(
 }
 
 /// Runs `statements` one by one from `resume_from`, recording each as
-/// started before it is sent; the first failure, if any.
+/// started before it is sent; the first failure, if any, with the number
+/// of statements that stayed applied.
+///
+/// A file may open its own transaction (`BEGIN … COMMIT` in a
+/// no-transaction file): keel's progress writes then join it and commit or
+/// vanish with it. When a statement inside it fails, keel rolls it back
+/// before recording the failure (PostgreSQL refuses any write in a failed
+/// transaction, and elsewhere the record would vanish with the connection):
+/// nothing after its `BEGIN` was kept, and a retry starts at the `BEGIN`.
 async fn run_statements(
     db: &mut Database,
     m: &Migration,
@@ -869,7 +901,9 @@ async fn run_statements(
     direction: Direction,
     resume_from: usize,
     total: i64,
-) -> Result<Option<(usize, DbError)>> {
+) -> Result<Option<(usize, DbError, usize)>> {
+    let dialect = db.dialect();
+    let mut open_block: Option<usize> = None;
     for (index, s) in statements.iter().enumerate().skip(resume_from) {
         match direction {
             Direction::Up if index > resume_from => {
@@ -893,7 +927,21 @@ async fn run_statements(
             }
         }
         if let Err(error) = db.backend.execute(&s.text).await? {
-            return Ok(Some((index, error)));
+            let kept = match open_block {
+                Some(begin) => {
+                    // the error is the statement's; a failed ROLLBACK
+                    // leaves nothing more to undo
+                    let _ = db.backend.execute("ROLLBACK").await?;
+                    begin
+                }
+                None => index,
+            };
+            return Ok(Some((index, error, kept)));
+        }
+        match crate::source::split::block_effect(&s.text, dialect) {
+            Some(true) => open_block = open_block.or(Some(index)),
+            Some(false) => open_block = None,
+            None => {}
         }
     }
     Ok(None)

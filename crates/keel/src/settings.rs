@@ -163,6 +163,14 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// A query parameter whose value is a secret: the password, or libpq's
+/// `sslpassword` (the client key's passphrase).
+fn is_secret_param(key: &str) -> bool {
+    ["password", "pass", "sslpassword"]
+        .iter()
+        .any(|s| key.eq_ignore_ascii_case(s))
+}
+
 /// Replaces the password of a URL (userinfo or `password=` query parameter)
 /// with `***`. Text that does not parse as a URL is redacted after the first
 /// `:` of its userinfo, so a malformed URL cannot leak either.
@@ -171,15 +179,12 @@ pub fn redact(raw: &str) -> String {
         if url.password().is_some() {
             let _ = url.set_password(Some("***"));
         }
-        let has_secret_param = url
-            .query_pairs()
-            .any(|(k, _)| k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass"));
+        let has_secret_param = url.query_pairs().any(|(k, _)| is_secret_param(&k));
         if has_secret_param {
             let pairs: Vec<(String, String)> = url
                 .query_pairs()
                 .map(|(k, v)| {
-                    let secret =
-                        k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass");
+                    let secret = is_secret_param(&k);
                     (
                         k.into_owned(),
                         if secret {

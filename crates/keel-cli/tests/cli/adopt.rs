@@ -371,6 +371,85 @@ fn sqlx_fixture(db: &TestDb) -> Fixture {
     }
 }
 
+fn sqlx() -> PathBuf {
+    let path = std::env::var_os("KEEL_SQLX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/bench-data/tools/cargo/bin/sqlx"));
+    assert!(
+        path.is_file(),
+        "sqlx-cli is not installed at {}: run scripts/install-sqlx.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+fn sqlx_url(db: &TestDb) -> String {
+    match db.engine {
+        Engine::Postgres => format!("{}?sslmode=disable", db.url),
+        Engine::Mysql => db.url.clone(),
+        Engine::Sqlite => format!("sqlite://{}?mode=rwc", db.path().join("test.db").display()),
+    }
+}
+
+// The real sqlx-cli migrates the database; keel adopts its history,
+// verified by sqlx's own checksums, and takes over with one new file.
+on_every_engine!(sqlx_cli_database_adopted_then_keel_takes_over, |db| {
+    let mut f = sqlx_fixture(&db);
+    f.history.clear();
+    write_files(&db, &f);
+    let out = std::process::Command::new(sqlx())
+        .args(["migrate", "run", "--source"])
+        .arg(db.migrations())
+        .args(["--database-url", &sqlx_url(&db)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sqlx: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, doc) = adopt(&db, &["--from", "auto"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["tool"], "sqlx", "{doc}");
+    let imported = doc["imported"].as_array().unwrap();
+    assert_eq!(imported.len(), 3, "{doc}");
+    assert!(
+        imported.iter().all(|i| i["verified"] == "checksum"),
+        "sqlx's SHA-384 checksums verified: {doc}"
+    );
+    assert_untouched_history(&db, "_sqlx_migrations", 3);
+    let (code, doc) = status(&db);
+    assert_eq!(code, Some(0), "{doc}");
+    let (code, doc) = db.keel_json(&["check"]);
+    assert_eq!(code, Some(0), "sqlx's table is a note, not drift: {doc}");
+    same_schema_as_keel_builds(&db, &f);
+
+    db.write(
+        "20240104000000_posts.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+    );
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 1, "{doc}");
+    assert!(db.has_table("posts"));
+
+    // a file edited after sqlx ran it is caught
+    let first = db.migrations().join("20240101000000_create_users.sql");
+    let edited = std::fs::read_to_string(&first)
+        .unwrap()
+        .replace("255", "100");
+    std::fs::write(&first, edited).unwrap();
+    let (code, doc) = status(&db);
+    assert_eq!(code, Some(1), "{doc}");
+    assert!(
+        states(&doc)
+            .iter()
+            .any(|(v, s)| *v == 20240101000000 && s == "modified"),
+        "{doc}"
+    );
+});
+
 on_every_engine!(sqlx_history_verified_by_its_checksums, |db| {
     let f = sqlx_fixture(&db);
     production(&db, &f);
@@ -611,6 +690,40 @@ on_every_engine!(golang_migrate_dirty_version_is_a_failure, |db| {
         st.contains(&(1, s("applied"))) && st.contains(&(2, s("failed"))),
         "{doc}"
     );
+});
+
+// golang-migrate runs files as written: its docs suggest wrapping one in
+// BEGIN/COMMIT, and a folder's up files need no downs. keel detects the
+// folder and runs such a file statement by statement, as golang-migrate
+// would, recording it truthfully.
+on_every_engine!(golang_migrate_folder_as_it_is, |db| {
+    let (begin, commit) = match db.engine {
+        Engine::Mysql => ("START TRANSACTION", "COMMIT"),
+        _ => ("BEGIN", "COMMIT"),
+    };
+    db.write(
+        "1_create_users.up.sql",
+        "CREATE TABLE users (id INT PRIMARY KEY);\n",
+    );
+    db.write(
+        "2_orders.up.sql",
+        format!(
+            "{begin};\nCREATE TABLE orders (id INT PRIMARY KEY);\nINSERT INTO orders VALUES (1);\n{commit};\n"
+        ),
+    );
+    db.write("2_orders.down.sql", "DROP TABLE orders;\n");
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM orders"), "1");
+    let (code, doc) = db.keel_json(&["status"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["counts"]["applied"], 2, "{doc}");
+    // the up file without a down is not reversible, and says so
+    let (code, doc) = db.keel_json(&["down", "--to", "0"]);
+    assert_ne!(code, Some(0), "{doc}");
+    assert!(doc.to_string().contains("1_create_users"), "{doc}");
+    assert!(db.has_table("users"), "a refused down changes nothing");
 });
 
 // ----------------------------------------------------------------- goose

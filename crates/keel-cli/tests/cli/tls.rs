@@ -54,6 +54,19 @@ fn refused(db: &TestDb, url: &str, args: &[&str]) -> String {
         .to_string()
 }
 
+/// A TLS parameter keel cannot use: exit 2, `error.kind` "invalid_input"
+/// (found before any connection), and the message.
+fn bad_input(db: &TestDb, url: &str, args: &[&str]) -> String {
+    let (code, doc, text) = keel_json(db, url, args);
+    assert_eq!(code, Some(2), "keel {args:?} on {url} should fail: {doc}");
+    assert_eq!(doc["error"]["kind"], "invalid_input", "{doc}");
+    assert!(!text.contains("s3cret"), "a password leaked: {text}");
+    doc["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// A certificate authority nobody trusts, made with openssl.
 fn other_ca(dir: &Path) -> PathBuf {
     let ca = dir.join("other-ca.pem");
@@ -176,30 +189,19 @@ fn postgres_verify_full_runs_every_command_and_refuses_a_wrong_root_or_host() {
         message.contains("127.0.0.1") && message.contains("localhost"),
         "{message}"
     );
-    // verify-full without any root is refused before connecting
-    let message = refused(
+    // verify-full without any root is refused before connecting: bad input
+    let message = bad_input(
         &db,
         &pg_url(&db, "localhost", "sslmode=verify-full"),
         &["status"],
     );
     assert!(message.contains("sslrootcert"), "{message}");
-    // an unknown mode is bad input (issue 12: not a connection error)
-    let (code, doc, _) = keel_json(
+    let message = bad_input(
         &db,
         &pg_url(&db, "localhost", "sslmode=sometimes"),
         &["status"],
     );
-    assert_eq!(
-        (code, doc["error"]["kind"].as_str()),
-        (Some(2), Some("invalid_input")),
-        "{doc}"
-    );
-    assert!(
-        doc["error"]["message"]
-            .to_string()
-            .contains("unknown sslmode"),
-        "{doc}"
-    );
+    assert!(message.contains("unknown sslmode"), "{message}");
     // nothing ran through the refused connections
     assert_eq!(db.scalar("SELECT count(*) FROM item"), "1");
 }
@@ -475,25 +477,14 @@ fn mariadb_verify_identity_runs_every_command_and_refuses_a_wrong_ca_or_host() {
     ok(l, &with_cert, &["status"]);
     let message = refused(l, &x509(""), &["status"]);
     assert!(message.contains("Access denied"), "{message}");
-    let message = refused(
+    let message = bad_input(
         l,
         &x509(&format!("&ssl-cert={}", certs.join("client.pem").display())),
         &["status"],
     );
     assert!(message.contains("ssl-key"), "{message}");
-    // an unknown mode is bad input (issue 12: not a connection error)
-    let (code, doc, _) = keel_json(l, &db.url("localhost", "ssl-mode=SOMETIMES"), &["status"]);
-    assert_eq!(
-        (code, doc["error"]["kind"].as_str()),
-        (Some(2), Some("invalid_input")),
-        "{doc}"
-    );
-    assert!(
-        doc["error"]["message"]
-            .to_string()
-            .contains("unknown ssl-mode"),
-        "{doc}"
-    );
+    let message = bad_input(l, &db.url("localhost", "ssl-mode=SOMETIMES"), &["status"]);
+    assert!(message.contains("unknown ssl-mode"), "{message}");
 }
 
 #[test]
@@ -606,7 +597,8 @@ fn postgres_scram_with_channel_binding_and_client_certificates() {
         &["status"],
     );
     assert!(message.contains("certificate"), "{message}");
-    let message = refused(
+    // a certificate without its key is bad input, found before connecting
+    let message = bad_input(
         &local2,
         &format!("postgres://keel_cert@{base}&sslcert={cert}"),
         &["status"],

@@ -24,11 +24,12 @@ pub(crate) struct PgParts {
 }
 
 /// Parameters passed on as they are.
-const PASSED: [&str; 14] = [
+const PASSED: [&str; 15] = [
     "sslmode",
     "sslrootcert",
     "sslcert",
     "sslkey",
+    "sslpassword",
     "application_name",
     "connect_timeout",
     "options",

@@ -54,12 +54,23 @@ impl Database {
     }
 
     pub async fn connect_with(url: &DatabaseUrl, options: ConnectOptions) -> Result<Database> {
+        Database::connect_within(url, options, None).await
+    }
+
+    /// [`Database::connect_with`], reaching the server within
+    /// `connect_timeout` (over the URL's) where one is given.
+    pub(crate) async fn connect_within(
+        url: &DatabaseUrl,
+        options: ConnectOptions,
+        connect_timeout: Option<Duration>,
+    ) -> Result<Database> {
         let backend = Backend::connect(
             url,
             &options.table,
             crate::db::Options {
                 busy_timeout: options.lock_timeout,
                 create_missing: options.create_missing,
+                connect_timeout,
             },
         )
         .await?;

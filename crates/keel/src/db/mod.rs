@@ -16,6 +16,7 @@ pub mod queries;
 pub(crate) mod scratch;
 pub mod sql;
 mod tls;
+pub(crate) mod transient;
 
 use crate::error::{DbError, Error, Result};
 use crate::settings::{DatabaseUrl, Engine};
@@ -44,6 +45,9 @@ pub(crate) struct Options {
     /// (up, down, stamp, repair, sequences --fix, copy's target, adopt), so
     /// it also means: refuse a PostgreSQL server in recovery.
     pub create_missing: bool,
+    /// The limit for reaching a server and completing its handshake, over
+    /// the URL's `connect_timeout` and [`CONNECT_TIMEOUT`].
+    pub connect_timeout: Option<Duration>,
 }
 
 impl Default for Options {
@@ -51,25 +55,40 @@ impl Default for Options {
         Options {
             busy_timeout: crate::settings::DEFAULT_LOCK_TIMEOUT,
             create_missing: true,
+            connect_timeout: None,
         }
     }
 }
 
 /// A connection whose handshake did not finish in time.
 fn handshake_timeout(url: &DatabaseUrl, limit: Duration) -> Error {
-    connect_error(
-        url,
-        format!(
+    Error::Connect {
+        url: url.redacted(),
+        message: format!(
             "the server accepted the connection but did not complete the handshake within {:.1} s (connect_timeout)",
             limit.as_secs_f64()
         ),
-    )
+        transient: true,
+    }
 }
 
 fn connect_error(url: &DatabaseUrl, message: impl Into<String>) -> Error {
     Error::Connect {
         url: url.redacted(),
         message: message.into(),
+        transient: false,
+    }
+}
+
+/// A TLS parameter or file keel cannot use: bad input, found before any
+/// connection is tried (`sslmode=requir`, a missing `sslrootcert`).
+fn tls_problem(url: &DatabaseUrl, problem: tls::Problem) -> Error {
+    Error::InvalidInput {
+        message: format!("{}: {}", url.redacted(), problem.0),
+        hint: Some(
+            "fix the TLS parameters of the URL (PostgreSQL: sslmode, sslrootcert, sslcert, sslkey; MySQL: ssl-mode, ssl-ca, ssl-cert, ssl-key)"
+                .to_string(),
+        ),
     }
 }
 
@@ -79,11 +98,14 @@ impl Conn {
     pub async fn open(url: &DatabaseUrl, options: Options) -> Result<Conn> {
         Ok(match url.engine() {
             Engine::Sqlite => Conn::Sqlite(sqlite(url, options)?),
-            Engine::Postgres => Conn::Postgres(match options.create_missing {
-                true => postgres_primary(url).await?,
-                false => postgres(url).await?,
-            }),
-            Engine::Mysql => Conn::Mysql(mysql(url).await?),
+            Engine::Postgres => {
+                let client = postgres_within(url, options.connect_timeout).await?;
+                if options.create_missing {
+                    refuse_standby(&client, url).await?;
+                }
+                Conn::Postgres(client)
+            }
+            Engine::Mysql => Conn::Mysql(mysql(url, options.connect_timeout).await?),
         })
     }
 
@@ -167,9 +189,17 @@ pub(crate) fn sqlite_read_only(path: &Path) -> Result<rusqlite::Connection> {
 /// the worker connections of parallel work (copy lanes, a second sequences
 /// reader): each is a connection of its own to the same URL.
 pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client> {
-    let (raw, tls) = tls::PgTls::split(url.expose()).map_err(|p| connect_error(url, p.0))?;
+    postgres_within(url, None).await
+}
+
+/// [`postgres`], with `connect_timeout` over the URL's.
+async fn postgres_within(
+    url: &DatabaseUrl,
+    connect_timeout: Option<Duration>,
+) -> Result<tokio_postgres::Client> {
+    let (raw, tls) = tls::PgTls::split(url.expose()).map_err(|p| tls_problem(url, p))?;
     let mode = tls.mode;
-    let connector = tls.connector().map_err(|p| connect_error(url, p.0))?;
+    let connector = tls.connector().map_err(|p| tls_problem(url, p))?;
     let mut config =
         tokio_postgres::Config::from_str(&raw).map_err(|e| connect_error(url, e.to_string()))?;
     if config.get_application_name().is_none() {
@@ -179,7 +209,9 @@ pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client
             std::process::id()
         ));
     }
-    if config.get_connect_timeout().is_none() {
+    if let Some(limit) = connect_timeout {
+        config.connect_timeout(limit);
+    } else if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     // tokio-postgres bounds only the TCP connect: a server that accepts and
@@ -193,13 +225,14 @@ pub(crate) async fn postgres(url: &DatabaseUrl) -> Result<tokio_postgres::Client
         .map_err(|_| handshake_timeout(url, limit))?;
     let (client, connection) = connecting.map_err(|e| {
         let db = error::db_error(&e);
-        connect_error(
-            url,
-            match db.sqlstate {
+        Error::Connect {
+            url: url.redacted(),
+            message: match db.sqlstate {
                 Some(_) => db.to_string(),
-                None => postgres_tls_message(&e, mode).unwrap_or_else(|| e.to_string()),
+                None => postgres_tls_message(&e, mode).unwrap_or_else(|| with_causes(&e)),
             },
-        )
+            transient: transient::postgres(&e),
+        }
     })?;
     tokio::spawn(connection);
     Ok(client)
@@ -245,6 +278,22 @@ async fn refuse_standby(client: &tokio_postgres::Client, url: &DatabaseUrl) -> R
     })
 }
 
+/// `e` and the errors under it: tokio-postgres says only "error
+/// connecting to server", its source says why (connection refused).
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// A failed TLS handshake or a server without TLS, in words that name the
 /// `sslmode`.
 fn postgres_tls_message(e: &tokio_postgres::Error, mode: tls::SslMode) -> Option<String> {
@@ -256,7 +305,7 @@ fn postgres_tls_message(e: &tokio_postgres::Error, mode: tls::SslMode) -> Option
             return Some(format!(
                 "TLS with sslmode={mode}: {}{}",
                 failure.0,
-                tls_advice(&failure.0)
+                tls_advice(&failure.0, "sslmode=verify-ca")
             ));
         }
         // tokio-postgres says so in the source of "error performing TLS handshake"
@@ -270,36 +319,46 @@ fn postgres_tls_message(e: &tokio_postgres::Error, mode: tls::SslMode) -> Option
     None
 }
 
-fn tls_advice(message: &str) -> &'static str {
-    if message.contains("unknown issuer") {
+fn tls_advice(message: &str, verify_ca: &str) -> String {
+    if message.contains(tls::NO_SAN) {
+        // verify-ca skips the name check, which is all such a certificate
+        // fails; mysql_async checks names even for VERIFY_CA
+        return match verify_ca {
+            "" => String::new(),
+            mode => format!("; or connect with {mode}, which checks the chain only and accepts it"),
+        };
+    }
+    let advice = if message.contains("unknown issuer") {
         "; give the certificate authority that signed the server's certificate (sslrootcert / ssl-ca)"
     } else if message.contains("host name mismatch") {
         "; connect with a host name the certificate names, or use verify-ca / VERIFY_CA to check only the chain"
     } else {
         ""
-    }
+    };
+    advice.to_string()
 }
 
 /// Opens a MySQL/MariaDB connection (`mariadb://` is `mysql://`), with
 /// TLS as `ssl-mode` says (default `PREFERRED`: TLS without verification,
 /// plain text only when the server has no TLS).
-async fn mysql(url: &DatabaseUrl) -> Result<mysql_async::Conn> {
+async fn mysql(url: &DatabaseUrl, connect_timeout: Option<Duration>) -> Result<mysql_async::Conn> {
+    let limit = connect_timeout.unwrap_or(CONNECT_TIMEOUT);
     let raw = url.expose();
     let raw = match raw.split_once("://") {
         Some((_, rest)) => format!("mysql://{rest}"),
         None => raw.to_string(),
     };
-    let (raw, tls) = tls::MyTls::split(&raw).map_err(|p| connect_error(url, p.0))?;
+    let (raw, tls) = tls::MyTls::split(&raw).map_err(|p| tls_problem(url, p))?;
     let opts = mysql_async::Opts::from_url(&raw).map_err(|e| connect_error(url, e.to_string()))?;
-    let ssl = tls.ssl_opts(None).map_err(|p| connect_error(url, p.0))?;
-    let first = mysql_connect(&opts, ssl).await;
+    let ssl = tls.ssl_opts(None).map_err(|p| tls_problem(url, p))?;
+    let first = mysql_connect(&opts, ssl, limit).await;
     let retried =
         match first {
             Ok(conn) => return Ok(conn),
             // PREFERRED: plain text, but only when the server has no TLS at all
             Err(mysql_async::Error::Driver(
                 mysql_async::DriverError::NoClientSslFlagFromServer,
-            )) if tls.mode == tls::MyMode::Preferred => mysql_connect(&opts, None).await,
+            )) if tls.mode == tls::MyMode::Preferred => mysql_connect(&opts, None, limit).await,
             // VERIFY_CA checks the chain, not the name: the chain passed (it is
             // checked first), so connect again checking a name the certificate
             // has — mysql_async cannot skip the name check by itself
@@ -315,21 +374,24 @@ async fn mysql(url: &DatabaseUrl) -> Result<mysql_async::Conn> {
                                 .map(|n| n.replace('*', "keel"))
                                 .unwrap_or_default()
                         });
-                    let ssl = tls
-                        .ssl_opts(Some(&name))
-                        .map_err(|p| connect_error(url, p.0))?;
-                    mysql_connect(&opts, ssl).await
+                    let ssl = tls.ssl_opts(Some(&name)).map_err(|p| tls_problem(url, p))?;
+                    mysql_connect(&opts, ssl, limit).await
                 }
                 _ => Err(e),
             },
             Err(e) => Err(e),
         };
-    retried.map_err(|e| connect_error(url, mysql_message(&e, tls.mode)))
+    retried.map_err(|e| Error::Connect {
+        url: url.redacted(),
+        message: mysql_message(&e, tls.mode),
+        transient: transient::mysql(&e),
+    })
 }
 
 async fn mysql_connect(
     opts: &mysql_async::Opts,
     ssl: Option<mysql_async::SslOpts>,
+    limit: Duration,
 ) -> std::result::Result<mysql_async::Conn, mysql_async::Error> {
     let builder = mysql_async::OptsBuilder::from_opts(opts.clone());
     // mysql_async moves a local TCP connection to the server's Unix socket
@@ -338,15 +400,15 @@ async fn mysql_connect(
         Some(ssl) => builder.prefer_socket(false).ssl_opts(ssl),
         None => builder,
     };
-    match tokio::time::timeout(CONNECT_TIMEOUT, mysql_async::Conn::new(builder)).await {
+    match tokio::time::timeout(limit, mysql_async::Conn::new(builder)).await {
         Ok(connected) => connected,
         // a server that accepts and never answers
         Err(_) => Err(mysql_async::Error::Io(mysql_async::IoError::Io(
             std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!(
-                    "the server did not complete the handshake within {} s",
-                    CONNECT_TIMEOUT.as_secs()
+                    "the server did not complete the handshake within {:.1} s",
+                    limit.as_secs_f64()
                 ),
             ),
         ))),
@@ -364,7 +426,10 @@ fn mysql_message(e: &mysql_async::Error, mode: tls::MyMode) -> String {
     match tls::find_rustls(e) {
         Some(r) => {
             let words = tls::describe(r);
-            format!("TLS with ssl-mode={mode}: {words}{}", tls_advice(&words))
+            format!(
+                "TLS with ssl-mode={mode}: {words}{}",
+                tls_advice(&words, "")
+            )
         }
         None => error::db_error(e).to_string(),
     }

@@ -9,6 +9,11 @@ pub struct Directives {
     /// transaction (for `CREATE INDEX CONCURRENTLY`, `VACUUM`, …), recording
     /// progress after each statement.
     pub no_transaction: bool,
+    /// Not a directive: the layout's tool runs its files as written, never
+    /// in a transaction of its own (golang-migrate). A file that holds its
+    /// own `BEGIN … COMMIT` then runs statement by statement, as that tool
+    /// would run it, instead of being refused.
+    pub as_written: bool,
 }
 
 pub const KNOWN: &[&str] = &["no-transaction"];

@@ -545,6 +545,7 @@ fn sql_file(part: &Part, blank_down: bool) -> Result<SqlFile, SourceProblem> {
         Directives::default()
     };
     directives.no_transaction |= part.no_transaction;
+    directives.as_written = part.as_written;
     // Comment-only detection is the same in every dialect but MySQL's `#`.
     // An empty down file is allowed: it means "not reversible".
     if !blank_down && layout::is_blank(&part.sql) {

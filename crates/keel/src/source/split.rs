@@ -526,6 +526,43 @@ pub fn transaction_control(text: &str, dialect: Dialect) -> Option<&'static str>
     })
 }
 
+/// How a statement changes the transaction a file opened itself:
+/// `Some(true)` opens one (`BEGIN`, `START TRANSACTION`), `Some(false)`
+/// ends it (`COMMIT`, `ROLLBACK`, `END`, `ABORT`, but not `ROLLBACK TO
+/// SAVEPOINT`), `None` neither.
+///
+/// On MySQL, DDL (and the other statements that cause an implicit commit)
+/// ends it too: the server commits before and after them.
+pub fn block_effect(text: &str, dialect: Dialect) -> Option<bool> {
+    if dialect == Dialect::Mysql && implicit_commit(text) {
+        return Some(false);
+    }
+    let command = transaction_control(text, dialect)?;
+    match command {
+        "BEGIN" | "START TRANSACTION" => Some(true),
+        "ROLLBACK" => {
+            let second = leading_words(text, dialect, 2).into_iter().nth(1);
+            (second.as_deref() != Some("TO")).then_some(false)
+        }
+        "COMMIT" | "END" | "ABORT" => Some(false),
+        _ => None,
+    }
+}
+
+/// A MySQL statement that commits the open transaction
+/// (<https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html>).
+fn implicit_commit(text: &str) -> bool {
+    let words = leading_words(text, Dialect::Mysql, 2);
+    let first = words.first().map(String::as_str).unwrap_or_default();
+    let second = words.get(1).map(String::as_str).unwrap_or_default();
+    match first {
+        "CREATE" | "DROP" => second != "TEMPORARY",
+        "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK" | "ANALYZE"
+        | "OPTIMIZE" | "REPAIR" | "FLUSH" | "INSTALL" | "UNINSTALL" => true,
+        _ => false,
+    }
+}
+
 /// What a `CREATE TABLE` or `CREATE INDEX` statement creates: whether it
 /// is an index, and the name as written (quotes removed, schema kept
 /// apart). `None` for any other statement.
@@ -771,6 +808,35 @@ mod tests {
         let sql = "CREATE PROCEDURE p() BEGIN\n DECLARE i INT DEFAULT 0;\n l1: LOOP\n  SET i = i + 1;\n  IF i > 3 THEN LEAVE l1; END IF;\n  SET @x = IF(i > 1, 1, 2);\n END LOOP l1;\n WHILE i > 0 DO SET i = i - 1; END WHILE;\nEND;\nSELECT 1;";
         let st = texts(sql, Dialect::Mysql);
         assert_eq!(st.len(), 2, "{st:#?}");
+    }
+
+    #[test]
+    fn blocks_a_file_opens_and_ends() {
+        let effects = |sql: &str, d: Dialect| -> Vec<Option<bool>> {
+            split(sql, d)
+                .iter()
+                .map(|s| block_effect(&s.text, d))
+                .collect()
+        };
+        let sql = "BEGIN; INSERT INTO t VALUES (1); SAVEPOINT s; ROLLBACK TO s; ROLLBACK; START TRANSACTION; COMMIT; end;";
+        assert_eq!(
+            effects(sql, Dialect::Postgres),
+            [
+                Some(true),
+                None,
+                None,
+                None,
+                Some(false),
+                Some(true),
+                Some(false),
+                Some(false)
+            ]
+        );
+        let my = "START TRANSACTION; CREATE TEMPORARY TABLE x (id int); CREATE TABLE y (id int); INSERT INTO y VALUES (1);";
+        assert_eq!(
+            effects(my, Dialect::Mysql),
+            [Some(true), None, Some(false), None]
+        );
     }
 
     #[test]

@@ -153,13 +153,31 @@ pub(super) fn client_identity(
     key: &Path,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Problem> {
     let chain = read_certs(cert, "client certificate")?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+    let bytes = std::fs::read(key)
+        .map_err(|e| Problem(format!("client key: cannot read {}: {e}", key.display())))?;
+    if is_encrypted_key(&bytes) {
+        let path = key.display();
+        // no crate in keel's tree decrypts PKCS#8/PEM keys, and a home-made
+        // decryption is not a risk worth taking for a key
+        return Err(Problem(format!(
+            "client key {path} is encrypted with a passphrase, and keel cannot decrypt keys (so sslpassword is not supported): decrypt it once with `openssl pkey -in {path} -out {path}.plain`, keep that file private (chmod 600), and give it as sslkey / ssl-key"
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
         Problem(format!(
             "client key {}: cannot read a PEM private key: {e}",
             key.display()
         ))
     })?;
     Ok((chain, key))
+}
+
+/// A passphrase-protected PEM key: PKCS#8 `ENCRYPTED PRIVATE KEY`, or
+/// the traditional OpenSSL form with a `Proc-Type: 4,ENCRYPTED` header.
+fn is_encrypted_key(pem: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(pem);
+    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || text.contains("Proc-Type: 4,ENCRYPTED")
 }
 
 /// What a connection checks of the server's certificate.
@@ -224,6 +242,10 @@ fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
+/// Said of a server certificate without the extension host names are
+/// checked against.
+pub(crate) const NO_SAN: &str = "it has no subjectAltName";
+
 /// A rustls error in words.
 pub(crate) fn describe(e: &rustls::Error) -> String {
     use CertificateError as C;
@@ -231,6 +253,12 @@ pub(crate) fn describe(e: &rustls::Error) -> String {
         rustls::Error::InvalidCertificate(c) => match c {
             C::UnknownIssuer => "the server's certificate was refused: unknown issuer — it is self-signed or signed by a certificate authority that is not trusted (not the given root certificate)".to_string(),
             C::NotValidForName => "the server's certificate was refused: host name mismatch — it is not valid for the host name connected to".to_string(),
+            // webpki reads host names from the subjectAltName only: `presented`
+            // lists every entry of it, so empty means there is none
+            C::NotValidForNameContext { expected, presented } if presented.is_empty() => format!(
+                "the server's certificate was refused: {NO_SAN}, so it names no host (old certificates name the host only in the subject CN, which TLS host-name checks ignore); reissue it with subjectAltName=DNS:{}",
+                expected.to_str()
+            ),
             C::NotValidForNameContext { expected, presented } => format!(
                 "the server's certificate was refused: host name mismatch — it is not valid for `{}`{}",
                 expected.to_str(),

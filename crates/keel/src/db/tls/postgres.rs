@@ -41,7 +41,11 @@ pub(crate) struct PgTls {
     key: Option<PathBuf>,
 }
 
-pub(super) const PG_KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
+/// keel's parameters; `sslpassword` is taken out so it never reaches the
+/// driver (nor a message): keel cannot decrypt keys, and says so when the
+/// key is encrypted (libpq ignores it for a plain key, as keel does).
+pub(super) const PG_KEYS: [&str; 5] =
+    ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
 
 impl PgTls {
     /// Splits `raw` into the URL tokio-postgres gets (with its own
@@ -73,7 +77,8 @@ impl PgTls {
                 "sslrootcert" if v == "system" => roots = Some(Roots::System),
                 "sslrootcert" => roots = Some(Roots::File(PathBuf::from(v))),
                 "sslcert" => cert = Some(PathBuf::from(v)),
-                _ => key = Some(PathBuf::from(v)),
+                "sslkey" => key = Some(PathBuf::from(v)),
+                _ => {}
             }
         }
         let mode = match (mode, &roots) {

@@ -214,6 +214,8 @@ pub(crate) struct Part {
     pub splitting: Splitting,
     /// Whether keel's `-- keel:` directives are read from it too.
     pub keel_directives: bool,
+    /// The tool runs it as written, outside any transaction of its own.
+    pub as_written: bool,
 }
 
 impl Part {
@@ -227,6 +229,7 @@ impl Part {
             no_transaction: false,
             splitting: Splitting::Standard,
             keel_directives: true,
+            as_written: false,
         }
     }
 }
@@ -333,6 +336,7 @@ pub(crate) fn detect(origin: &str, files: &[File]) -> Result<Layout, Error> {
     // keel-style names go with sqlx (a file marked `-- no-transaction`);
     // next to dbmate or goose files they are files without their markers.
     let single = match by_layout.as_slice() {
+        [] if up_files_without_downs(&numbered) => Some(Layout::GolangMigrate),
         [] => Some(Layout::Keel),
         [(Layout::Sqlx, _)] => Some(Layout::Sqlx),
         [(l, _)] if numbered.is_empty() => Some(*l),
@@ -380,6 +384,24 @@ pub(crate) fn detect(origin: &str, files: &[File]) -> Result<Layout, Error> {
             ),
         )],
     })
+}
+
+/// keel-style names that are all `.up.sql`/`.down.sql`, with some up file
+/// lacking its down: golang-migrate's layout (downs optional there), which
+/// keel's own layout would refuse.
+fn up_files_without_downs(paths: &[&str]) -> bool {
+    let bases: std::collections::BTreeSet<&str> = paths
+        .iter()
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .collect();
+    let all_paired_names = bases
+        .iter()
+        .all(|b| b.ends_with(".up.sql") || b.ends_with(".down.sql"));
+    all_paired_names
+        && bases.iter().any(|b| {
+            b.strip_suffix(".up.sql")
+                .is_some_and(|stem| !bases.contains(format!("{stem}.down.sql").as_str()))
+        })
 }
 
 fn sample(list: &[&str]) -> String {

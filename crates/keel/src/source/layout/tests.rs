@@ -172,8 +172,15 @@ fn golang_migrate_down_optional_when_forced() {
     ];
     let m = load(&files, Some(Layout::GolangMigrate)).unwrap();
     assert!(m.get(1).unwrap().down.is_none());
-    // keel's own layout wants the pair
-    assert!(problems(&files, None).contains("up file without its down file"));
+    // detected too: every name is .up/.down and an up lacks its down
+    let m = ok(&files);
+    assert!(m.get(1).unwrap().down.is_none());
+    assert!(m.get(1).unwrap().up.directives.as_written);
+    // a plain <V>_<name>.sql beside them makes it keel's own layout, which
+    // wants the pair
+    let mut keel = files.to_vec();
+    keel.push(("3_c.sql", "SELECT 1;"));
+    assert!(problems(&keel, None).contains("up file without its down file"));
 }
 
 #[test]
