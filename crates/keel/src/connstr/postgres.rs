@@ -24,12 +24,11 @@ pub(crate) struct PgParts {
 }
 
 /// Parameters passed on as they are.
-const PASSED: [&str; 15] = [
+const PASSED: [&str; 14] = [
     "sslmode",
     "sslrootcert",
     "sslcert",
     "sslkey",
-    "sslpassword",
     "application_name",
     "connect_timeout",
     "options",
@@ -144,6 +143,11 @@ impl PgParts {
                 ));
                 self.search_path = Some(value);
             }
+            // a secret keel cannot use (it reads no encrypted keys, and
+            // says so when the key is one): never kept, never shown
+            "sslpassword" => self
+                .notes
+                .push("ignored `sslpassword`: keel reads only unencrypted client keys".to_string()),
             "applicationname" => self.set("application_name", value),
             "connecttimeout" => self.set("connect_timeout", value),
             k if PASSED.contains(&k) => self.set(k, value),
@@ -353,6 +357,13 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("`connection_limit`, `pool_timeout`, `pgbouncer`"))
         );
+    }
+
+    #[test]
+    fn a_key_passphrase_is_never_kept() {
+        let r = ok("postgres://u@h1,h2/d?sslpassword=s3cret&sslkey=/k.pem", &[]);
+        assert_eq!(r.url, "postgres://u@h1:5432,h2:5432/d?sslkey=%2Fk.pem");
+        assert!(!format!("{r:?}").contains("s3cret"));
     }
 
     #[test]
