@@ -10,9 +10,14 @@ use clap::Parser;
 use exit::ExitStatus;
 use keel::settings::{Overrides, Settings};
 use printer::Printer;
-use std::io::Write;
 
 fn main() -> std::process::ExitCode {
+    // learn every password before anything can be printed: the arguments
+    // (also when clap refuses them), DATABASE_URL, PGPASSWORD, MYSQL_PWD
+    for arg in std::env::args().skip(1) {
+        keel::secrets::register_in(&arg);
+    }
+    keel::secrets::register_environment();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return argument_error(e),
@@ -99,17 +104,20 @@ fn argument_error(e: clap::Error) -> std::process::ExitCode {
         .windows(2)
         .any(|w| w[0] == "--format" && w[1] == "json")
         || args.iter().any(|a| a == "--format=json");
-    if !json
-        || matches!(
-            e.kind(),
-            ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-        )
-    {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         e.exit();
     }
+    // clap quotes the refused argument, which may be a URL with a password
     let rendered = e.render().to_string();
+    if !json {
+        printer::err_line(rendered.trim_end());
+        return ExitStatus::Error.into();
+    }
     let message = rendered
         .lines()
         .next()
@@ -134,10 +142,6 @@ fn argument_error(e: clap::Error) -> std::process::ExitCode {
             "usage": rendered.trim_end(),
         }
     });
-    let _ = writeln!(
-        std::io::stdout(),
-        "{}",
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
-    );
+    printer::out_json(doc);
     ExitStatus::Error.into()
 }

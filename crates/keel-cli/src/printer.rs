@@ -1,13 +1,36 @@
 //! All output goes through here: human text on stdout, diagnostics and
 //! progress on stderr, or exactly one JSON document on stdout with
 //! `--format json`. Errors render as `error:` / `caused by:` / `hint:`.
+//!
+//! This is the choke point for secrets: every line goes through
+//! [`keel::secrets::scrub`] and every JSON document through
+//! [`keel::secrets::scrub_json`] before it is written, so no password
+//! reaches stdout or stderr whichever code path built the text.
 
 use crate::cli::Format;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keel::Error;
+use keel::secrets::{scrub, scrub_json};
 use serde_json::{Value, json};
 use std::fmt::Display;
 use std::io::Write;
+
+/// Writes `text` and a newline to stdout, passwords hidden.
+pub fn out_line(text: impl Display) {
+    let _ = writeln!(std::io::stdout(), "{}", scrub(&text.to_string()));
+}
+
+/// Writes `text` and a newline to stderr, passwords hidden.
+pub fn err_line(text: impl Display) {
+    let _ = writeln!(std::io::stderr(), "{}", scrub(&text.to_string()));
+}
+
+/// Writes one JSON document to stdout, every string scrubbed.
+pub fn out_json(mut doc: Value) {
+    scrub_json(&mut doc);
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
 
 pub struct Printer {
     pub format: Format,
@@ -22,14 +45,14 @@ impl Printer {
     /// A line of the human report (stdout).
     pub fn line(&self, text: impl Display) {
         if !self.is_json() && !self.quiet {
-            let _ = writeln!(std::io::stdout(), "{text}");
+            out_line(text);
         }
     }
 
     /// A diagnostic (stderr), e.g. which database, waiting for a lock.
     pub fn note(&self, text: impl Display) {
         if !self.is_json() && !self.quiet {
-            let _ = writeln!(std::io::stderr(), "{text}");
+            err_line(text);
         }
     }
 
@@ -42,11 +65,7 @@ impl Printer {
             map.insert("ok".into(), Value::Bool(true));
             map.insert("command".into(), Value::String(command.into()));
         }
-        let _ = writeln!(
-            std::io::stdout(),
-            "{}",
-            serde_json::to_string_pretty(&body).unwrap_or_default()
-        );
+        out_json(body);
     }
 
     /// A progress bar on a terminal; hidden when piped, quiet or JSON.
@@ -84,14 +103,11 @@ impl Printer {
                 _ => {}
             }
             let doc = json!({ "ok": false, "command": command, "database": database, "error": e });
-            let _ = writeln!(
-                std::io::stdout(),
-                "{}",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            );
+            out_json(doc);
             return;
         }
-        let mut err = std::io::stderr().lock();
+        // rendered whole, then scrubbed and written at once
+        let mut err: Vec<u8> = Vec::new();
         let _ = writeln!(err, "error: {error}");
         match error {
             Error::InvalidMigrations { problems, .. } => {
@@ -134,5 +150,7 @@ impl Printer {
         if let Some(hint) = error.hint() {
             let _ = writeln!(err, "hint: {hint}");
         }
+        let text = String::from_utf8_lossy(&err);
+        let _ = std::io::stderr().write_all(scrub(&text).as_bytes());
     }
 }

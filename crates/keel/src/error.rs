@@ -42,9 +42,11 @@ pub struct DbError {
 
 impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // a driver's text may quote the URL or the password
+        let message = crate::secrets::scrub(&self.message);
         match &self.sqlstate {
-            Some(code) => write!(f, "{} (SQLSTATE {code})", self.message),
-            None => f.write_str(&self.message),
+            Some(code) => write!(f, "{message} (SQLSTATE {code})"),
+            None => f.write_str(&message),
         }
     }
 }
@@ -100,8 +102,13 @@ pub enum Error {
     },
 
     /// No connection: `transient` when trying again later may succeed
-    /// (see [`Error::is_transient`]).
-    #[error("cannot connect to {url}: {message}")]
+    /// (see [`Error::is_transient`]). Both texts are scrubbed when shown: a
+    /// driver's text may quote the URL.
+    #[error(
+        "cannot connect to {}: {}",
+        crate::secrets::scrub(url),
+        crate::secrets::scrub(message)
+    )]
     Connect {
         url: String,
         message: String,
@@ -185,6 +192,10 @@ impl Error {
                 "fix the TLS parameters of the URL or the server's certificate (PostgreSQL: sslmode, sslrootcert, sslcert, sslkey; MySQL: ssl-mode, ssl-ca, ssl-cert, ssl-key); keel never falls back to plain text where the mode forbids it"
                     .to_string(),
             ),
+            Error::Connect { message, .. } if is_auth(message) => Some(
+                "check the user name and password the database URL gives; the server is up and refused the login"
+                    .to_string(),
+            ),
             Error::Connect {
                 transient: true, ..
             } => Some(
@@ -255,6 +266,18 @@ impl Error {
             error,
         }
     }
+}
+
+/// Whether the server refused the login (it is running, the URL reached it).
+fn is_auth(message: &str) -> bool {
+    [
+        "password authentication failed",
+        "(MySQL error 1045)",
+        "(SQLSTATE 28P01)",
+        "(SQLSTATE 28000)",
+    ]
+    .iter()
+    .any(|w| message.contains(w))
 }
 
 /// Whether a connection error is about TLS (a refused certificate, a

@@ -62,6 +62,7 @@ pub mod known;
 pub mod plan;
 pub mod runner;
 pub mod schema;
+pub mod secrets;
 pub mod sequences;
 pub mod settings;
 pub mod source;

@@ -54,6 +54,7 @@ impl DatabaseUrl {
 
     /// [`DatabaseUrl::parse`] with the environment and folder given.
     pub fn parse_in(raw: &str, cx: &connstr::Context) -> Result<DatabaseUrl> {
+        crate::secrets::register_in(raw.trim());
         connstr::resolve(raw, cx)
             .map(DatabaseUrl::from)
             .map_err(invalid)
@@ -129,6 +130,9 @@ impl DatabaseUrl {
 
 impl From<connstr::Resolved> for DatabaseUrl {
     fn from(r: connstr::Resolved) -> Self {
+        // a password from the environment, ~/.pgpass or ~/.my.cnf is as
+        // secret as one in the URL
+        crate::secrets::register_in(&r.url);
         DatabaseUrl {
             raw: r.url,
             engine: r.engine,
@@ -163,53 +167,11 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// A query parameter whose value is a secret: the password, or libpq's
-/// `sslpassword` (the client key's passphrase).
-fn is_secret_param(key: &str) -> bool {
-    ["password", "pass", "sslpassword"]
-        .iter()
-        .any(|s| key.eq_ignore_ascii_case(s))
-}
-
-/// Replaces the password of a URL (userinfo or `password=` query parameter)
-/// with `***`. Text that does not parse as a URL is redacted after the first
-/// `:` of its userinfo, so a malformed URL cannot leak either.
+/// The text with every password hidden (see [`crate::secrets::scrub`], the
+/// one redaction routine): URLs in any spelling, `key=value` strings, and
+/// every password keel has learnt.
 pub fn redact(raw: &str) -> String {
-    if let Ok(mut url) = url::Url::parse(raw) {
-        if url.password().is_some() {
-            let _ = url.set_password(Some("***"));
-        }
-        let has_secret_param = url.query_pairs().any(|(k, _)| is_secret_param(&k));
-        if has_secret_param {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| {
-                    let secret = is_secret_param(&k);
-                    (
-                        k.into_owned(),
-                        if secret {
-                            "***".to_string()
-                        } else {
-                            v.into_owned()
-                        },
-                    )
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        return url.to_string();
-    }
-    // Not parseable: hide anything between `//user:` and `@`.
-    match (raw.find("://"), raw.rfind('@')) {
-        (Some(start), Some(at)) if at > start => {
-            let userinfo = &raw[start + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!("{}:***{}", &raw[..start + 3 + colon], &raw[at..]),
-                None => raw.to_string(),
-            }
-        }
-        _ => raw.to_string(),
-    }
+    crate::secrets::scrub(raw)
 }
 
 /// Where the database URL came from, reported by every command.
@@ -328,7 +290,10 @@ impl Settings {
         };
         let resolved = match url_source {
             UrlSource::PgEnvironment => connstr::libpq::keywords("", &cx),
-            _ => connstr::resolve(&url, &cx),
+            _ => {
+                crate::secrets::register_in(url.trim());
+                connstr::resolve(&url, &cx)
+            }
         };
         let database_url = resolved
             .map(DatabaseUrl::from)
@@ -424,12 +389,7 @@ fn load_config(explicit: Option<&Path>, cwd: &Path) -> Result<ConfigFile> {
     };
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&shown, e))?;
-    toml::from_str(&text).map_err(|e| {
-        Error::invalid(
-            format!("{shown}: {}", e.message()),
-            Some("see `keel init` for a commented keel.toml"),
-        )
-    })
+    toml::from_str(&text).map_err(|e| crate::secrets::files::toml_error(&shown, &text, &e))
 }
 
 fn dotenv_url(cwd: &Path) -> Result<Option<String>> {
@@ -437,24 +397,8 @@ fn dotenv_url(cwd: &Path) -> Result<Option<String>> {
     if !path.exists() {
         return Ok(None);
     }
-    let iter = dotenvy::from_path_iter(&path)
-        .map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
-    for item in iter {
-        let (key, value) =
-            item.map_err(|e| Error::invalid(format!("{}: {e}", path.display()), None))?;
-        if key == "DATABASE_URL" {
-            if value.trim().is_empty() {
-                return Err(Error::invalid(
-                    format!("DATABASE_URL in {} is set but empty", path.display()),
-                    Some(
-                        "give it a database URL, or remove the line to use keel.toml or the default",
-                    ),
-                ));
-            }
-            return Ok(Some(value));
-        }
-    }
-    Ok(None)
+    // never echoes a line of the file: it holds secrets
+    crate::secrets::files::dotenv_database_url(&path)
 }
 
 #[cfg(test)]

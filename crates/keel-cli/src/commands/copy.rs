@@ -143,14 +143,12 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
     let valid = report.valid();
     if command == "copy" && !p.quiet {
         // where the data went, on stderr whatever the format of stdout
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
+        crate::printer::err_line(format_args!(
             "keel copy: {} table(s), {} row(s) written into {}",
             report.tables.len(),
             report.rows,
             keel::settings::redact(to)
-        );
+        ));
     }
     if valid && seq_ok {
         p.line(format_args!(

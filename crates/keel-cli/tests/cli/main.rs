@@ -25,6 +25,7 @@ mod lifecycle;
 mod malformed;
 mod nothing_silent;
 mod own_transactions;
+mod secrets;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;
 mod session;

@@ -255,7 +255,7 @@ struct TlsMariadb {
 
 /// Starts `scripts/<script>` on a free port in a new folder: a throwaway
 /// server that stops, and whose folder goes, when this test process ends.
-fn throwaway(script: &str) -> (u16, PathBuf) {
+pub(crate) fn throwaway(script: &str) -> (u16, PathBuf) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
