@@ -401,8 +401,15 @@ async fn in_doubt_catalog(
     let kind = if object.index { "index" } else { "table" };
     let name = &object.name;
     Ok(Some(match db.backend.catalog_state(&object).await? {
+        // --mark-applied is only true when nothing comes after it, and
+        // --mark-rolled-back only once every applied statement is undone
+        CatalogState::Exists if n >= statements.len() as i64 => format!(
+            "the {kind} {name} that statement {n} creates exists: the statement took effect, and it is the last (--mark-applied; or undo every statement and --mark-rolled-back)"
+        ),
         CatalogState::Exists => format!(
-            "the {kind} {name} that statement {n} creates exists: the statement took effect (--mark-applied after checking the rest, or undo it and --mark-rolled-back)"
+            "the {kind} {name} that statement {n} creates exists: the statement took effect, statements {} to {} did not run (undo it and --retry runs it again and the rest; or undo every applied statement and --mark-rolled-back)",
+            n + 1,
+            statements.len()
         ),
         CatalogState::Missing => format!(
             "the {kind} {name} that statement {n} creates does not exist: the statement did not take effect (--retry runs it again)"

@@ -16,7 +16,7 @@
 use super::types::PgType;
 
 #[derive(Debug, Clone, PartialEq)]
-enum Tok {
+pub(super) enum Tok {
     Ident(String),
     Num(String),
     Str(String),
@@ -26,7 +26,7 @@ enum Tok {
     Comma,
 }
 
-fn tokens(s: &str) -> Option<Vec<Tok>> {
+pub(super) fn tokens(s: &str) -> Option<Vec<Tok>> {
     let chars: Vec<char> = s.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -85,7 +85,7 @@ fn tokens(s: &str) -> Option<Vec<Tok>> {
             });
         } else {
             let two: String = chars.get(i..(i + 2).min(chars.len()))?.iter().collect();
-            if ["==", "!=", "<>", "<=", ">="].contains(&two.as_str()) {
+            if ["==", "!=", "<>", "<=", ">=", "||"].contains(&two.as_str()) {
                 out.push(Tok::Op(two));
                 i += 2;
                 continue;
@@ -95,7 +95,8 @@ fn tokens(s: &str) -> Option<Vec<Tok>> {
                 '(' => Tok::LParen,
                 ')' => Tok::RParen,
                 ',' => Tok::Comma,
-                '=' | '<' | '>' | '-' => Tok::Op(c.to_string()),
+                // `+` and `*` serve index expressions; no CHECK takes them
+                '=' | '<' | '>' | '-' | '+' | '*' => Tok::Op(c.to_string()),
                 _ => return None,
             });
         }

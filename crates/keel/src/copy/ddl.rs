@@ -152,6 +152,43 @@ pub fn keys(plan: &Plan) -> Keys {
         if index.origin == "pk" {
             continue;
         }
+        // `col COLLATE NOCASE` in the index: the same meaning in PostgreSQL
+        let collated: Vec<Option<&'static str>> = plain_columns(index)
+            .unwrap_or_default()
+            .iter()
+            .map(|(c, _)| index_collation(plan, &index.name, c))
+            .collect();
+        for ((c, _), coll) in plain_columns(index)
+            .unwrap_or_default()
+            .iter()
+            .zip(&collated)
+        {
+            if let Some(coll) = coll {
+                keys.notes.push(format!(
+                    "{}: index {} compares {c} {} as in SQLite (COLLATE {coll} on the index key)",
+                    t.name,
+                    index.name,
+                    if *coll == NOCASE_COLLATION {
+                        "ignoring case"
+                    } else {
+                        "byte-wise"
+                    },
+                ));
+            }
+        }
+        let key = |i: usize, c: &str, desc: bool| {
+            format!(
+                "{}{}{}",
+                q(c),
+                collated
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|coll| format!(" COLLATE {}", q(coll)))
+                    .unwrap_or_default(),
+                if desc { " DESC" } else { "" }
+            )
+        };
         match plain_columns(index) {
             Some(cols) if index.partial && index.origin == "c" => {
                 // a partial index keeps its condition where it translates
@@ -170,7 +207,8 @@ pub fn keys(plan: &Plan) -> Keys {
                     Some(pred) => {
                         let list: Vec<String> = cols
                             .iter()
-                            .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
+                            .enumerate()
+                            .map(|(i, (c, desc))| key(i, c, *desc))
                             .collect();
                         keys.builds.push(format!(
                             "CREATE {}INDEX {} ON {} ({}) WHERE {pred}",
@@ -189,33 +227,159 @@ pub fn keys(plan: &Plan) -> Keys {
                 }
             }
             Some(cols) if !index.partial => {
-                if index.origin == "u" {
+                // a constraint takes its columns' collations: a unique
+                // key compared otherwise stays a unique index
+                if index.origin == "u" && collated.iter().all(Option::is_none) {
                     let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
                     let quoted: Vec<String> = cols.iter().map(|(c, _)| q(c)).collect();
-                    constraint("UNIQUE", format!("{}_{}_key", t.name, names.join("_")), &quoted, &mut keys);
+                    constraint(
+                        "UNIQUE",
+                        format!("{}_{}_key", t.name, names.join("_")),
+                        &quoted,
+                        &mut keys,
+                    );
                 } else {
                     let list: Vec<String> = cols
                         .iter()
-                        .map(|(c, desc)| format!("{}{}", q(c), if *desc { " DESC" } else { "" }))
+                        .enumerate()
+                        .map(|(i, (c, desc))| key(i, c, *desc))
                         .collect();
+                    // SQLite's sqlite_autoindex_* name means nothing there
+                    let name = match index.origin.as_str() {
+                        "u" => {
+                            let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
+                            format!("{}_{}_key", t.name, names.join("_"))
+                        }
+                        _ => index.name.clone(),
+                    };
                     keys.builds.push(format!(
                         "CREATE {}INDEX {} ON {} ({})",
                         if index.unique { "UNIQUE " } else { "" },
-                        q(&index.name),
+                        q(&name),
                         q(&t.name),
                         list.join(", ")
                     ));
                 }
             }
-            _ => keys.notes.push(format!(
-                "{}: index {} is partial or on an expression and was not created; SQLite's definition: {}",
-                t.name,
-                index.name,
-                index.sql.as_deref().unwrap_or("(none)")
-            )),
+            _ => match expression_index(plan, index) {
+                Ok((sql, note)) => {
+                    keys.builds.push(sql);
+                    keys.notes.extend(note);
+                }
+                Err(reason) => keys.notes.push(format!(
+                    "{}: index {} was not created: {reason}; SQLite's definition: {}",
+                    t.name,
+                    index.name,
+                    index.sql.as_deref().unwrap_or("(none)")
+                )),
+            },
         }
     }
     keys
+}
+
+/// An index on expressions (maybe partial) as PostgreSQL builds it, with
+/// a note where PostgreSQL's meaning is close but not identical; or why it
+/// is not created.
+fn expression_index(plan: &Plan, index: &Index) -> Result<(String, Option<String>), String> {
+    let t = &plan.table;
+    let sql = index
+        .sql
+        .as_deref()
+        .ok_or("a constraint on an expression has no CREATE INDEX to translate")?;
+    let typed: Vec<(String, PgType)> = t
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .zip(plan.types.iter().copied())
+        .collect();
+    let list = super::index_expr::keys(sql)
+        .ok_or("its key list could not be read")?
+        .iter()
+        .map(|k| super::index_expr::translate(k, &typed, index.unique))
+        .collect::<Result<Vec<String>, String>>()?;
+    let predicate = match index.partial {
+        true => Some(
+            super::check::index_predicate(sql)
+                .and_then(|p| super::check::translate(p, &typed))
+                .ok_or("its condition does not translate to PostgreSQL with the same meaning")?,
+        ),
+        false => None,
+    };
+    let keys = list.join(", ");
+    let mut close = Vec::new();
+    if keys.contains("lower(") || keys.contains("upper(") {
+        close.push("lower()/upper() fold non-ASCII letters too (SQLite folds A-Z only)");
+    }
+    if keys.contains("translate(") {
+        close.push(
+            "lower()/upper() fold A-Z only, as in SQLite, so the index refuses what SQLite refused (queries on lower() in PostgreSQL do not use it)",
+        );
+    }
+    if keys.contains("->>") || keys.contains("#>>") {
+        close.push("json_extract became ->>/#>> (text): a JSON 1 and \"1\" are one key");
+    }
+    let note = (!close.is_empty()).then(|| {
+        format!(
+            "{}: index {} on expressions translated ({keys}): {}",
+            t.name,
+            index.name,
+            close.join("; ")
+        )
+    });
+    Ok((
+        format!(
+            "CREATE {}INDEX {} ON {} ({keys}){}",
+            if index.unique { "UNIQUE " } else { "" },
+            q(&index.name),
+            q(&t.name),
+            predicate.map(|p| format!(" WHERE {p}")).unwrap_or_default()
+        ),
+        note,
+    ))
+}
+
+/// The PostgreSQL collation an index key column needs so that the index
+/// compares as SQLite's does, when it differs from the column's own:
+/// [`NOCASE_COLLATION`] for `COLLATE NOCASE` on a case-sensitive column,
+/// `C` (byte-wise) for `COLLATE BINARY` on a NOCASE column.
+fn index_collation(plan: &Plan, index: &str, column: &str) -> Option<&'static str> {
+    let coll = plan
+        .table
+        .index_collations
+        .get(&(index.to_string(), column.to_string()))?;
+    let i = plan
+        .table
+        .columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(column))?;
+    if !matches!(plan.types.get(i)?, PgType::Text | PgType::Varchar(_)) {
+        return None;
+    }
+    let column_nocase = plan.table.columns[i]
+        .collation
+        .as_deref()
+        .is_some_and(nocase);
+    match (nocase(coll), column_nocase) {
+        (true, false) => Some(NOCASE_COLLATION),
+        (false, true) if coll.eq_ignore_ascii_case("BINARY") => Some("C"),
+        _ => None,
+    }
+}
+
+/// Whether the copy needs [`NOCASE_COLLATION`]: a NOCASE text column, or
+/// an index comparing a text column with NOCASE.
+pub fn needs_nocase(plan: &Plan) -> bool {
+    let columns = plan.table.columns.iter().zip(&plan.types).any(|(c, t)| {
+        c.collation.as_deref().is_some_and(nocase) && matches!(t, PgType::Text | PgType::Varchar(_))
+    });
+    columns
+        || plan.table.indexes.iter().any(|index| {
+            plain_columns(index)
+                .unwrap_or_default()
+                .iter()
+                .any(|(c, _)| index_collation(plan, &index.name, c) == Some(NOCASE_COLLATION))
+        })
 }
 
 fn plain_columns(index: &Index) -> Option<Vec<(String, bool)>> {

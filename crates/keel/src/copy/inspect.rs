@@ -56,6 +56,9 @@ pub struct Table {
     /// The largest rowid (the largest id, for a rowid alias).
     pub max_rowid: Option<i64>,
     pub indexes: Vec<Index>,
+    /// The collation of each index key column, by (index, column), as
+    /// SQLite compares it there (`COLLATE` in the index, else the column's).
+    pub index_collations: HashMap<(String, String), String>,
     pub foreign_keys: Vec<ForeignKey>,
     /// CHECK expressions (SQLite SQL: reported, not copied).
     pub checks: Vec<String>,
@@ -87,6 +90,7 @@ pub fn tables(conn: &mut Connection, path: &Path) -> Result<(Vec<Table>, Vec<Oth
     // no table is left out here (an empty name matches none)
     let schema = crate::schema::inspect::sqlite::inspect(conn, "")?;
     let sequences = sqlite_sequence(conn, path)?;
+    let collations = index_collations(conn, path)?;
     let mut triggers = Vec::new();
     let mut others: Vec<Other> = schema
         .views
@@ -104,7 +108,19 @@ pub fn tables(conn: &mut Connection, path: &Path) -> Result<(Vec<Table>, Vec<Oth
         }));
         let lite = t.sqlite.clone().unwrap_or_default();
         match lite.kind.as_str() {
-            "table" => tables.push(table(t, lite, sequences.get(&t.key.name).copied())),
+            "table" => {
+                let mut table = table(t, lite, sequences.get(&t.key.name).copied());
+                for index in &table.indexes {
+                    for ((i, c), coll) in &collations {
+                        if *i == index.name {
+                            table
+                                .index_collations
+                                .insert((i.clone(), c.clone()), coll.clone());
+                        }
+                    }
+                }
+                tables.push(table);
+            }
             "shadow" => {}
             _ => others.push(Other {
                 kind: lite.kind,
@@ -116,6 +132,22 @@ pub fn tables(conn: &mut Connection, path: &Path) -> Result<(Vec<Table>, Vec<Oth
     others.sort_by(|a, b| a.name.cmp(&b.name));
     triggers.extend(others);
     Ok((tables, triggers))
+}
+
+/// The collation of every index key column that is a column, by (index,
+/// column): `email COLLATE NOCASE` in a `CREATE INDEX` shows here, not in
+/// the column.
+fn index_collations(conn: &Connection, path: &Path) -> Result<HashMap<(String, String), String>> {
+    let f = |e: rusqlite::Error| fail(path, &e);
+    let mut s = conn
+        .prepare(include_str!("sql/index_collations.sql"))
+        .map_err(f)?;
+    let rows = s
+        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+        .map_err(f)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(f)?;
+    Ok(rows)
 }
 
 /// `sqlite_sequence` by table name; empty when no AUTOINCREMENT table ever
@@ -184,6 +216,7 @@ fn table(t: &model::Table, lite: model::SqliteTable, sequence: Option<i64>) -> T
         rows: 0,
         max_rowid: None,
         indexes: lite.indexes,
+        index_collations: HashMap::new(),
         foreign_keys,
         checks: t.checks.values().map(|c| c.expression.clone()).collect(),
     }

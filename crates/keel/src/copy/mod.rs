@@ -46,6 +46,7 @@ pub(crate) mod ddl;
 pub(crate) mod encode;
 mod finish;
 mod history;
+mod index_expr;
 pub(crate) mod inspect;
 pub(crate) mod load;
 mod marker;
@@ -605,13 +606,9 @@ pub async fn run(
     // COLLATE NOCASE columns need keel's case-insensitive collation; made
     // before the lanes start (each would otherwise wait on another's
     // uncommitted one), it is all a failed copy can leave behind
-    let needs_nocase = plans.iter().any(|p| {
-        !load_into_existing.contains(&p.table.name)
-            && p.table.columns.iter().zip(&p.types).any(|(c, t)| {
-                c.collation.as_deref().is_some_and(ddl::nocase)
-                    && matches!(t, PgType::Text | PgType::Varchar(_))
-            })
-    });
+    let needs_nocase = plans
+        .iter()
+        .any(|p| !load_into_existing.contains(&p.table.name) && ddl::needs_nocase(p));
     if needs_nocase {
         main.batch_execute(ddl::CREATE_NOCASE).await.map_err(|e| {
             fail(
