@@ -415,6 +415,17 @@ fn a_standby_is_refused_and_read_write_picks_the_primary() {
         assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
         assert!(message.contains("standby"), "{message}");
     }
+    // and so is a copy into it
+    let source = primary.path().join("app.db");
+    let conn = rusqlite::Connection::open(&source).unwrap();
+    conn.execute_batch("CREATE TABLE gadgets (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO gadgets (name) VALUES ('a');")
+        .unwrap();
+    drop(conn);
+    let from = format!("sqlite:{}", source.display());
+    let (code, doc, text) = keel_in(primary.path(), &[], &["copy", &from, &alone]);
+    assert_eq!(code, Some(2), "copy into the standby: {text}");
+    assert_eq!(doc["error"]["kind"], "refused", "{doc}");
+    assert!(!standby_has(port, name, "gadgets"));
     assert!(!standby_has(port, name, "keel_migrations"));
     assert!(!standby_has(port, name, "widgets"));
     // reading a standby is fine
