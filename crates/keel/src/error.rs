@@ -353,7 +353,9 @@ mod tests {
             assert!(e.to_string().contains(says), "{url}: {e}");
         }
         // and keel's own refusals never are
-        let e = connect("postgres://postgres@127.0.0.1:5432/postgres?sslmode=sometimes");
+        // (refused while the URL is resolved, before any connection)
+        let e = DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/postgres?sslmode=sometimes")
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
         assert!(!e.is_transient());
         let lock = Error::LockTimeout {

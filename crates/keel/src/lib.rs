@@ -4,7 +4,8 @@
 //! # How the pieces fit
 //!
 //! Data flows one way:
-//! [`settings`] (URL, folder, table) → [`source`] (validated
+//! [`settings`] (URL — any spelling, made canonical once by [`connstr`] —,
+//! folder, table) → [`source`] (validated
 //! [`Migrations`]) → [`plan`] (pure: local × applied → states and plans) →
 //! [`runner`] ([`Migrator`] applies a plan under the lock) → `backend` (one
 //! file per engine, behind one narrow set of primitives) → [`db`] (the one
@@ -52,6 +53,7 @@
 pub mod adopt;
 mod backend;
 pub mod check;
+pub mod connstr;
 pub mod copy;
 pub mod db;
 pub mod dialect;

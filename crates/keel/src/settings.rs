@@ -3,6 +3,7 @@
 //! default `sqlite:keel.db`), the migrations folder, the tracking table name
 //! and the lock timeout; plus [`DatabaseUrl`], which never shows a password.
 
+use crate::connstr;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::fmt;
@@ -24,50 +25,39 @@ pub enum Engine {
     Mysql,
 }
 
-/// A database URL. `Display` and `Debug` redact the password; only the
-/// backends see the secret.
+/// A database URL in its canonical form (see [`crate::connstr`]), with a
+/// description of what it resolved to. `Display` and `Debug` redact the
+/// password; only the backends see the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     raw: String,
     engine: Engine,
+    description: String,
+    notes: Vec<String>,
 }
 
 impl DatabaseUrl {
+    /// Resolves any accepted spelling (see [`crate::connstr`]) with the
+    /// process environment, relative paths from the working directory.
     pub fn parse(raw: &str) -> Result<DatabaseUrl> {
-        let raw = raw.trim();
-        crate::secrets::register_in(raw);
-        let scheme = raw.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-        let engine = match scheme.as_deref() {
-            Some("sqlite") => Engine::Sqlite,
-            Some("postgres" | "postgresql") => Engine::Postgres,
-            Some("mysql" | "mariadb") => Engine::Mysql,
-            _ => {
-                return Err(Error::invalid(
-                    format!("unsupported database URL `{}`", redact(raw)),
-                    Some("use sqlite:path.db, postgres://user@host/db or mysql://user@host/db"),
-                ));
-            }
-        };
-        if engine != Engine::Sqlite {
-            let parsed = url::Url::parse(raw).map_err(|e| {
-                Error::invalid(format!("invalid database URL `{}`: {e}", redact(raw)), None)
-            })?;
-            if parsed.path().trim_start_matches('/').is_empty() {
-                return Err(Error::invalid(
-                    format!("database URL `{}` names no database", redact(raw)),
-                    Some("add the database name: postgres://user@host:5432/mydb"),
-                ));
-            }
-        } else if sqlite_path(raw).is_empty() {
-            return Err(Error::invalid(
-                format!("SQLite URL `{raw}` names no file"),
-                Some("use sqlite:path/to/file.db or sqlite::memory:"),
-            ));
-        }
-        Ok(DatabaseUrl {
-            raw: raw.to_string(),
-            engine,
-        })
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let env = |k: &str| std::env::var(k).ok();
+        DatabaseUrl::parse_in(
+            raw,
+            &connstr::Context {
+                env: &env,
+                cwd: &cwd,
+                sqlalchemy_dotenv: false,
+            },
+        )
+    }
+
+    /// [`DatabaseUrl::parse`] with the environment and folder given.
+    pub fn parse_in(raw: &str, cx: &connstr::Context) -> Result<DatabaseUrl> {
+        crate::secrets::register_in(raw.trim());
+        connstr::resolve(raw, cx)
+            .map(DatabaseUrl::from)
+            .map_err(invalid)
     }
 
     pub fn engine(&self) -> Engine {
@@ -79,14 +69,83 @@ impl DatabaseUrl {
         redact(&self.raw)
     }
 
+    /// What the URL resolved to, e.g. "PostgreSQL db `app` on
+    /// db.internal:5432 as user app" or "SQLite file /srv/app.db".
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// What resolution translated, dropped or read from elsewhere (the
+    /// libpq environment, `~/.pgpass`, `~/.my.cnf`), one sentence each.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     /// The URL with its secret, for the backends only.
     pub(crate) fn expose(&self) -> &str {
         &self.raw
     }
 
+    /// The same server and settings, another database (a server URL; for
+    /// SQLite, `None`). Works on the canonical form, so on multi-host URLs
+    /// too, which the url crate refuses.
+    pub fn with_database(&self, name: &str) -> Option<DatabaseUrl> {
+        if self.engine == Engine::Sqlite {
+            return None;
+        }
+        let start = self.raw.find("://")? + 3;
+        // the canonical userinfo is percent-encoded: the first `/` after
+        // the last `@` starts the database
+        let hosts = self.raw.get(start..)?;
+        let at = hosts.rfind('@').map(|i| i + 1).unwrap_or(0);
+        let slash = start + at + hosts.get(at..)?.find('/')?;
+        let end = self.raw.find('?').unwrap_or(self.raw.len());
+        let raw = format!(
+            "{}/{}{}",
+            self.raw.get(..slash)?,
+            connstr::encode(name),
+            self.raw.get(end..)?
+        );
+        Some(DatabaseUrl {
+            raw,
+            description: self.description.replacen(
+                &format!("db `{}`", self.database_name()?),
+                &format!("db `{name}`"),
+                1,
+            ),
+            ..self.clone()
+        })
+    }
+
+    fn database_name(&self) -> Option<&str> {
+        let d = self.description.split_once("db `")?.1;
+        d.split_once('`').map(|(n, _)| n)
+    }
+
     /// For `sqlite:` URLs: the file path, or `:memory:`.
     pub fn sqlite_path(&self) -> Option<&str> {
         (self.engine == Engine::Sqlite).then(|| sqlite_path(&self.raw))
+    }
+}
+
+impl From<connstr::Resolved> for DatabaseUrl {
+    fn from(r: connstr::Resolved) -> Self {
+        // a password from the environment, ~/.pgpass or ~/.my.cnf is as
+        // secret as one in the URL
+        crate::secrets::register_in(&r.url);
+        DatabaseUrl {
+            raw: r.url,
+            engine: r.engine,
+            description: r.description,
+            notes: r.notes,
+        }
+    }
+}
+
+fn invalid(e: connstr::Invalid) -> Error {
+    Error::InvalidInput {
+        message: e.message,
+        hint: e.hint,
     }
 }
 
@@ -123,6 +182,9 @@ pub enum UrlSource {
     Environment,
     DotEnv,
     ConfigFile,
+    /// No URL anywhere, but `PGHOST` or `PGDATABASE` is set: libpq's
+    /// environment names the database.
+    PgEnvironment,
     Default,
 }
 
@@ -133,6 +195,7 @@ impl UrlSource {
             UrlSource::Environment => "DATABASE_URL",
             UrlSource::DotEnv => "DATABASE_URL in .env",
             UrlSource::ConfigFile => "keel.toml",
+            UrlSource::PgEnvironment => "PGHOST/PGDATABASE in the environment",
             UrlSource::Default => "the default",
         }
     }
@@ -215,16 +278,29 @@ impl Settings {
             (u, UrlSource::DotEnv)
         } else if let Some(u) = &config.database_url {
             (u.clone(), UrlSource::ConfigFile)
+        } else if connstr::libpq::env_names_a_database(&env) {
+            (String::new(), UrlSource::PgEnvironment)
         } else {
             (DEFAULT_URL.to_string(), UrlSource::Default)
         };
-        let database_url = DatabaseUrl::parse(&url).map_err(|e| match e {
-            Error::InvalidInput { message, hint } => Error::InvalidInput {
-                message: format!("{message} (from {})", url_source.describe()),
-                hint,
-            },
-            other => other,
-        })?;
+        let cx = connstr::Context {
+            env: &env,
+            cwd,
+            sqlalchemy_dotenv: url_source == UrlSource::DotEnv && connstr::sqlalchemy_app(cwd),
+        };
+        let resolved = match url_source {
+            UrlSource::PgEnvironment => connstr::libpq::keywords("", &cx),
+            _ => {
+                crate::secrets::register_in(url.trim());
+                connstr::resolve(&url, &cx)
+            }
+        };
+        let database_url = resolved
+            .map(DatabaseUrl::from)
+            .map_err(|e| Error::InvalidInput {
+                message: format!("{} (from {})", e.message, where_from(url_source, cwd)),
+                hint: e.hint,
+            })?;
         let migrations_dir = overrides
             .migrations
             .clone()
@@ -275,6 +351,31 @@ impl Settings {
     }
 }
 
+/// The source of a URL for an error message: for `.env`, with the line
+/// number of `DATABASE_URL` (never the line itself: it holds the secret).
+fn where_from(source: UrlSource, cwd: &Path) -> String {
+    if source != UrlSource::DotEnv {
+        return source.describe().to_string();
+    }
+    let path = cwd.join(".env");
+    let line = std::fs::read_to_string(&path).ok().and_then(|text| {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| {
+                let l = l.trim_start();
+                let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+                l.strip_prefix("DATABASE_URL")
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            })
+            .map(|(i, _)| i + 1)
+            .next()
+    });
+    match line {
+        Some(n) => format!("DATABASE_URL in {} line {n}", path.display()),
+        None => format!("DATABASE_URL in {}", path.display()),
+    }
+}
+
 fn load_config(explicit: Option<&Path>, cwd: &Path) -> Result<ConfigFile> {
     let path = match explicit {
         Some(p) => cwd.join(p),
@@ -321,9 +422,10 @@ mod tests {
             DatabaseUrl::parse("sqlite::memory:").unwrap().sqlite_path(),
             Some(":memory:")
         );
+        let cwd = std::env::current_dir().unwrap();
         assert_eq!(
             DatabaseUrl::parse("sqlite://a/b.db").unwrap().sqlite_path(),
-            Some("a/b.db")
+            Some(cwd.join("a/b.db").to_str().unwrap())
         );
         assert_eq!(
             DatabaseUrl::parse("postgresql://u@h/d").unwrap().engine(),
@@ -338,6 +440,34 @@ mod tests {
     }
 
     #[test]
+    fn another_database_on_the_same_servers() {
+        let url =
+            DatabaseUrl::parse("postgres://u:p%40s@h1:1,h2:2/app?target_session_attrs=read-write")
+                .unwrap();
+        let other = url.with_database("scratch_1").unwrap();
+        assert_eq!(
+            other.expose(),
+            "postgres://u:p%40s@h1:1,h2:2/scratch_1?target_session_attrs=read-write"
+        );
+        assert!(
+            other
+                .description()
+                .starts_with("PostgreSQL db `scratch_1` on h1:1 or h2:2")
+        );
+        let my = DatabaseUrl::parse("mysql://r@h/app").unwrap();
+        assert_eq!(
+            my.with_database("x").unwrap().expose(),
+            "mysql://r@h:3306/x"
+        );
+        assert!(
+            DatabaseUrl::parse("sqlite::memory:")
+                .unwrap()
+                .with_database("x")
+                .is_none()
+        );
+    }
+
+    #[test]
     fn resolution_order_flag_env_dotenv_config_default() {
         let dir = std::env::temp_dir().join(format!("keel-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -345,7 +475,10 @@ mod tests {
         let s = Settings::resolve_with(&Overrides::default(), &dir, none).unwrap();
         assert_eq!(
             (s.database_url.redacted().as_str(), s.url_source),
-            (DEFAULT_URL, UrlSource::Default)
+            (
+                format!("sqlite:{}/keel.db", dir.display()).as_str(),
+                UrlSource::Default
+            )
         );
         std::fs::write(
             dir.join("keel.toml"),
@@ -367,7 +500,10 @@ mod tests {
         let s = Settings::resolve_with(&flag, &dir, env).unwrap();
         assert_eq!(
             (s.database_url.redacted().as_str(), s.url_source),
-            ("sqlite:flag.db", UrlSource::Flag)
+            (
+                format!("sqlite:{}/flag.db", dir.display()).as_str(),
+                UrlSource::Flag
+            )
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -101,11 +101,22 @@ impl Context {
 
     /// Connects, saying which database (password redacted) on stderr.
     pub async fn connect(&self) -> Result<Database> {
+        let url = &self.settings.database_url;
+        // a SQLite URL is its absolute path already; a server's says where
+        let shown = match url.engine() {
+            keel::settings::Engine::Sqlite => url.redacted(),
+            _ => url.description().to_string(),
+        };
         self.printer.note(format_args!(
-            "database: {} (from {})",
-            self.settings.database_url,
+            "database: {shown} (from {})",
             self.settings.url_source.describe()
         ));
+        for note in url.notes() {
+            match note.starts_with("warning:") {
+                true => self.printer.note(note),
+                false => self.printer.note(format_args!("note: {note}")),
+            }
+        }
         let db = Database::connect_with(
             &self.settings.database_url,
             ConnectOptions {
@@ -127,6 +138,8 @@ impl Context {
         serde_json::json!({
             "database": self.settings.database_url.redacted(),
             "database_source": self.settings.url_source,
+            "database_description": self.settings.database_url.description(),
+            "database_notes": self.settings.database_url.notes(),
             "migrations": self.settings.migrations_dir.display().to_string(),
         })
     }

@@ -10,6 +10,7 @@ mod support;
 mod adopt;
 mod check_every_engine;
 mod concurrency;
+mod connection_strings;
 mod copy_history;
 mod copy_index_meaning;
 mod copy_kills;

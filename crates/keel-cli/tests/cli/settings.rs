@@ -51,13 +51,15 @@ fn url_from_dotenv_then_config_then_default() {
         "database_url = \"sqlite:from_config.db\"\n",
     )
     .unwrap();
-    assert_eq!(run()["database"], "sqlite:from_config.db");
+    // relative paths resolve against the working directory, shown absolute
+    let abs = |f: &str| format!("sqlite:{}", db.path().join(f).display());
+    assert_eq!(run()["database"], abs("from_config.db"));
     std::fs::write(
         db.path().join(".env"),
         "DATABASE_URL=sqlite:from_dotenv.db\n",
     )
     .unwrap();
-    assert_eq!(run()["database"], "sqlite:from_dotenv.db");
+    assert_eq!(run()["database"], abs("from_dotenv.db"));
     let mut cmd = assert_cmd::Command::cargo_bin("keel").unwrap();
     let out = cmd
         .current_dir(db.path())

@@ -412,7 +412,7 @@ pub async fn run(
             Some("check the FROM path: it must be the application's SQLite file"),
         ));
     }
-    let main = crate::db::postgres(&url).await?;
+    let main = crate::db::postgres_primary(&url).await?;
     check_roles(&main, &options.grant).await?;
 
     // which tables exist already, and which hold rows

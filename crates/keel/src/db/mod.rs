@@ -41,7 +41,9 @@ pub(crate) enum Conn {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Options {
     pub busy_timeout: Duration,
-    /// Create a missing SQLite file.
+    /// Create a missing SQLite file. Set for every command that may write
+    /// (up, down, stamp, repair, sequences --fix, copy's target, adopt), so
+    /// it also means: refuse a PostgreSQL server in recovery.
     pub create_missing: bool,
     /// The limit for reaching a server and completing its handshake, over
     /// the URL's `connect_timeout` and [`CONNECT_TIMEOUT`].
@@ -97,7 +99,11 @@ impl Conn {
         Ok(match url.engine() {
             Engine::Sqlite => Conn::Sqlite(sqlite(url, options)?),
             Engine::Postgres => {
-                Conn::Postgres(postgres_within(url, options.connect_timeout).await?)
+                let client = postgres_within(url, options.connect_timeout).await?;
+                if options.create_missing {
+                    refuse_standby(&client, url).await?;
+                }
+                Conn::Postgres(client)
             }
             Engine::Mysql => Conn::Mysql(mysql(url, options.connect_timeout).await?),
         })
@@ -232,6 +238,46 @@ async fn postgres_within(
     })?;
     tokio::spawn(connection);
     Ok(client)
+}
+
+/// [`postgres`] for a connection that writes: a standby is refused.
+pub(crate) async fn postgres_primary(url: &DatabaseUrl) -> Result<tokio_postgres::Client> {
+    let client = postgres(url).await?;
+    refuse_standby(&client, url).await?;
+    Ok(client)
+}
+
+/// keel never writes to a standby, whatever the URL says (a multi-host URL
+/// without `target_session_attrs=read-write` may land on one; issue 12):
+/// a server in recovery is refused (exit 2, `error.kind` `refused`), naming
+/// the server reached.
+async fn refuse_standby(client: &tokio_postgres::Client, url: &DatabaseUrl) -> Result<()> {
+    use decode::{Origin, PgRow};
+    let row = client
+        .query_one(
+            "SELECT pg_is_in_recovery(), host(inet_server_addr()), inet_server_port()",
+            &[],
+        )
+        .await
+        .map_err(|e| error::fail("checking whether the server is a standby", &e))?;
+    let origin = Origin::table("pg_is_in_recovery()");
+    let in_recovery: bool = row.col(0, origin)?;
+    if !in_recovery {
+        return Ok(());
+    }
+    let addr: Option<String> = row.col(1, origin)?;
+    let port: Option<i32> = row.col(2, origin)?;
+    let server = match (addr, port) {
+        (Some(a), Some(p)) => format!("{a}:{p}"),
+        _ => "the server (over a Unix socket)".to_string(),
+    };
+    Err(Error::Refused {
+        action: format!("write to {server} ({})", url.redacted()),
+        problems: vec![
+            "it is a PostgreSQL standby in recovery (pg_is_in_recovery() is true); keel never writes to a standby".to_string(),
+        ],
+        hint: "connect to the primary, or list every host with target_session_attrs=read-write so the primary is chosen".to_string(),
+    })
 }
 
 /// `e` and the errors under it: tokio-postgres says only "error

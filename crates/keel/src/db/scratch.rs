@@ -74,10 +74,9 @@ impl Scratch {
                         ),
                     });
                 }
-                let mut parsed = url::Url::parse(like.expose())
-                    .map_err(|e| Error::invalid_input(format!("{}: {e}", like.redacted())))?;
-                parsed.set_path(&format!("/{name}"));
-                let url = DatabaseUrl::parse(parsed.as_str())?;
+                let url = like.with_database(&name).ok_or_else(|| {
+                    Error::invalid_input(format!("{}: names no database", like.redacted()))
+                })?;
                 Ok(Scratch {
                     url,
                     place: Place::Server {
