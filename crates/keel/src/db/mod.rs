@@ -253,14 +253,21 @@ pub(crate) async fn postgres_primary(url: &DatabaseUrl) -> Result<tokio_postgres
 /// the server reached.
 async fn refuse_standby(client: &tokio_postgres::Client, url: &DatabaseUrl) -> Result<()> {
     use decode::{Origin, PgRow};
-    let row = client
-        .query_one(
+    // the unnamed statement: a transaction pooler may hand the next
+    // statement another server connection, where a named one does not exist
+    let rows = client
+        .query_typed(
             "SELECT pg_is_in_recovery(), host(inet_server_addr()), inet_server_port()",
             &[],
         )
         .await
         .map_err(|e| error::fail("checking whether the server is a standby", &e))?;
     let origin = Origin::table("pg_is_in_recovery()");
+    let Some(row) = rows.first() else {
+        return Err(Error::invalid_input(
+            "checking whether the server is a standby: the server returned no row",
+        ));
+    };
     let in_recovery: bool = row.col(0, origin)?;
     if !in_recovery {
         return Ok(());
