@@ -59,6 +59,10 @@ pub(crate) struct Postgres {
     legacy: bool,
     /// The last migration's pipeline ended with the session reset.
     reset_done: bool,
+    /// The duration (with its commit) of the last migration that committed
+    /// without a flush, measured by keel: written with the next migration's
+    /// transaction, or the next tracking write, rather than in one of its own.
+    pending_timing: Option<String>,
     /// Behind a transaction pooler: why keel thinks so. The lock is then
     /// the lease; a direct session checks it too.
     pooled: Option<String>,
@@ -111,6 +115,7 @@ impl Postgres {
             upsert: None,
             legacy: false,
             reset_done: false,
+            pending_timing: None,
             pooled: probe.pooled,
             lease: Box::new(Lease::new(&schema, table)),
             url: url.clone(),
@@ -271,6 +276,29 @@ const RESET_SESSION: &str = "RESET ALL; SET SESSION AUTHORIZATION DEFAULT";
 /// After a migration's commit, its measured duration made to include the
 /// commit: from the transaction's start (`applied_at`/`reverted_at`, both
 /// `now()` of that transaction) to the end of the commit.
+/// What [`commit_timing`] measures on the server, as keel measured it
+/// from the migration's first message to its commit's answer.
+fn measured_timing(table: &str, finish: &Write, ms: i64) -> Option<String> {
+    let (column, version, guard) = timing_target(finish)?;
+    Some(format!(
+        "UPDATE {table} SET {column} = greatest({column}, {ms}) WHERE version = {version} AND {guard}"
+    ))
+}
+
+/// The duration column a finishing write leaves to be measured, its
+/// row's version and the guard that the row is the one just written.
+fn timing_target(finish: &Write) -> Option<(&'static str, i64, &'static str)> {
+    match finish {
+        Write::Upsert(r) if r.duration_ms.is_none() => Some(("duration_ms", r.version, "success")),
+        Write::Reverted {
+            version,
+            duration_ms: None,
+            ..
+        } => Some(("revert_duration_ms", *version, "reverted_at IS NOT NULL")),
+        _ => None,
+    }
+}
+
 fn commit_timing(table: &str, finish: &Write) -> Option<String> {
     let (column, since, version, guard) = match finish {
         Write::Upsert(r) if r.duration_ms.is_none() => {
@@ -495,10 +523,19 @@ impl Driver for Postgres {
     ) -> Result<Result<(), StatementFailure>> {
         self.check_lease()?;
         let write = self.prepare_write(finish).await?;
-        // The recorded duration includes the commit: measured once it is
-        // done, pipelined so it costs no round trip (and no WAL flush).
-        let timing = commit_timing(&self.table, finish);
+        // The recorded duration includes the commit where the commit takes
+        // time — a durable one, which waits for its WAL flush: measured once
+        // it is done, pipelined so it costs no round trip. A commit with
+        // synchronous_commit off returns at once, and a second transaction
+        // per migration to add nothing cost ~20% of a run of small ones.
         let pooled = self.pooled.is_some();
+        let timing = if durable || pooled {
+            commit_timing(&self.table, finish)
+        } else {
+            None
+        };
+        let started = std::time::Instant::now();
+        let carried = self.pending_timing.take();
         // after the commit, in one message: the duration that includes it,
         // and the session reset for the next migration. Behind a pooler the
         // next transaction may run on another server connection, and this
@@ -544,6 +581,9 @@ impl Driver for Postgres {
             requests.push(Box::pin(client.batch_execute(&s.text)));
         }
         requests.push(Box::pin(client.batch_execute(own_user)));
+        if let Some(carried) = &carried {
+            requests.push(Box::pin(client.batch_execute(carried)));
+        }
         let write = &write;
         requests.push(Box::pin(write.send(client, finish)));
         requests.push(Box::pin(client.batch_execute("COMMIT")));
@@ -571,11 +611,20 @@ impl Driver for Postgres {
                 e,
             ));
         }
+        if carried.is_some()
+            && let Some(Err(e)) = results.next()
+        {
+            return Err(fail("recording the previous migration's duration", e));
+        }
         if let Some(Err(e)) = results.next() {
             return Err(fail("writing the tracking row", e));
         }
         if let Some(Err(e)) = results.next() {
             return Err(fail("committing", e));
+        }
+        if timing.is_none() {
+            let ms = started.elapsed().as_millis() as i64;
+            self.pending_timing = measured_timing(&self.table, finish, ms);
         }
         // The migration and its row are committed. Should the duration's
         // refinement or the reset have failed, leave no transaction open,
@@ -603,6 +652,12 @@ impl Driver for Postgres {
 
     async fn write(&mut self, write: &Write) -> Result<()> {
         self.check_lease()?;
+        if let Some(carried) = self.pending_timing.take() {
+            self.client
+                .batch_execute(&carried)
+                .await
+                .context("recording the previous migration's duration")?;
+        }
         let statement = self.prepare_write(write).await?;
         statement
             .send(&self.client, write)
