@@ -54,7 +54,7 @@ TRICKY = [
 for i, t in enumerate(TRICKY):
     for d in range(3):
         put("split", bytes([d]) + t.encode())
-    put("split", bytes([0x80 | (i % 3)]) + t.encode())
+    put("split", bytes([0xc0 | (i % 3)]) + t.encode())
     put("directives", t)
 
 DIRECTIVES = [

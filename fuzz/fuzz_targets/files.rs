@@ -9,7 +9,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    let layout = Layout::ALL.get(usize::from(mode) % (Layout::ALL.len() + 1)).copied();
+    let layout = Layout::ALL
+        .get(usize::from(mode) % (Layout::ALL.len() + 1))
+        .copied();
     let files: Vec<(String, Vec<u8>)> = rest
         .split(|b| *b == 0)
         .filter(|e| !e.is_empty())

@@ -1,0 +1,47 @@
+//! Inputs `cargo fuzz` (fuzz/, target `split`) found, each with the
+//! property it broke. `keel::fuzzing::split` checks all of them.
+
+use super::*;
+use crate::fuzzing;
+
+fn texts(sql: &str, d: Dialect) -> Vec<String> {
+    split(sql, d).into_iter().map(|s| s.text).collect()
+}
+
+#[test]
+fn a_multibyte_character_after_begin_in_a_trigger_body() {
+    // panicked: `BEGIN` looked for `ATOMIC` by slicing 6 bytes into `IN€€`
+    let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN IN€€ x; END;\nSELECT 1;";
+    for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+        assert_eq!(
+            texts(sql, d),
+            [
+                "CREATE TRIGGER t AFTER INSERT ON a BEGIN IN€€ x; END",
+                "SELECT 1"
+            ]
+        );
+        assert_eq!(fuzzing::split(sql, d), Ok(()));
+    }
+}
+
+#[test]
+fn unicode_and_vertical_tab_blanks_are_no_statement() {
+    // split returned an empty statement (`str::trim` removes these), and
+    // has_statement said there was one
+    for sql in [
+        "\u{b};SELECT 1;",
+        "\u{a0};SELECT 1;",
+        "SELECT 1;\u{2028}\u{3000}",
+    ] {
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            assert_eq!(texts(sql, d), ["SELECT 1"], "{sql:?}");
+            assert_eq!(fuzzing::split(sql, d), Ok(()));
+        }
+    }
+    assert!(!has_statement("\u{a0}\u{b}\n", Dialect::Postgres));
+    // inside a statement such characters are code as before
+    assert_eq!(
+        texts("SELECT\u{a0}1;", Dialect::Postgres),
+        ["SELECT\u{a0}1"]
+    );
+}
