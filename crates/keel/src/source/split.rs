@@ -595,7 +595,11 @@ fn unquote(token: &str) -> String {
     let b = token.as_bytes();
     match (b.first(), b.last()) {
         (Some(&q @ (b'"' | b'`' | b'[')), Some(_)) if token.len() >= 2 => {
-            let inner = &token[1..token.len() - 1];
+            // an unterminated quote keeps its last character, which may be
+            // a multi-byte one
+            let close = if q == b'[' { ']' } else { char::from(q) };
+            let inner = &token[1..];
+            let inner = inner.strip_suffix(close).unwrap_or(inner);
             let q = if q == b'[' {
                 "]"
             } else if q == b'"' {

@@ -12,7 +12,7 @@ fn texts(sql: &str, d: Dialect) -> Vec<String> {
 fn a_multibyte_character_after_begin_in_a_trigger_body() {
     // panicked: `BEGIN` looked for `ATOMIC` by slicing 6 bytes into `IN€€`
     let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN IN€€ x; END;\nSELECT 1;";
-    for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+    for d in [Dialect::Sqlite, Dialect::Mysql] {
         assert_eq!(
             texts(sql, d),
             [
@@ -22,6 +22,18 @@ fn a_multibyte_character_after_begin_in_a_trigger_body() {
         );
         assert_eq!(fuzzing::split(sql, d), Ok(()));
     }
+    // PostgreSQL: only `BEGIN ATOMIC` opens a body
+    assert_eq!(
+        texts(sql, Dialect::Postgres),
+        [
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN IN€€ x",
+            "END",
+            "SELECT 1"
+        ]
+    );
+    assert_eq!(fuzzing::split(sql, Dialect::Postgres), Ok(()));
+    let atomic = "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT '€€'; END;\nSELECT 1;";
+    assert_eq!(texts(atomic, Dialect::Postgres).len(), 2);
 }
 
 #[test]
@@ -44,4 +56,24 @@ fn unicode_and_vertical_tab_blanks_are_no_statement() {
         texts("SELECT\u{a0}1;", Dialect::Postgres),
         ["SELECT\u{a0}1"]
     );
+}
+
+#[test]
+fn an_unterminated_quoted_name_ending_in_a_multibyte_character() {
+    // panicked: the name's closing quote was cut off as its last byte,
+    // inside `€` (the tracking row's catalog check reads this name)
+    for sql in [
+        "CREATE TABLE \"x€",
+        "CREATE INDEX i ON `t€",
+        "CREATE TABLE [a€",
+    ] {
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            let _ = created_object(sql, d);
+            assert_eq!(fuzzing::split(sql, d), Ok(()));
+        }
+    }
+    let made = created_object("CREATE TABLE \"x€", Dialect::Postgres).map(|o| o.name);
+    assert_eq!(made.as_deref(), Some("x€"));
+    let made = created_object("CREATE TABLE \"a\"\"b\" (id int)", Dialect::Postgres);
+    assert_eq!(made.map(|o| o.name).as_deref(), Some("a\"b"));
 }
