@@ -94,21 +94,27 @@ fn check_statements(
                 s.line
             ));
         };
-        gaps.push(&sql[cursor..at]);
+        gaps.push((cursor, at));
         cursor = at + s.text.len();
         prev_line = s.line;
     }
-    gaps.push(&sql[cursor..]);
+    gaps.push((cursor, sql.len()));
     let lower = sql.to_ascii_lowercase();
     if dialect == Dialect::Mysql && lower.contains("delimiter") {
         return Ok(());
     }
-    for gap in gaps {
+    for (start, end) in gaps {
+        let gap = &sql[start..end];
+        // one character more on each side: the earliest match of a
+        // statement such as `*` may sit inside the `/*` before it
+        let before = sql[..start].chars().next_back().map_or(0, char::len_utf8);
+        let after = sql[end..].chars().next().map_or(0, char::len_utf8);
+        let around = &sql[start - before..end + after];
         let rest: String = gap
             .chars()
             .filter(|c| !c.is_whitespace() && *c != ';')
             .collect();
-        let comment = ["--", "/*", "*/"].iter().any(|m| gap.contains(m))
+        let comment = ["--", "/*", "*/"].iter().any(|m| around.contains(m))
             || (dialect == Dialect::Mysql && gap.contains('#'));
         if !rest.is_empty() && !comment {
             return Err(format!(
