@@ -58,6 +58,9 @@ pub mod copy;
 pub mod db;
 pub mod dialect;
 pub mod error;
+/// Entry points for the `cargo fuzz` targets in `fuzz/`; not keel's API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod known;
 pub mod plan;
 pub mod runner;

@@ -164,7 +164,17 @@ impl<'a> Splitter<'a> {
                         && self.at_line_start()
                         && self.delimiter_command() => {}
                 c if c.is_ascii_alphabetic() || c == b'_' => self.word(),
-                c if c.is_ascii_whitespace() => self.pos += 1,
+                // `\v` too: what `str::trim` removes is never a statement
+                c if c.is_ascii_whitespace() || c == 0x0b => self.pos += 1,
+                0x80.. => {
+                    // a whole character: a Unicode space is a blank as well
+                    let ch = self.src.get(self.pos..).and_then(|r| r.chars().next());
+                    if !ch.is_some_and(char::is_whitespace) {
+                        self.code();
+                        self.body_stmt_start = false;
+                    }
+                    self.pos += ch.map_or(1, char::len_utf8);
+                }
                 b':' => {
                     // a MySQL label (`l1: LOOP`) starts a body statement
                     self.code();
@@ -491,8 +501,10 @@ impl<'a> Splitter<'a> {
 
     fn next_word_is(&self, expected: &str) -> bool {
         let rest = self.src[self.pos..].trim_start();
-        rest.len() >= expected.len()
-            && rest[..expected.len()].eq_ignore_ascii_case(expected)
+        // compared as bytes: the text may go on with a multi-byte character
+        rest.as_bytes()
+            .get(..expected.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(expected.as_bytes()))
             && !rest
                 .as_bytes()
                 .get(expected.len())
@@ -620,7 +632,11 @@ fn unquote(token: &str) -> String {
     let b = token.as_bytes();
     match (b.first(), b.last()) {
         (Some(&q @ (b'"' | b'`' | b'[')), Some(_)) if token.len() >= 2 => {
-            let inner = &token[1..token.len() - 1];
+            // an unterminated quote keeps its last character, which may be
+            // a multi-byte one
+            let close = if q == b'[' { ']' } else { char::from(q) };
+            let inner = &token[1..];
+            let inner = inner.strip_suffix(close).unwrap_or(inner);
             let q = if q == b'[' {
                 "]"
             } else if q == b'"' {
@@ -748,6 +764,9 @@ pub(crate) fn leading_words(text: &str, dialect: Dialect, n: usize) -> Vec<Strin
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
+
+#[cfg(test)]
+mod fuzz_regressions;
 
 #[cfg(test)]
 mod tests {
