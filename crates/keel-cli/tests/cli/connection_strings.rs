@@ -565,3 +565,35 @@ fn prisma_schema_parameter_is_the_search_path() {
     assert_eq!(code, Some(0), "{text}");
     assert!(doc.to_string().contains("applied"), "{doc}");
 }
+
+/// A Unix socket, in each spelling: libpq never uses TLS there, whatever
+/// `sslmode` says (keel once refused every socket: "`` is not a host name").
+#[test]
+fn a_unix_socket_connects_in_every_spelling() {
+    let db = TestDb::new(Engine::Postgres, "cs_socket");
+    one_migration(&db);
+    let kv = format!("host=/var/run/postgresql dbname={} user=postgres", db.name);
+    ok(&keel_in(db.path(), &[], &["up", "--database-url", &kv]));
+    assert!(db.has_table("widgets"));
+    for url in [
+        format!("{kv} sslmode=require"),
+        format!("postgres://postgres@%2Fvar%2Frun%2Fpostgresql/{}", db.name),
+        format!(
+            "postgresql:///{}?host=/var/run/postgresql&user=postgres",
+            db.name
+        ),
+    ] {
+        let doc = keel_in(db.path(), &[], &["status", "--database-url", &url]);
+        assert_eq!(ok(&doc)["counts"]["applied"], 1, "{url}: {}", doc.2);
+    }
+    let doc = keel_in(
+        db.path(),
+        &[
+            ("PGHOST", "/var/run/postgresql"),
+            ("PGUSER", "postgres"),
+            ("PGDATABASE", db.name.as_str()),
+        ],
+        &["status"],
+    );
+    assert_eq!(ok(&doc)["counts"]["applied"], 1, "{}", doc.2);
+}

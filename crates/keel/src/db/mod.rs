@@ -204,6 +204,15 @@ async fn postgres_within(
     let connector = tls.connector().map_err(|p| tls_problem(url, p))?;
     let mut config =
         tokio_postgres::Config::from_str(&raw).map_err(|e| connect_error(url, e.to_string()))?;
+    // libpq never uses TLS on a Unix socket, whatever sslmode says
+    if !config.get_hosts().is_empty()
+        && config
+            .get_hosts()
+            .iter()
+            .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)))
+    {
+        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+    }
     if config.get_application_name().is_none() {
         config.application_name(format!(
             "keel {KEEL_VERSION} on {} pid {}",

@@ -304,6 +304,14 @@ where
     type Error = Failure;
 
     fn make_tls_connect(&mut self, domain: &str) -> Result<RustlsConnect, Failure> {
+        // a Unix socket has no host name: tokio-postgres asks for a connector
+        // anyway, and the server answers its TLS request with "no" (as
+        // libpq, keel never uses TLS there: see db::postgres)
+        let domain = if domain.is_empty() {
+            "localhost"
+        } else {
+            domain
+        };
         let name = ServerName::try_from(domain.to_string())
             .map_err(|_| Failure(format!("`{domain}` is not a host name TLS can check")))?;
         Ok(RustlsConnect {
