@@ -597,3 +597,21 @@ fn a_unix_socket_connects_in_every_spelling() {
     );
     assert_eq!(ok(&doc)["counts"]["applied"], 1, "{}", doc.2);
 }
+
+/// `schema=` naming a schema that does not exist: refused before anything
+/// is written (keel's history once went to `public` while the note said
+/// otherwise).
+#[test]
+fn a_schema_parameter_naming_no_schema_is_refused() {
+    let db = TestDb::new(Engine::Postgres, "cs_no_schema");
+    one_migration(&db);
+    let url = format!("{}?schema=nosuch", db.url);
+    let (code, doc, text) = keel_in(db.path(), &[], &["up", "--database-url", &url]);
+    assert_eq!(code, Some(2), "{text}");
+    assert_eq!(doc["error"]["kind"], "invalid_input", "{doc}");
+    assert!(text.contains("names no schema that exists"), "{text}");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_tables WHERE tablename IN ('keel_migrations', 'widgets')"),
+        "0"
+    );
+}

@@ -201,8 +201,9 @@ pub(crate) async fn probe(client: &Client, url: &DatabaseUrl) -> Result<Probe> {
     let set_params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 1] =
         [(&token, Type::TEXT)];
     let set = client.query_typed(
-        "SELECT coalesce(current_schema()::text, 'public'), \
-         set_config('keel.pooler_probe', $1, false), pg_backend_pid(), inet_server_port()",
+        "SELECT current_schema()::text, \
+         set_config('keel.pooler_probe', $1, false), pg_backend_pid(), inet_server_port(), \
+         current_setting('search_path')",
         &set_params,
     );
     let get = client.query_typed(
@@ -222,11 +223,29 @@ pub(crate) async fn probe(client: &Client, url: &DatabaseUrl) -> Result<Probe> {
         .context("checking for a transaction pooler")?;
     let (schema, pid, server_port) = match first.first() {
         Some(r) => (
-            r.col::<String>(0, CATALOG)?,
+            r.col::<Option<String>>(0, CATALOG)?,
             r.col::<i32>(2, CATALOG)?,
             r.col::<Option<i32>>(3, CATALOG)?,
         ),
-        None => ("public".to_string(), 0, None),
+        None => (Some("public".to_string()), 0, None),
+    };
+    // keel's table lives in the session's first schema: with none that
+    // exists (Prisma's `schema=` or `options=-c search_path=` naming one
+    // not yet made), it would land elsewhere or nowhere
+    let Some(schema) = schema else {
+        let path = first
+            .first()
+            .map(|r| r.col::<String>(4, CATALOG))
+            .transpose()?
+            .unwrap_or_default();
+        return Err(crate::error::Error::invalid(
+            format!(
+                "the session's search_path ({path}) names no schema that exists, so keel has nowhere to keep its tracking table"
+            ),
+            Some(
+                "create the schema first (CREATE SCHEMA name), or fix schema= / options=-c search_path= in the URL",
+            ),
+        ));
     };
     let (seen, pid_after) = match second.first() {
         Some(r) => (
