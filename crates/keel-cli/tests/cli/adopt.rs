@@ -484,13 +484,14 @@ on_every_engine!(sqlx_history_verified_by_its_checksums, |db| {
     );
     assert_untouched_history(&db, "_sqlx_migrations", 3);
 
-    // the failed one is a failure to resolve, never applied
+    // the failed one is in doubt (sqlx recorded a failure, not how far it
+    // got): never applied, and never cleared without a choice
     let (code, doc) = status(&db);
     assert_eq!(code, Some(1), "{doc}");
     assert!(
         states(&doc)
             .iter()
-            .any(|(v, s)| *v == 20240103000000 && s == "failed"),
+            .any(|(v, s)| *v == 20240103000000 && s == "in_doubt"),
         "{doc}"
     );
     let out = db.keel().arg("up").output().unwrap();
@@ -500,11 +501,20 @@ on_every_engine!(sqlx_history_verified_by_its_checksums, |db| {
         "up must refuse while a failure is unresolved"
     );
     let out = db.keel().arg("repair").output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "a plain repair decided alone");
+    assert_eq!(status(&db).0, Some(1), "the record was kept");
+    // the catalog shows the column never came: the user's choice
+    let out = db
+        .keel()
+        .args(["repair", "--mark-rolled-back", "20240103000000"])
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 
     // a new file, and the failed one, then run under keel
@@ -687,9 +697,18 @@ on_every_engine!(golang_migrate_dirty_version_is_a_failure, |db| {
     assert_eq!(code, Some(1), "{doc}");
     let st = states(&doc);
     assert!(
-        st.contains(&(1, s("applied"))) && st.contains(&(2, s("failed"))),
+        st.contains(&(1, s("applied"))) && st.contains(&(2, s("in_doubt"))),
         "{doc}"
     );
+    // dirty says nothing of how far it got: a plain repair keeps the record
+    let out = db
+        .keel()
+        .args(["--layout", "golang-migrate", "repair"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let (_, doc) = db.keel_json(&["--layout", "golang-migrate", "status"]);
+    assert!(states(&doc).contains(&(2, s("in_doubt"))), "{doc}");
 });
 
 // golang-migrate runs files as written: its docs suggest wrapping one in

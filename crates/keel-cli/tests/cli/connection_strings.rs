@@ -611,7 +611,9 @@ fn a_schema_parameter_naming_no_schema_is_refused() {
     assert_eq!(doc["error"]["kind"], "invalid_input", "{doc}");
     assert!(text.contains("names no schema that exists"), "{text}");
     assert_eq!(
-        db.scalar("SELECT count(*) FROM pg_tables WHERE tablename IN ('keel_migrations', 'widgets')"),
+        db.scalar(
+            "SELECT count(*) FROM pg_tables WHERE tablename IN ('keel_migrations', 'widgets')"
+        ),
         "0"
     );
 }

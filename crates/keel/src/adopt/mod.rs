@@ -356,6 +356,11 @@ pub(crate) fn plan(
             Some(user) => format!("{user} via {tool}"),
             None => tool.to_string(),
         };
+        // The other tool recorded a failure or a dirty state, not how far
+        // its statements got: keel cannot know whether they ran, so the
+        // record is in doubt from the first statement (never "0 applied",
+        // which a plain `keel repair` would clear), and `repair` offers the
+        // choices with what the catalog shows.
         plan.records.push(Record {
             version,
             name: m.name.clone(),
@@ -367,8 +372,8 @@ pub(crate) fn plan(
             }),
             applied_at: if own { entry.applied_at.clone() } else { None },
             success,
-            error: error.clone(),
-            failed_statement_index: None,
+            error: None,
+            failed_statement_index: (!success).then_some(1),
             failed_statement: None,
             statements_total: total,
             statements_applied: if success { total } else { 0 },
