@@ -347,7 +347,7 @@ pub(crate) fn plan(
         let success = entry.success || !own;
         let error = (!success).then(|| {
             format!(
-                "{} (imported by keel adopt): check what stayed applied, then `keel repair --mark-applied {version}` if it is all there, or `keel repair` to clear it and run it again",
+                "{} (imported by keel adopt, in doubt): `keel repair` shows what the catalog holds and the choices (--mark-applied {version} if it is all there, --mark-rolled-back {version} once nothing of it is left, --retry {version})",
                 entry.failure.as_deref().unwrap_or("failed")
             )
         });
