@@ -326,3 +326,29 @@ fn a_repair_that_fails_part_way_changes_nothing() {
         "{doc}"
     );
 }
+
+/// A primary key that is also a foreign key (a 1:1 table) takes its value
+/// from its parent: no generator is missing, and `--fix` adds none.
+#[test]
+fn a_key_that_is_also_a_foreign_key_needs_no_generator() {
+    let db = TestDb::new(Engine::Postgres, "seq_pk_fk");
+    db.query(
+        "CREATE TABLE u (id serial PRIMARY KEY);
+         CREATE TABLE profile (user_id int PRIMARY KEY REFERENCES u (id), bio text);
+         CREATE TABLE orphan_ids (id int PRIMARY KEY);",
+    );
+    let (code, doc) = db.keel_json(&["sequences"]);
+    assert!(!has(&doc, "missing", "public.profile"), "{doc}");
+    // a plain integer key with no generator still is one
+    assert!(has(&doc, "missing", "public.orphan_ids"), "{doc}");
+    assert_eq!(code, Some(1), "{doc}");
+    let (code, doc) = db.keel_json(&["sequences", "--fix"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(
+        db.scalar(
+            "SELECT attidentity::text FROM pg_attribute WHERE attrelid = 'profile'::regclass AND attname = 'user_id'"
+        ),
+        "",
+        "--fix gave a 1:1 key a generator"
+    );
+}

@@ -25,6 +25,9 @@ WITH tbl AS (
   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = con.conkey[1]
   WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
     AND a.attidentity = '' AND a.attgenerated = '' AND NOT a.atthasdef
+    -- a key that is also a foreign key takes its values from its parent (a 1:1 table)
+    AND NOT EXISTS (SELECT FROM pg_constraint fk
+                    WHERE fk.conrelid = t.oid AND fk.contype = 'f' AND a.attnum = ANY (fk.conkey))
 )
 SELECT t.nspname::text, t.relname::text, a.attname::text, format_type(a.atttypid, NULL),
        pg_get_userbyid(t.relowner)::text, t.inserters,
