@@ -657,10 +657,17 @@ fn refuse_transaction_control(
     if problems.is_empty() {
         return Ok(());
     }
+    let never_committed = problems.iter().any(|p| p.contains("never committed"));
+    let inside_keels = problems.iter().any(|p| p.contains("controls the transaction"));
+    let hint = match (inside_keels, never_committed) {
+        (false, true) => "end each transaction a file opens with COMMIT (or ROLLBACK) before the file ends".to_string(),
+        (true, false) => "remove the BEGIN/COMMIT lines (keel already runs each migration in one transaction), or put `-- keel:no-transaction` on the file's first line to run it statement by statement as written".to_string(),
+        _ => "files run in keel's transaction: remove their BEGIN/COMMIT lines, or mark them `-- keel:no-transaction`; files run statement by statement: end each transaction they open with COMMIT".to_string(),
+    };
     Err(Error::Refused {
         action: "run migrations that control their own transaction".into(),
         problems,
-        hint: "remove the BEGIN/COMMIT lines (keel already runs each migration in one transaction), or put `-- keel:no-transaction` on the file's first line to run it statement by statement as written".into(),
+        hint,
     })
 }
 
