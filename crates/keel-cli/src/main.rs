@@ -67,14 +67,7 @@ fn main() -> std::process::ExitCode {
     };
     // the database an error is about: copy and validate name their own
     // (resolved first: a libpq key=value string is no URL `redact` knows)
-    let shown = |raw: &str| {
-        keel::DatabaseUrl::parse(raw)
-            .map(|u| u.redacted())
-            .unwrap_or_else(|_| match raw.contains("://") {
-                true => keel::settings::redact(raw),
-                false => "the connection string given (not shown: it may hold a password)".into(),
-            })
-    };
+    let shown = commands::shown_target;
     let db = match &cli.command {
         cli::Command::Copy(a) => shown(&a.to),
         cli::Command::Validate(a) => shown(&a.to),

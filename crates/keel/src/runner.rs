@@ -658,7 +658,9 @@ fn refuse_transaction_control(
         return Ok(());
     }
     let never_committed = problems.iter().any(|p| p.contains("never committed"));
-    let inside_keels = problems.iter().any(|p| p.contains("controls the transaction"));
+    let inside_keels = problems
+        .iter()
+        .any(|p| p.contains("controls the transaction"));
     let hint = match (inside_keels, never_committed) {
         (false, true) => "end each transaction a file opens with COMMIT (or ROLLBACK) before the file ends".to_string(),
         (true, false) => "remove the BEGIN/COMMIT lines (keel already runs each migration in one transaction), or put `-- keel:no-transaction` on the file's first line to run it statement by statement as written".to_string(),

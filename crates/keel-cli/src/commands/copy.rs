@@ -147,7 +147,7 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
             "keel copy: {} table(s), {} row(s) written into {}",
             report.tables.len(),
             report.rows,
-            keel::settings::redact(to)
+            super::shown_target(to)
         ));
     }
     if valid && seq_ok {
@@ -158,7 +158,7 @@ fn print(ctx: &Context, command: &str, to: &str, report: &Report) -> Result<Exit
             } else {
                 "valid"
             },
-            keel::settings::redact(to)
+            super::shown_target(to)
         ));
     }
     if let Some(when) = &report.incomplete {

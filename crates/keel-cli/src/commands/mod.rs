@@ -156,6 +156,18 @@ impl Context {
     }
 }
 
+/// A database named on the command line (copy's and validate's target),
+/// as output shows it: resolved and redacted, or — when it does not
+/// resolve — not at all, since no redaction can know where a malformed
+/// string's password ends (`?password=a@b/%` once showed `@b/%`).
+pub fn shown_target(raw: &str) -> String {
+    keel::DatabaseUrl::parse(raw)
+        .map(|u| u.redacted())
+        .unwrap_or_else(|_| {
+            "the connection string given (not shown: it may hold a password)".into()
+        })
+}
+
 pub fn load(dir: &std::path::Path, layout: Option<keel::source::Layout>) -> Result<Migrator> {
     if !dir.is_dir() {
         return Err(keel::Error::InvalidInput {

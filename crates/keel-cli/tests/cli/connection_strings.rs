@@ -617,3 +617,19 @@ fn a_schema_parameter_naming_no_schema_is_refused() {
         "0"
     );
 }
+
+/// A target that does not resolve is never shown: no redaction knows where
+/// a raw `?password=a@b/%` ends (copy once printed `@x/%?y` of it).
+#[test]
+fn an_unresolvable_copy_target_is_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = "jdbc:postgresql://127.0.0.1:5432/db?user=u&password=S3cr:t@x/%?y";
+    for command in ["copy", "validate"] {
+        let (code, doc, text) = keel_in(dir.path(), &[], &[command, "sqlite:none.db", target]);
+        assert_ne!(code, Some(0), "{text}");
+        for fragment in ["S3cr", "t@x", "x/%?y"] {
+            assert!(!text.contains(fragment), "{command}: {text}");
+        }
+        assert!(doc.to_string().contains("not shown"), "{doc}");
+    }
+}

@@ -76,7 +76,10 @@ on_every_engine!(a_transaction_never_committed_is_refused, |db| {
     assert_eq!(doc["error"]["kind"], "refused", "{doc}");
     assert!(doc.to_string().contains("never committed"), "{doc}");
     let hint = doc["error"]["hint"].as_str().unwrap();
-    assert!(hint.contains("COMMIT") && !hint.contains("remove"), "{hint}");
+    assert!(
+        hint.contains("COMMIT") && !hint.contains("remove"),
+        "{hint}"
+    );
     assert!(doc.to_string().contains("2_c.sql:"), "{doc}");
     // refused before anything ran
     assert!(!db.has_table("a"));
