@@ -485,10 +485,16 @@ fn kill_loop(engine: Engine) {
         let last = Instant::now();
         let killed = kills < MAX_KILLS && {
             // connect and lock in the first 100 ms; statements after
+            // SQLite runs the whole set in a few seconds: shorter delays, or
+            // the run ends before enough kills land
+            let span = match engine {
+                Engine::Sqlite => 300,
+                _ => 1900,
+            };
             let delay = if rng.chance(20) {
                 rng.below(100)
             } else {
-                100 + rng.below(1900)
+                100 + rng.below(span)
             };
             std::thread::sleep(Duration::from_millis(delay));
             child.try_wait().unwrap().is_none()
