@@ -401,9 +401,30 @@ fn userinfo_spans(text: &str) -> Vec<std::ops::Range<usize>> {
         }
         if let Some(span) = token_password(&text[start..i]) {
             spans.push(start + span.start..start + span.end);
+        } else if let Some(from) = open_password(&text[start..i]) {
+            // `scheme://user:pass word@host`: a password holding white
+            // space runs on to the next `@` of the line
+            let line_end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+            if let Some(at) = text[i..line_end].find('@') {
+                spans.push(start + from..i + at);
+                i += at;
+            }
         }
     }
     spans
+}
+
+/// In a token `scheme://user:pa` with no `@`: where its password starts.
+fn open_password(token: &str) -> Option<usize> {
+    if token.contains('@') {
+        return None;
+    }
+    let slashes = token.find("://")? + 3;
+    let userinfo = &token[slashes..];
+    if userinfo.contains('/') {
+        return None;
+    }
+    userinfo.find(':').map(|c| slashes + c + 1)
 }
 
 fn is_token_end(b: u8) -> bool {

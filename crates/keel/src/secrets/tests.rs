@@ -272,3 +272,22 @@ fn a_password_that_looks_like_a_port_is_hidden() {
         assert!(out.contains("***@db/prod"), "{raw} -> {out}");
     }
 }
+
+/// Found by `fuzz/url`: a raw space in the password split the URL in two
+/// tokens, and neither looked like userinfo.
+#[test]
+fn a_password_holding_a_space_is_hidden() {
+    assert_eq!(
+        redact_structure("postgres://app:Qza bzQ@db/prod"),
+        "postgres://app:***@db/prod"
+    );
+    assert_eq!(
+        redact_structure("cannot connect to mysql://u:a b c@h/d: refused"),
+        "cannot connect to mysql://u:***@h/d: refused"
+    );
+    // no `@` on the line: nothing to hide, nothing eaten
+    assert_eq!(
+        redact_structure("postgres://h:5432 is down"),
+        "postgres://h:5432 is down"
+    );
+}
