@@ -305,7 +305,7 @@ pub(crate) fn parse_port(p: &str) -> Result<u16, Invalid> {
             // of the password
             Invalid::new(
                 "a port is not a number from 1 to 65535",
-                Some("percent-encode special characters of the password: @ is %40, : is %3A, / is %2F, ? is %3F, # is %23"),
+                Some("give the port as a number from 1 to 65535; if the URL has a password, percent-encode its special characters (@ is %40, : is %3A, / is %2F, ? is %3F, # is %23), or a part of it may read as the port"),
             )
         })
 }
