@@ -14,6 +14,16 @@ use keel::secrets::{scrub, scrub_json};
 use serde_json::{Value, json};
 use std::fmt::Display;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The command already said which database it connected to (stderr): an
+/// error after that need not say it again.
+static DATABASE_SHOWN: AtomicBool = AtomicBool::new(false);
+
+/// Records that the `database:` line was printed.
+pub fn database_shown() {
+    DATABASE_SHOWN.store(true, Ordering::Relaxed);
+}
 
 /// Writes `text` and a newline to stdout, passwords hidden.
 pub fn out_line(text: impl Display) {
@@ -144,7 +154,7 @@ impl Printer {
             }
             _ => {}
         }
-        if let Some(db) = database {
+        if let Some(db) = database.filter(|_| !DATABASE_SHOWN.load(Ordering::Relaxed)) {
             let _ = writeln!(err, "database: {db}");
         }
         if let Some(hint) = error.hint() {

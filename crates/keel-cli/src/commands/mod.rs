@@ -111,6 +111,9 @@ impl Context {
             "database: {shown} (from {})",
             self.settings.url_source.describe()
         ));
+        if !self.printer.quiet {
+            crate::printer::database_shown();
+        }
         for note in url.notes() {
             match note.starts_with("warning:") {
                 true => self.printer.note(note),
