@@ -61,7 +61,10 @@ fuzz_target!(|data: &[u8]| {
             let url = format!("{scheme}://{user}:{password}@{host}/{db}");
             let skeleton = format!("{scheme}://{user}:***@{host}/{db}");
             keel::fuzzing::url_with_password(scheme, &user, password, &host, &db).and_then(|()| {
-                if password.is_empty() || skeleton.contains(password) {
+                if password.is_empty()
+                    || skeleton.contains(password)
+                    || password.contains(['\n', '\r'])
+                {
                     return Ok(());
                 }
                 keel::fuzzing::settings(dir(), "", Some(&url), Some(password))?;
