@@ -241,10 +241,16 @@ fn line_parse_message(shown: &str, entries: &[Entry<'_>], bad: &str, index: usiz
     else {
         return format!("{shown}: an entry cannot be read as KEY=VALUE");
     };
-    let offset = (entry.text.len() - bad.len() + index).min(entry.text.len());
-    let before = &entry.text[..offset];
+    // dotenvy's index counts bytes and may fall inside a character
+    let mut offset = (entry.text.len() - bad.len() + index).min(entry.text.len());
+    while !entry.text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = entry.text.get(..offset).unwrap_or_default();
     let line = entry.first + before.matches('\n').count();
-    let column = 1 + before.len() - before.rfind('\n').map_or(0, |p| p + 1);
+    let column = 1 + before[before.rfind('\n').map_or(0, |p| p + 1)..]
+        .chars()
+        .count();
     let mut message = format!("{shown}: line {line}, column {column}: not a KEY=VALUE entry");
     if entry.last > entry.first {
         message.push_str(&format!(
@@ -318,6 +324,19 @@ mod tests {
         match r {
             Err(e) => e.to_string(),
             Ok(v) => panic!("expected an error, got {v:?}"),
+        }
+    }
+
+    /// Found by fuzz/url: dotenvy's byte index fell inside a multi-byte
+    /// character, and finding the column panicked.
+    #[test]
+    fn a_bad_entry_with_multibyte_characters_is_an_error_not_a_panic() {
+        let text = "\\n\nOTHER=\u{fffd}\u{fffd}\u{fffd}\\\u{fffd}\u{fffd}stgres://app9:***d\nDATABASE_URL='postgres://a:Qzb@h/d'\n";
+        let r = std::panic::catch_unwind(|| read(text));
+        assert!(r.is_ok(), "reading the .env panicked");
+        for bad in ["OTHER=\u{e9}\u{e9}\\\u{e9}x\n", "A=\u{20ac}\\\u{20ac}'\n"] {
+            let r = std::panic::catch_unwind(|| read(bad));
+            assert!(r.is_ok(), "{bad:?}");
         }
     }
 
