@@ -592,17 +592,20 @@ fn refuse_transaction_control(
     direction: Direction,
 ) -> Result<()> {
     let dialect = db.dialect();
-    let mut problems = Vec::new();
+    // three kinds of problem, each with its own hint
+    let mut in_keels = Vec::new();
+    let mut never_committed = Vec::new();
     let mut pooled = Vec::new();
     for m in plan {
         let Some(file) = file_for(m, direction) else {
             continue;
         };
         if !transactional(db, file) {
+            let statements = file.statements(dialect);
             // behind a transaction pooler each statement outside keel's
             // transaction may run on another server connection (issue 12)
             if db.pooler().is_some() {
-                for s in split(&file.sql, dialect) {
+                for s in &statements {
                     if crate::source::split::is_session_statement(&s.text, dialect) {
                         // named by its first line of code, past leading comments
                         let (offset, first) = s
@@ -623,7 +626,7 @@ fn refuse_transaction_control(
                 }
             }
             let mut open: Option<usize> = None;
-            for s in file.statements(dialect) {
+            for s in &statements {
                 match crate::source::split::block_effect(&s.text, dialect) {
                     Some(true) => open = open.or(Some(s.line)),
                     Some(false) => open = None,
@@ -631,7 +634,7 @@ fn refuse_transaction_control(
                 }
             }
             if let Some(line) = open {
-                problems.push(format!(
+                never_committed.push(format!(
                     "{}:{line}: the transaction this statement opens is never committed (it would be rolled back when keel disconnects, records and all): end it with COMMIT",
                     file.file
                 ));
@@ -640,7 +643,7 @@ fn refuse_transaction_control(
         }
         for s in split(&file.sql, dialect) {
             if let Some(command) = crate::source::split::transaction_control(&s.text, dialect) {
-                problems.push(format!(
+                in_keels.push(format!(
                     "{}:{}: `{command}` controls the transaction keel runs this migration in",
                     file.file, s.line
                 ));
@@ -654,18 +657,14 @@ fn refuse_transaction_control(
             hint: "drop the `-- keel:no-transaction` line if PostgreSQL allows the file in a transaction (its SET then holds for the whole migration), or qualify names instead of setting search_path, or run this migration with a URL that bypasses the pooler".into(),
         });
     }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let never_committed = problems.iter().any(|p| p.contains("never committed"));
-    let inside_keels = problems
-        .iter()
-        .any(|p| p.contains("controls the transaction"));
-    let hint = match (inside_keels, never_committed) {
-        (false, true) => "end each transaction a file opens with COMMIT (or ROLLBACK) before the file ends".to_string(),
-        (true, false) => "remove the BEGIN/COMMIT lines (keel already runs each migration in one transaction), or put `-- keel:no-transaction` on the file's first line to run it statement by statement as written".to_string(),
-        _ => "files run in keel's transaction: remove their BEGIN/COMMIT lines, or mark them `-- keel:no-transaction`; files run statement by statement: end each transaction they open with COMMIT".to_string(),
+    let hint = match (in_keels.is_empty(), never_committed.is_empty()) {
+        (true, true) => return Ok(()),
+        (true, false) => "end each transaction a file opens with COMMIT (or ROLLBACK) before the file ends".to_string(),
+        (false, true) => "remove the BEGIN/COMMIT lines (keel already runs each migration in one transaction), or put `-- keel:no-transaction` on the file's first line to run it statement by statement as written".to_string(),
+        (false, false) => "files run in keel's transaction: remove their BEGIN/COMMIT lines, or mark them `-- keel:no-transaction`; files run statement by statement: end each transaction they open with COMMIT".to_string(),
     };
+    let mut problems = in_keels;
+    problems.extend(never_committed);
     Err(Error::Refused {
         action: "run migrations that control their own transaction".into(),
         problems,
