@@ -279,43 +279,36 @@ const RESET_SESSION: &str = "RESET ALL; SET SESSION AUTHORIZATION DEFAULT";
 /// What [`commit_timing`] measures on the server, as keel measured it
 /// from the migration's first message to its commit's answer.
 fn measured_timing(table: &str, finish: &Write, ms: i64) -> Option<String> {
-    let (column, version, guard) = timing_target(finish)?;
+    let (column, _, version, guard) = timing_target(finish)?;
     Some(format!(
         "UPDATE {table} SET {column} = greatest({column}, {ms}) WHERE version = {version} AND {guard}"
     ))
 }
 
-/// The duration column a finishing write leaves to be measured, its
-/// row's version and the guard that the row is the one just written.
-fn timing_target(finish: &Write) -> Option<(&'static str, i64, &'static str)> {
+/// The duration column a finishing write leaves to be measured, the
+/// column it counts from, its row's version and the guard that the row is
+/// the one just written.
+fn timing_target(finish: &Write) -> Option<(&'static str, &'static str, i64, &'static str)> {
     match finish {
-        Write::Upsert(r) if r.duration_ms.is_none() => Some(("duration_ms", r.version, "success")),
-        Write::Reverted {
-            version,
-            duration_ms: None,
-            ..
-        } => Some(("revert_duration_ms", *version, "reverted_at IS NOT NULL")),
-        _ => None,
-    }
-}
-
-fn commit_timing(table: &str, finish: &Write) -> Option<String> {
-    let (column, since, version, guard) = match finish {
         Write::Upsert(r) if r.duration_ms.is_none() => {
-            ("duration_ms", "applied_at", r.version, "success")
+            Some(("duration_ms", "applied_at", r.version, "success"))
         }
         Write::Reverted {
             version,
             duration_ms: None,
             ..
-        } => (
+        } => Some((
             "revert_duration_ms",
             "reverted_at",
             *version,
             "reverted_at IS NOT NULL",
-        ),
-        _ => return None,
-    };
+        )),
+        _ => None,
+    }
+}
+
+fn commit_timing(table: &str, finish: &Write) -> Option<String> {
+    let (column, since, version, guard) = timing_target(finish)?;
     Some(format!(
         "BEGIN; SET LOCAL synchronous_commit TO off; SET LOCAL SESSION AUTHORIZATION DEFAULT; \
          UPDATE {table} SET {column} = greatest({column}, (extract(epoch FROM clock_timestamp() - {since}) * 1000)::int8) \
