@@ -167,11 +167,12 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// The text with every password hidden (see [`crate::secrets::scrub`], the
-/// one redaction routine): URLs in any spelling, `key=value` strings, and
-/// every password keel has learnt.
+/// One value (a URL, an argument) with every password hidden (see
+/// [`crate::secrets::scrub_value`]: the value read as one URL first, then
+/// the one redaction routine for running text, which knows every password
+/// keel has learnt).
 pub fn redact(raw: &str) -> String {
-    crate::secrets::scrub(raw)
+    crate::secrets::scrub_value(raw)
 }
 
 /// Where the database URL came from, reported by every command.

@@ -69,23 +69,12 @@ pub fn register(secret: &str) {
 /// percent-decoded. Called on every input that may hold a connection
 /// string before anything is printed.
 pub fn register_in(text: &str) {
-    // one value (an argument, a variable) is one URL even with white space
-    // or a backtick in its password, which ends a token in running text
-    let whole = text.trim();
-    if !whole.contains('\n')
-        && let Some(span) = token_password(whole)
-    {
-        let found = &whole[span];
+    for span in value_spans(text) {
+        let found = &text[span.clone()];
         register(found);
-        if let Some(decoded) = percent_decode(found) {
-            register(&decoded);
-        }
-    }
-    if !whole.contains('\n') {
-        for span in key_value_spans(whole, true) {
-            let found = &whole[span];
-            register(found);
-            if let Some(decoded) = percent_decode(&found.replace('+', " ")) {
+        // a query value may be form-encoded (`+` for a space)
+        for form in [found.to_string(), found.replace('+', " ")] {
+            if let Some(decoded) = percent_decode(&form) {
                 register(&decoded);
             }
         }
@@ -98,6 +87,26 @@ pub fn register_in(text: &str) {
             register(&decoded);
         }
     }
+}
+
+/// The passwords of `value` read as one value (an argument, a variable, a
+/// URL keel was given), not as running text: one URL even with white space
+/// or a backtick in its user name or password, and a query's `password=`
+/// running to `&` or `#`. Empty for a value of several lines, which is
+/// text. Byte ranges into `value`.
+fn value_spans(value: &str) -> Vec<std::ops::Range<usize>> {
+    let whole = value.trim();
+    if whole.contains(['\n', '\r']) {
+        return Vec::new();
+    }
+    let lead = value.len() - value.trim_start().len();
+    let mut spans = key_value_spans(whole, true);
+    spans.extend(token_password(whole));
+    for s in &mut spans {
+        *s = s.start + lead..s.end + lead;
+    }
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    spans
 }
 
 /// Registers the passwords the environment gives the drivers
@@ -118,6 +127,14 @@ pub fn register_environment() {
 /// rules.
 pub fn scrub(text: &str) -> String {
     redact_structure(&mask_known(text))
+}
+
+/// One value keel was given (a URL, an argument) as it may be shown: its
+/// passwords found as [`value_spans`] reads it, then as [`scrub`] reads
+/// running text. What [`crate::settings::DatabaseUrl`] prints.
+pub fn scrub_value(value: &str) -> String {
+    let masked = mask_spans(value, value_spans(value));
+    scrub(&masked)
 }
 
 /// [`scrub`] applied to every string of a JSON document, keys included.
@@ -145,7 +162,12 @@ pub fn scrub_json(value: &mut serde_json::Value) {
 /// Only the structural rules (no registry): the password of every URL and
 /// `key=value` pair in `text` replaced by `***`.
 pub fn redact_structure(text: &str) -> String {
-    let spans = password_spans(text);
+    mask_spans(text, password_spans(text))
+}
+
+/// `text` with each of `spans` (sorted by start) replaced by `***`; a span
+/// overlapping one already replaced is skipped.
+fn mask_spans(text: &str, spans: Vec<std::ops::Range<usize>>) -> String {
     if spans.is_empty() {
         return text.to_string();
     }

@@ -291,3 +291,28 @@ fn a_password_holding_a_space_is_hidden() {
         "postgres://h:5432 is down"
     );
 }
+
+#[test]
+fn a_value_is_one_url_whatever_its_user_name_holds() {
+    // found by fuzz/url (run 10): a backtick in the user name ended the URL
+    // token in running text, and the quote in the password started the
+    // second half's user name after it
+    for value in [
+        "postgres://us`r:p\"ass@host",
+        "postgres://us`r:p\"ass@host/db\0",
+        "mysql://u r:p'ass@h/d",
+        " postgres://a`b c:Qz\"`zQ@h/d ",
+    ] {
+        let shown = scrub_value(value);
+        assert!(
+            !shown.contains("ass") && !shown.contains("Qz"),
+            "{value:?} shown as {shown:?}"
+        );
+    }
+    assert_eq!(
+        scrub_value("postgres://us`r:p\"ass@host"),
+        "postgres://us`r:***@host"
+    );
+    // running text is still split into tokens
+    assert_eq!(scrub_value("sqlite:keel.db"), "sqlite:keel.db");
+}
