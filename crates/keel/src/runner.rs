@@ -586,11 +586,44 @@ async fn applied_by(db: &mut Database, nothing_to_do: bool) -> Result<String> {
 /// A file keel runs in its own transaction may not commit or roll back
 /// itself: its records would claim "nothing was kept" while part of it
 /// stayed committed. Checked for the whole plan before anything runs.
+/// psql backslash commands (`\connect`, `\i`, `\copy`, …) are no SQL: the
+/// server cannot run them, and a file holding one was written for psql.
+/// Refused before anything runs, naming each line.
+fn refuse_psql_commands(db: &Database, plan: &[&Migration], direction: Direction) -> Result<()> {
+    let dialect = db.dialect();
+    if dialect != crate::dialect::Dialect::Postgres {
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    for m in plan {
+        let Some(file) = file_for(m, direction) else {
+            continue;
+        };
+        for s in file.statements(dialect) {
+            if let Some(command) = crate::source::split::psql_command(&s.text) {
+                problems.push(format!(
+                    "{}:{}: `\\{}` is a psql command, not SQL",
+                    file.file, s.line, command.name
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        action: "run psql commands".into(),
+        problems,
+        hint: "keel sends each statement to the server, which cannot run psql's backslash commands: remove these lines (keel connects to the database the URL names; for `\\i`, put the included file's SQL in a migration of its own). `\\restrict`, `\\unrestrict` and `\\set ON_ERROR_STOP` are passed over, and `COPY … FROM stdin` blocks run as psql runs them".into(),
+    })
+}
+
 fn refuse_transaction_control(
     db: &Database,
     plan: &[&Migration],
     direction: Direction,
 ) -> Result<()> {
+    refuse_psql_commands(db, plan, direction)?;
     let dialect = db.dialect();
     // three kinds of problem, each with its own hint
     let mut in_keels = Vec::new();

@@ -123,6 +123,12 @@ impl Mysql {
     /// Back to the database and session variables keel connected with. Not
     /// `COM_RESET_CONNECTION`: that would release keel's `GET_LOCK`.
     pub(crate) async fn reset_session(&mut self) -> Result<()> {
+        // table locks a migration left (named locks such as keel's own
+        // `GET_LOCK` are not released by this)
+        self.conn
+            .query_drop("UNLOCK TABLES")
+            .await
+            .context("releasing the table locks a migration left")?;
         if !self.database.is_empty() {
             let sql = format!("USE {}", Dialect::Mysql.quote(&self.database));
             self.conn
@@ -144,6 +150,20 @@ impl Mysql {
             .query_drop(format!("SET {}", sets.join(", ")))
             .await
             .context("resetting the session variables after a migration")
+    }
+
+    /// A migration's `LOCK TABLES …` with keel's tracking table added to its
+    /// list, so that the progress rows keel writes between the statements
+    /// that follow (`mysqldump` output: `LOCK TABLES t WRITE; INSERT …;
+    /// UNLOCK TABLES;`) are allowed. The list goes inside an executable
+    /// comment that holds the statement, and after a line break, so a
+    /// trailing `--` comment cannot swallow it.
+    fn with_tracking_table_locked(&self, sql: &str) -> String {
+        let also = format!("\n, {} WRITE", self.table);
+        match sql.strip_suffix("*/") {
+            Some(head) if sql.starts_with("/*") => format!("{head}{also} */"),
+            _ => format!("{sql}{also}"),
+        }
     }
 
     /// A fixed statement with the tracking table filled in.
@@ -482,6 +502,13 @@ impl Driver for Mysql {
     }
 
     async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
+        let locking;
+        let sql = if crate::source::split::locks_tables(sql, Dialect::Mysql) {
+            locking = self.with_tracking_table_locked(sql);
+            locking.as_str()
+        } else {
+            sql
+        };
         match self.conn.query_drop(sql).await {
             Ok(()) => Ok(Ok(())),
             Err(e @ mysql_async::Error::Server(_)) => Ok(Err(db_error(&e))),

@@ -318,6 +318,34 @@ fn commit_timing(table: &str, finish: &Write) -> Option<String> {
 
 type Request<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + 'a>>;
 
+/// Sends a migration's `COPY … FROM STDIN` (prepared) and its data, as psql
+/// does for the `COPY` blocks of a `pg_dump` file.
+async fn copy_in(
+    client: &Client,
+    command: &tokio_postgres::Statement,
+    data: &str,
+) -> Result<(), tokio_postgres::Error> {
+    use futures_util::SinkExt;
+    let sink = client.copy_in::<_, bytes::Bytes>(command).await?;
+    let mut sink = std::pin::pin!(sink);
+    for chunk in data.as_bytes().chunks(1 << 20) {
+        sink.send(bytes::Bytes::copy_from_slice(chunk)).await?;
+    }
+    sink.as_mut().finish().await.map(|_| ())
+}
+
+/// One statement of a migration: a `COPY … FROM STDIN` with its data, or
+/// anything else as simple protocol.
+async fn run_statement(client: &Client, sql: &str) -> Result<(), tokio_postgres::Error> {
+    match crate::source::split::copy_from_stdin(sql) {
+        Some((command, data)) => {
+            let command = client.prepare(command).await?;
+            copy_in(client, &command, &data).await
+        }
+        None => client.batch_execute(sql).await,
+    }
+}
+
 /// Polls every request once, in order, before waiting on any: tokio-postgres
 /// sends a request on its first poll, so this pipelines them in order on the
 /// connection (or on several connections at once). Returns each request's
@@ -548,6 +576,18 @@ impl Driver for Postgres {
                 "RESET ALL; SET SESSION AUTHORIZATION DEFAULT; SET LOCAL synchronous_commit TO off"
             }
         };
+        let mut copies = Vec::with_capacity(statements.len());
+        for (i, s) in statements.iter().enumerate() {
+            copies.push(match crate::source::split::copy_from_stdin(&s.text) {
+                Some((command, data)) => match self.client.prepare(command).await {
+                    Ok(prepared) => Some((prepared, data)),
+                    // nothing has run yet: the migration fails at this statement
+                    Err(e) if e.as_db_error().is_some() => return Ok(Err((i, db_error(&e)))),
+                    Err(e) => return Err(fail("preparing a COPY statement", e)),
+                },
+                None => None,
+            });
+        }
         let client = &self.client;
         let fence = self.lease.fence();
         let (fence_sql, token) = (&fence.0, fence.1);
@@ -570,8 +610,16 @@ impl Driver for Postgres {
                     .map(|_| ())
             }));
         }
-        for s in statements {
-            requests.push(Box::pin(client.batch_execute(&s.text)));
+        for (s, copy) in statements.iter().zip(&copies) {
+            match copy {
+                // prepared before the pipeline: a COPY sends its Bind at its
+                // first poll, in order, and the connection holds back what
+                // follows until its data is sent
+                Some((command, data)) => {
+                    requests.push(Box::pin(copy_in(client, command, data)));
+                }
+                None => requests.push(Box::pin(client.batch_execute(&s.text))),
+            }
         }
         requests.push(Box::pin(client.batch_execute(own_user)));
         if let Some(carried) = &carried {
@@ -636,7 +684,7 @@ impl Driver for Postgres {
         self.check_lease()?;
         // a statement keel does not wrap may change the session
         self.reset_done = false;
-        match self.client.batch_execute(sql).await {
+        match run_statement(&self.client, sql).await {
             Ok(()) => Ok(Ok(())),
             Err(e) if e.as_db_error().is_some() => Ok(Err(db_error(&e))),
             Err(e) => Err(fail("running a statement", e)),

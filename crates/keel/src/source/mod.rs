@@ -538,12 +538,9 @@ fn decode(file_name: &str, bytes: &[u8]) -> Result<String, SourceProblem> {
 
 /// The [`SqlFile`] of one part: its directives read and its SQL checked.
 fn sql_file(part: &Part, blank_down: bool) -> Result<SqlFile, SourceProblem> {
-    let mut directives = if part.keel_directives {
-        directives::parse(&part.sql)
-            .map_err(|(line, message)| SourceProblem::new(&part.file, Some(line), message))?
-    } else {
-        Directives::default()
-    };
+    // keel's own directives hold in every layout, next to the tool's marker
+    let mut directives = directives::parse(&part.sql)
+        .map_err(|(line, message)| SourceProblem::new(&part.file, Some(line), message))?;
     directives.no_transaction |= part.no_transaction;
     directives.as_written = part.as_written;
     // Comment-only detection is the same in every dialect but MySQL's `#`.

@@ -65,6 +65,15 @@ struct Splitter<'a> {
     goose_block: bool,
     /// Finishing the statement a `StatementEnd` closes.
     goose_end: bool,
+    /// Inside a MySQL executable comment (`/*!50003 … */`, MariaDB's
+    /// `/*M!100100 … */`): its text is code, which the server runs.
+    exec_comment: bool,
+    /// A PostgreSQL `COPY`: 1 after `COPY`, 2 after its `FROM`, 3 after
+    /// `FROM STDIN` (its data follows the statement, up to a `\.` line).
+    copy: u8,
+    /// Each `COPY … FROM STDIN` split: where its command ends, where its
+    /// data starts and ends (the `\.` line, or the end of the file).
+    copies: Vec<(usize, usize, usize)>,
     /// Line counting moves forward only: the line of `line_pos`.
     line_pos: usize,
     line: usize,
@@ -93,6 +102,9 @@ impl<'a> Splitter<'a> {
             delimiter: None,
             goose_block: false,
             goose_end: false,
+            exec_comment: false,
+            copy: 0,
+            copies: Vec::new(),
             line_pos: 0,
             line: 1,
         }
@@ -121,7 +133,19 @@ impl<'a> Splitter<'a> {
             match c {
                 b'-' if self.peek(1) == b'-' => self.line_comment(),
                 b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
-                b'/' if self.peek(1) == b'*' => self.skip_block_comment(),
+                b'/' if self.peek(1) == b'*' => match executable_comment(self.bytes, self.pos, self.dialect) {
+                    Some(len) => {
+                        self.code();
+                        self.pos += len;
+                        self.exec_comment = true;
+                    }
+                    None => self.skip_block_comment(),
+                },
+                b'*' if self.exec_comment && self.peek(1) == b'/' => {
+                    self.code();
+                    self.pos += 2;
+                    self.exec_comment = false;
+                }
                 b'\'' => {
                     let backslash = self.dialect == Dialect::Mysql || self.is_escape_string();
                     self.code();
@@ -149,8 +173,12 @@ impl<'a> Splitter<'a> {
                         && self.delimiter.is_none()
                         && !self.goose_block
                     {
-                        self.finish(self.pos);
-                        self.pos += 1;
+                        if self.copy == 3 {
+                            self.copy_data();
+                        } else {
+                            self.finish(self.pos);
+                            self.pos += 1;
+                        }
                         self.start = self.pos;
                     } else {
                         self.pos += 1;
@@ -163,6 +191,11 @@ impl<'a> Splitter<'a> {
                         && !self.goose_block
                         && self.at_line_start()
                         && self.delimiter_command() => {}
+                b'\\'
+                    if self.dialect == Dialect::Postgres && !self.has_code && self.at_line_start() =>
+                {
+                    self.psql_command();
+                }
                 c if c.is_ascii_alphabetic() || c == b'_' => self.word(),
                 // `\v` too: what `str::trim` removes is never a statement
                 c if c.is_ascii_whitespace() || c == 0x0b => self.pos += 1,
@@ -236,6 +269,52 @@ impl<'a> Splitter<'a> {
         true
     }
 
+    /// A psql backslash command at the start of a statement (a line of its
+    /// own, as psql reads it). `\restrict`/`\unrestrict` (which pg_dump
+    /// writes around every dump) and `\set ON_ERROR_STOP` change nothing
+    /// a server runs, and keel stops at the first error anyway: they are
+    /// passed over like comments. Any other becomes a statement of its own,
+    /// which [`psql_command`] names and keel refuses before anything runs.
+    fn psql_command(&mut self) {
+        let begin = self.pos;
+        self.skip_line();
+        let line = self.src[begin..self.pos].trim_end();
+        if psql_command(line).is_some_and(|c| c.inert) {
+            self.start = self.pos;
+            return;
+        }
+        self.start = begin;
+        self.has_code = true;
+        self.finish(self.pos);
+        self.start = self.pos;
+    }
+
+    /// The data of a `COPY … FROM STDIN;` (at its `;`): from the next line
+    /// up to a line holding only `\.` (or the end of the file), as psql
+    /// sends it. The data and the `\.` line belong to the statement.
+    fn copy_data(&mut self) {
+        let command_end = self.pos;
+        self.pos += 1;
+        self.skip_line();
+        let data_start = (self.pos + 1).min(self.bytes.len());
+        let mut line_start = data_start;
+        let end = loop {
+            if line_start >= self.bytes.len() {
+                break self.bytes.len();
+            }
+            let line_end = self.src[line_start..]
+                .find('\n')
+                .map_or(self.bytes.len(), |n| line_start + n);
+            if self.src[line_start..line_end].trim_end_matches('\r') == "\\." {
+                break line_end;
+            }
+            line_start = line_end + 1;
+        };
+        self.copies.push((command_end, data_start, line_start.min(end)));
+        self.finish(end);
+        self.pos = end;
+    }
+
     /// A `--` comment; goose's `-- +goose StatementBegin`/`StatementEnd`
     /// mark one statement that keeps its semicolons.
     fn line_comment(&mut self) {
@@ -303,6 +382,7 @@ impl<'a> Splitter<'a> {
         self.kind_open = false;
         self.is_rule = false;
         self.parens = 0;
+        self.copy = 0;
     }
 
     fn skip_line(&mut self) {
@@ -419,6 +499,15 @@ impl<'a> Splitter<'a> {
         } else {
             ""
         };
+        if self.dialect == Dialect::Postgres {
+            self.copy = match (self.copy, word) {
+                (0, "COPY") if self.word_count == 0 => 1,
+                (1 | 2, "FROM") => 2,
+                (2, "STDIN") => 3,
+                (2, _) => 1,
+                (c, _) => c,
+            };
+        }
         self.has_code = true;
         let was_after_end = std::mem::replace(&mut self.after_end, false);
         let at_body_start = std::mem::replace(&mut self.body_stmt_start, false);
@@ -575,6 +664,60 @@ fn implicit_commit(text: &str) -> bool {
     }
 }
 
+/// A psql backslash command (`\connect db`, `\i file`, `\restrict key`):
+/// its name, and whether keel passes it over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PsqlCommand<'t> {
+    pub name: &'t str,
+    /// Changes nothing the server runs (`\restrict`, `\unrestrict`,
+    /// `\set ON_ERROR_STOP …`): passed over like a comment.
+    pub inert: bool,
+}
+
+/// The psql command a statement is, if it is one (a line starting with
+/// `\`, as [`split`] gives it for PostgreSQL).
+pub fn psql_command(text: &str) -> Option<PsqlCommand<'_>> {
+    let rest = text.trim_start().strip_prefix('\\')?;
+    let mut words = rest.split_ascii_whitespace();
+    let name = words.next().unwrap_or_default();
+    let inert = matches!(name, "restrict" | "unrestrict")
+        || (name == "set" && words.next().is_some_and(|v| v == "ON_ERROR_STOP"));
+    Some(PsqlCommand { name, inert })
+}
+
+/// A PostgreSQL `COPY … FROM STDIN` statement as [`split`] gives it (the
+/// data after the command, up to its `\.` line): the command, without its
+/// `;`, and the data, each row ending in a line break.
+pub fn copy_from_stdin(text: &str) -> Option<(&str, std::borrow::Cow<'_, str>)> {
+    if leading_words(text, Dialect::Postgres, 1).first().map(String::as_str) != Some("COPY") {
+        return None;
+    }
+    let mut s = Splitter::new(text, Dialect::Postgres);
+    s.run();
+    let &[(command_end, data_start, data_end)] = s.copies.as_slice() else {
+        return None;
+    };
+    let command = text.get(..command_end)?.trim_end();
+    let data = text.get(data_start..data_end.max(data_start))?;
+    let data = if data.is_empty() || data.ends_with('\n') {
+        std::borrow::Cow::Borrowed(data)
+    } else {
+        std::borrow::Cow::Owned(format!("{data}\n"))
+    };
+    Some((command, data))
+}
+
+/// A MySQL `LOCK TABLES` (or `LOCK TABLE`) statement: while its locks are
+/// held the session may touch no other table, keel's tracking table
+/// included (error 1100), so keel adds that table to the statement's list.
+pub fn locks_tables(text: &str, dialect: Dialect) -> bool {
+    dialect == Dialect::Mysql
+        && matches!(
+            leading_words(text, dialect, 2).as_slice(),
+            [first, second] if first == "LOCK" && (second == "TABLES" || second == "TABLE")
+        )
+}
+
 /// What a `CREATE TABLE` or `CREATE INDEX` statement creates: whether it
 /// is an index, and the name as written (quotes removed, schema kept
 /// apart). `None` for any other statement.
@@ -688,13 +831,33 @@ fn leading_tokens(text: &str, dialect: Dialect, n: usize) -> Vec<String> {
     out
 }
 
-/// The position after whitespace and comments from `i`.
+/// The length of the opener of a MySQL executable comment at `i`
+/// (`/*!`, `/*M!` and the version digits after it): the server runs what
+/// such a comment holds, so it is code, not a comment (mysqldump writes
+/// its session settings and `CREATE TRIGGER` this way).
+fn executable_comment(b: &[u8], i: usize, dialect: Dialect) -> Option<usize> {
+    if dialect != Dialect::Mysql {
+        return None;
+    }
+    let open = match b.get(i..i + 4)? {
+        [b'/', b'*', b'!', _] => 3,
+        [b'/', b'*', b'M', b'!'] => 4,
+        _ => return None,
+    };
+    let digits = b[i + open..].iter().take_while(|c| c.is_ascii_digit()).count();
+    Some(open + digits)
+}
+
+/// The position after whitespace and comments from `i`; the opener of a
+/// MySQL executable comment is passed over, its text is code.
 fn skip_comments(b: &[u8], mut i: usize, dialect: Dialect) -> usize {
     while i < b.len() {
         let c = b[i];
         let next = b.get(i + 1).copied().unwrap_or(0);
         if c.is_ascii_whitespace() {
             i += 1;
+        } else if let Some(len) = executable_comment(b, i, dialect) {
+            i += len;
         } else if (c == b'-' && next == b'-') || (c == b'#' && dialect == Dialect::Mysql) {
             while i < b.len() && b[i] != b'\n' {
                 i += 1;
@@ -1007,6 +1170,28 @@ mod tests {
             "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.id = 1"
         );
         assert_eq!((t[3], st[3].line), ("SELECT 3", 10));
+    }
+
+    #[test]
+    fn mysql_executable_comments_are_code() {
+        let sql = "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n\
+                   /* a comment; only */\n\
+                   /*M!100616 SET @OLD_NOTE_VERBOSITY=@@NOTE_VERBOSITY, NOTE_VERBOSITY=0 */;\n\
+                   CREATE TABLE t (id INT);\n\
+                   DELIMITER ;;\n\
+                   /*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER trg BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.id = 1; END */;;\n\
+                   DELIMITER ;\n";
+        let got = split(sql, Dialect::Mysql);
+        assert_eq!(got.len(), 4, "{got:#?}");
+        assert!(got[0].text.starts_with("/*!40101 SET"));
+        assert_eq!(got[1].line, 2); // with the comment before it
+        assert!(got[3].text.ends_with("END */"));
+        assert!(is_session_statement(&got[0].text, Dialect::Mysql));
+        assert!(is_session_statement(&got[1].text, Dialect::Mysql));
+        assert!(implicit_commit("/*!40000 ALTER TABLE `t` DISABLE KEYS */"));
+        // elsewhere `/*!` is an ordinary comment
+        assert!(split("/*! not code */;", Dialect::Postgres).is_empty());
+        assert!(split("/*! not code */;", Dialect::Sqlite).is_empty());
     }
 
     #[test]

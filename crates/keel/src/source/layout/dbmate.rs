@@ -83,7 +83,6 @@ pub(super) fn read(f: &File) -> Result<Vec<Part>, SourceProblem> {
             body,
         );
         part.no_transaction = *no_transaction;
-        part.keel_directives = false;
         parts.push(part);
     }
     Ok(parts)

@@ -139,7 +139,6 @@ pub(super) fn read(files: &[File], parts: &mut Vec<Part>, problems: &mut Vec<Sou
             }
         };
         let mut part = Part::new(version, description, role, &f.path, f.text.clone());
-        part.keel_directives = false;
         let conf = format!("{}.conf", f.path);
         if let Some(c) = files.iter().find(|c| c.path == conf) {
             part.no_transaction = c.text.lines().any(|l| {

@@ -109,7 +109,6 @@ pub(super) fn read(f: &File) -> Result<Vec<Part>, SourceProblem> {
         );
         part.no_transaction = no_transaction;
         part.splitting = Splitting::Goose;
-        part.keel_directives = false;
         parts.push(part);
     }
     Ok(parts)

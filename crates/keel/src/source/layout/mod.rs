@@ -212,8 +212,6 @@ pub(crate) struct Part {
     /// The tool's own "no transaction" marker.
     pub no_transaction: bool,
     pub splitting: Splitting,
-    /// Whether keel's `-- keel:` directives are read from it too.
-    pub keel_directives: bool,
     /// The tool runs it as written, outside any transaction of its own.
     pub as_written: bool,
 }
@@ -228,7 +226,6 @@ impl Part {
             sql,
             no_transaction: false,
             splitting: Splitting::Standard,
-            keel_directives: true,
             as_written: false,
         }
     }
