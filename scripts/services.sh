@@ -38,11 +38,12 @@ ensure_mariadb() {
 # and client certificates (scripts/postgres-tls.sh). They need these tools.
 ensure_tls_tools() {
   local missing=()
-  for tool in openssl mariadb-install-db runuser; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  # pg_dump and mysqldump: real dump files are tested as baseline migrations
+  for tool in openssl mariadb-install-db runuser pg_dump mysqldump; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null || missing+=(mariadbd)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(initdb)
   [ ${#missing[@]} -eq 0 ] && return 0
-  echo "error: the TLS tests need ${missing[*]}, which is not installed." >&2
-  echo "hint: apt-get install openssl mariadb-server postgresql; the TLS tests are never skipped." >&2
+  echo "error: the TLS and dump-file tests need ${missing[*]}, which is not installed." >&2
+  echo "hint: apt-get install openssl mariadb-server mariadb-client postgresql postgresql-client; these tests are never skipped." >&2
   exit 1
 }

@@ -29,6 +29,7 @@ mod malformed;
 mod nothing_silent;
 mod own_transactions;
 mod pgbouncer;
+mod real_dumps;
 mod secrets;
 mod sequences_postgres;
 mod sequences_sqlite_mysql;

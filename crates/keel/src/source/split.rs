@@ -133,14 +133,16 @@ impl<'a> Splitter<'a> {
             match c {
                 b'-' if self.peek(1) == b'-' => self.line_comment(),
                 b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
-                b'/' if self.peek(1) == b'*' => match executable_comment(self.bytes, self.pos, self.dialect) {
-                    Some(len) => {
-                        self.code();
-                        self.pos += len;
-                        self.exec_comment = true;
+                b'/' if self.peek(1) == b'*' => {
+                    match executable_comment(self.bytes, self.pos, self.dialect) {
+                        Some(len) => {
+                            self.code();
+                            self.pos += len;
+                            self.exec_comment = true;
+                        }
+                        None => self.skip_block_comment(),
                     }
-                    None => self.skip_block_comment(),
-                },
+                }
                 b'*' if self.exec_comment && self.peek(1) == b'/' => {
                     self.code();
                     self.pos += 2;
@@ -192,7 +194,9 @@ impl<'a> Splitter<'a> {
                         && self.at_line_start()
                         && self.delimiter_command() => {}
                 b'\\'
-                    if self.dialect == Dialect::Postgres && !self.has_code && self.at_line_start() =>
+                    if self.dialect == Dialect::Postgres
+                        && !self.has_code
+                        && self.at_line_start() =>
                 {
                     self.psql_command();
                 }
@@ -310,7 +314,8 @@ impl<'a> Splitter<'a> {
             }
             line_start = line_end + 1;
         };
-        self.copies.push((command_end, data_start, line_start.min(end)));
+        self.copies
+            .push((command_end, data_start, line_start.min(end)));
         self.finish(end);
         self.pos = end;
     }
@@ -689,7 +694,11 @@ pub fn psql_command(text: &str) -> Option<PsqlCommand<'_>> {
 /// data after the command, up to its `\.` line): the command, without its
 /// `;`, and the data, each row ending in a line break.
 pub fn copy_from_stdin(text: &str) -> Option<(&str, std::borrow::Cow<'_, str>)> {
-    if leading_words(text, Dialect::Postgres, 1).first().map(String::as_str) != Some("COPY") {
+    if leading_words(text, Dialect::Postgres, 1)
+        .first()
+        .map(String::as_str)
+        != Some("COPY")
+    {
         return None;
     }
     let mut s = Splitter::new(text, Dialect::Postgres);
@@ -844,7 +853,10 @@ fn executable_comment(b: &[u8], i: usize, dialect: Dialect) -> Option<usize> {
         [b'/', b'*', b'M', b'!'] => 4,
         _ => return None,
     };
-    let digits = b[i + open..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = b[i + open..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
     Some(open + digits)
 }
 
