@@ -629,6 +629,7 @@ fn refuse_transaction_control(
     let mut in_keels = Vec::new();
     let mut never_committed = Vec::new();
     let mut pooled = Vec::new();
+    let mut outside_only = Vec::new();
     for m in plan {
         let Some(file) = file_for(m, direction) else {
             continue;
@@ -675,6 +676,12 @@ fn refuse_transaction_control(
             continue;
         }
         for s in split(&file.sql, dialect) {
+            if let Some(what) = crate::source::split::outside_transaction_only(&s.text, dialect) {
+                outside_only.push(format!(
+                    "{}:{}: `{what}` cannot run inside a transaction, and keel runs this file in one",
+                    file.file, s.line
+                ));
+            }
             if let Some(command) = crate::source::split::transaction_control(&s.text, dialect) {
                 in_keels.push(format!(
                     "{}:{}: `{command}` controls the transaction keel runs this migration in",
@@ -688,6 +695,13 @@ fn refuse_transaction_control(
             action: "run session settings statement by statement through a transaction pooler".into(),
             problems: pooled,
             hint: "drop the `-- keel:no-transaction` line if PostgreSQL allows the file in a transaction (its SET then holds for the whole migration), or qualify names instead of setting search_path, or run this migration with a URL that bypasses the pooler".into(),
+        });
+    }
+    if !outside_only.is_empty() {
+        return Err(Error::Refused {
+            action: "run statements that cannot run in a transaction inside one".into(),
+            problems: outside_only,
+            hint: "put `-- keel:no-transaction` on the file's first line, so keel runs it statement by statement and records each one; keep such a statement in a file of its own, as a failure there leaves the statements before it applied".into(),
         });
     }
     let hint = match (in_keels.is_empty(), never_committed.is_empty()) {

@@ -84,3 +84,43 @@ on_every_engine!(a_transaction_never_committed_is_refused, |db| {
     // refused before anything ran
     assert!(!db.has_table("a"));
 });
+
+#[test]
+fn a_statement_that_cannot_run_in_a_transaction_is_refused_before_anything_runs() {
+    for engine in [Engine::Postgres, Engine::Sqlite] {
+        let db = TestDb::new(engine, "outside_only");
+        db.write("1_a.sql", "CREATE TABLE a (id INT);\n");
+        let statement = match engine {
+            Engine::Postgres => "CREATE INDEX CONCURRENTLY a_id ON a (id)",
+            _ => "VACUUM",
+        };
+        db.write(
+            "2_b.sql",
+            format!("CREATE TABLE b (id INT);\n{statement};\n"),
+        );
+        let (code, doc) = db.keel_json(&["up"]);
+        assert_eq!(code, Some(2), "{doc}");
+        assert_eq!(doc["error"]["kind"], "refused", "{doc}");
+        assert!(
+            doc["error"]["problems"].to_string().contains("2_b.sql:2"),
+            "{doc}"
+        );
+        assert!(
+            doc["error"]["hint"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("-- keel:no-transaction"),
+            "{doc}"
+        );
+        // nothing ran, not even the migration before it
+        assert!(!db.has_table("a") && !db.has_table("b"), "{engine:?}");
+        // as the hint says
+        db.write(
+            "2_b.sql",
+            format!("-- keel:no-transaction\nCREATE TABLE b (id INT);\n{statement};\n"),
+        );
+        let (code, doc) = db.keel_json(&["up"]);
+        assert_eq!(code, Some(0), "{engine:?}: {doc}");
+        assert!(db.has_table("b"));
+    }
+}

@@ -70,7 +70,14 @@ pub fn register(secret: &str) {
 /// string before anything is printed.
 pub fn register_in(text: &str) {
     for span in value_spans(text) {
-        let found = &text[span.clone()];
+        let raw = &text[span];
+        register(raw);
+        // the password as the URL parser reads it
+        let found: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .collect();
+        let found = found.as_str();
         register(found);
         // a query value may be form-encoded (`+` for a space)
         for form in [found.to_string(), found.replace('+', " ")] {
@@ -92,21 +99,34 @@ pub fn register_in(text: &str) {
 /// The passwords of `value` read as one value (an argument, a variable, a
 /// URL keel was given), not as running text: one URL even with white space
 /// or a backtick in its user name or password, and a query's `password=`
-/// running to `&` or `#`. Empty for a value of several lines, which is
-/// text. Byte ranges into `value`.
+/// running to `&` or `#`. Tabs and line breaks are passed over wherever
+/// they are, as the URL parser drops them. Byte ranges into `value`.
 fn value_spans(value: &str) -> Vec<std::ops::Range<usize>> {
-    let whole = value.trim();
-    if whole.contains(['\n', '\r']) {
-        return Vec::new();
+    // the value without tabs and line breaks, and where each of its bytes
+    // is in `value`
+    let mut joined = String::with_capacity(value.len());
+    let mut origin = Vec::with_capacity(value.len());
+    for (at, c) in value.char_indices() {
+        if !matches!(c, '\t' | '\n' | '\r') {
+            joined.push(c);
+            origin.extend(at..at + c.len_utf8());
+        }
     }
-    let lead = value.len() - value.trim_start().len();
+    let whole = joined.trim();
+    let lead = joined.len() - joined.trim_start().len();
     let mut spans = key_value_spans(whole, true);
     spans.extend(token_password(whole));
-    for s in &mut spans {
-        *s = s.start + lead..s.end + lead;
-    }
-    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
-    spans
+    let mut out: Vec<std::ops::Range<usize>> = spans
+        .into_iter()
+        .filter(|s| s.end > s.start)
+        .filter_map(|s| {
+            let start = *origin.get(s.start + lead)?;
+            let end = *origin.get(s.end + lead - 1)? + 1;
+            Some(start..end)
+        })
+        .collect();
+    out.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    out
 }
 
 /// Registers the passwords the environment gives the drivers

@@ -632,6 +632,49 @@ pub fn transaction_control(text: &str, dialect: Dialect) -> Option<&'static str>
     })
 }
 
+/// A statement the engine refuses inside a transaction block (PostgreSQL
+/// SQLSTATE 25001: `CREATE INDEX CONCURRENTLY`, `VACUUM`, `CREATE
+/// DATABASE`, …; SQLite's `VACUUM`): what it is, for the message that
+/// refuses it in a file keel would run in its transaction.
+pub fn outside_transaction_only(text: &str, dialect: Dialect) -> Option<&'static str> {
+    let words = leading_words(text, dialect, 4);
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    match dialect {
+        Dialect::Postgres => Some(match w.as_slice() {
+            ["CREATE", "INDEX", "CONCURRENTLY", ..]
+            | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..] => "CREATE INDEX CONCURRENTLY",
+            ["DROP", "INDEX", "CONCURRENTLY", ..] => "DROP INDEX CONCURRENTLY",
+            ["REINDEX", ..] if w.contains(&"CONCURRENTLY") || concurrently_in_options(text) => {
+                "REINDEX CONCURRENTLY"
+            }
+            ["VACUUM", ..] => "VACUUM",
+            ["CREATE", "DATABASE", ..] => "CREATE DATABASE",
+            ["DROP", "DATABASE", ..] => "DROP DATABASE",
+            ["CREATE", "TABLESPACE", ..] => "CREATE TABLESPACE",
+            ["DROP", "TABLESPACE", ..] => "DROP TABLESPACE",
+            ["ALTER", "SYSTEM", ..] => "ALTER SYSTEM",
+            ["CREATE", "SUBSCRIPTION", ..] => "CREATE SUBSCRIPTION",
+            ["DROP", "SUBSCRIPTION", ..] => "DROP SUBSCRIPTION",
+            _ => return None,
+        }),
+        Dialect::Sqlite => matches!(w.as_slice(), ["VACUUM", ..]).then_some("VACUUM"),
+        Dialect::Mysql => None,
+    }
+}
+
+/// `REINDEX (CONCURRENTLY) …`, `REINDEX (VERBOSE, CONCURRENTLY) …`.
+fn concurrently_in_options(text: &str) -> bool {
+    let tokens = leading_tokens(text, Dialect::Postgres, 8);
+    tokens
+        .first()
+        .is_some_and(|t| t.eq_ignore_ascii_case("REINDEX"))
+        && tokens.get(1).is_some_and(|t| t == "(")
+        && tokens
+            .iter()
+            .take_while(|t| *t != ")")
+            .any(|t| t.eq_ignore_ascii_case("CONCURRENTLY"))
+}
+
 /// How a statement changes the transaction a file opened itself:
 /// `Some(true)` opens one (`BEGIN`, `START TRANSACTION`), `Some(false)`
 /// ends it (`COMMIT`, `ROLLBACK`, `END`, `ABORT`, but not `ROLLBACK TO
@@ -1182,6 +1225,28 @@ mod tests {
             "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.id = 1"
         );
         assert_eq!((t[3], st[3].line), ("SELECT 3", 10));
+    }
+
+    #[test]
+    fn statements_that_cannot_run_in_a_transaction() {
+        let pg = |t| outside_transaction_only(t, Dialect::Postgres);
+        assert_eq!(
+            pg("-- why\ncreate unique index concurrently i on t (a)"),
+            Some("CREATE INDEX CONCURRENTLY")
+        );
+        assert_eq!(
+            pg("REINDEX (VERBOSE, CONCURRENTLY) TABLE t"),
+            Some("REINDEX CONCURRENTLY")
+        );
+        assert_eq!(pg("VACUUM ANALYZE t"), Some("VACUUM"));
+        assert_eq!(pg("CREATE INDEX i ON t (a)"), None);
+        assert_eq!(pg("REINDEX TABLE t"), None);
+        assert_eq!(pg("SELECT 'VACUUM'"), None);
+        assert_eq!(
+            outside_transaction_only("VACUUM", Dialect::Sqlite),
+            Some("VACUUM")
+        );
+        assert_eq!(outside_transaction_only("VACUUM", Dialect::Mysql), None);
     }
 
     #[test]
