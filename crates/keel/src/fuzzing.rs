@@ -41,6 +41,20 @@ pub fn split(sql: &str, dialect: Dialect) -> Result<(), String> {
         }
     }
     for s in &plain {
+        // a COPY's command and data are the statement's, in that order
+        if let Some((command, data)) = split::copy_from_stdin(&s.text) {
+            let rows = data.strip_suffix('\n').unwrap_or(&data);
+            let after = s.text.get(command.len()..).unwrap_or_default();
+            if !s.text.starts_with(command) || !after.contains(rows) {
+                return Err(format!(
+                    "COPY {command:?} with data {rows:?} is not its statement {:?}",
+                    s.text
+                ));
+            }
+        }
+        let _ = split::psql_command(&s.text);
+        let _ = split::outside_transaction_only(&s.text, dialect);
+        let _ = split::locks_tables(&s.text, dialect);
         let _ = split::transaction_control(&s.text, dialect);
         let _ = split::created_object(&s.text, dialect);
         let _ = split::is_session_statement(&s.text, dialect);
@@ -127,8 +141,10 @@ fn check_statements(
             .chars()
             .filter(|c| !c.is_whitespace() && *c != ';')
             .collect();
+        // psql's `\restrict` and kin are passed over like comments
         let comment = ["--", "/*", "*/"].iter().any(|m| around.contains(m))
-            || (dialect == Dialect::Mysql && gap.contains('#'));
+            || (dialect == Dialect::Mysql && gap.contains('#'))
+            || (dialect == Dialect::Postgres && gap.contains('\\'));
         if !rest.is_empty() && !comment {
             return Err(format!(
                 "{what}: {rest:?} between statements belongs to no statement"
@@ -147,11 +163,15 @@ fn separators_only(gap: &str, dialect: Dialect) -> bool {
         if rest.is_empty() {
             return true;
         }
-        if let Some(r) = rest.strip_prefix("--").or_else(|| {
-            (dialect == Dialect::Mysql)
-                .then(|| rest.strip_prefix('#'))
-                .flatten()
-        }) {
+        let line_comment = match dialect {
+            Dialect::Mysql => rest.strip_prefix('#'),
+            // a psql command keel passes over (`\restrict key`)
+            Dialect::Postgres => rest
+                .strip_prefix('\\')
+                .filter(|_| split::psql_command(rest).is_some_and(|c| c.inert)),
+            Dialect::Sqlite => None,
+        };
+        if let Some(r) = rest.strip_prefix("--").or(line_comment) {
             rest = r.split_once('\n').map_or("", |(_, after)| after);
         } else if let Some(r) = rest.strip_prefix("/*") {
             match r.find("*/") {

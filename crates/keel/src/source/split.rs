@@ -196,6 +196,7 @@ impl<'a> Splitter<'a> {
                 b'\\'
                     if self.dialect == Dialect::Postgres
                         && !self.has_code
+                        && !self.goose_block
                         && self.at_line_start() =>
                 {
                     self.psql_command();
@@ -1247,6 +1248,53 @@ mod tests {
             Some("VACUUM")
         );
         assert_eq!(outside_transaction_only("VACUUM", Dialect::Mysql), None);
+    }
+
+    #[test]
+    fn psql_commands_and_copy_blocks_as_psql_reads_them() {
+        let sql = "--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123\n\nSET x = 1;\n\
+                   COPY app.t (id, note) FROM stdin;\n1\ta;b\n2\t\\N\n3\t\\\\.\n\\.\n\
+                   SELECT 2;\n\\connect other\nCOPY u FROM STDIN WITH (DELIMITER ';');\n4;x\n\\.\n\
+                   \\unrestrict AbC123\n";
+        let got = split(sql, Dialect::Postgres);
+        let texts: Vec<&str> = got.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts.len(), 5, "{texts:#?}");
+        assert!(texts[0].ends_with("SET x = 1") && !texts[0].contains("restrict"));
+        assert!(texts[1].starts_with("COPY app.t") && texts[1].ends_with("\\."));
+        assert_eq!(got[1].line, 8);
+        assert_eq!(texts[2], "SELECT 2");
+        assert_eq!(texts[3], "\\connect other");
+        assert_eq!(got[3].line, 14);
+        let (command, data) = copy_from_stdin(texts[1]).expect("a COPY");
+        assert_eq!(command, "COPY app.t (id, note) FROM stdin");
+        // a row holding `\\.` (an escaped backslash) is data, not the end
+        assert_eq!(data, "1\ta;b\n2\t\\N\n3\t\\\\.\n");
+        let (command, data) = copy_from_stdin(texts[4]).expect("a COPY");
+        assert_eq!(command, "COPY u FROM STDIN WITH (DELIMITER ';')");
+        assert_eq!(data, "4;x\n");
+        assert_eq!(
+            psql_command(texts[3]).map(|c| (c.name, c.inert)),
+            Some(("connect", false))
+        );
+        assert!(psql_command("\\restrict k").is_some_and(|c| c.inert));
+        assert!(psql_command("\\set ON_ERROR_STOP on").is_some_and(|c| c.inert));
+        assert!(psql_command("\\set x 1").is_some_and(|c| !c.inert));
+        assert_eq!(copy_from_stdin("COPY t TO STDOUT"), None);
+        // data to the end of the file when `\\.` is missing
+        let open = split("COPY t FROM stdin;\n1\n2", Dialect::Postgres);
+        assert_eq!(open.len(), 1);
+        assert_eq!(
+            copy_from_stdin(&open[0].text)
+                .map(|(_, d)| d.into_owned())
+                .as_deref(),
+            Some("1\n2\n")
+        );
+        // elsewhere a backslash is no psql command and COPY has no data
+        assert_eq!(split("SELECT 1;\n\\x\n", Dialect::Mysql).len(), 2);
+        assert_eq!(
+            split("COPY t FROM stdin;\nSELECT 1;", Dialect::Sqlite).len(),
+            2
+        );
     }
 
     #[test]

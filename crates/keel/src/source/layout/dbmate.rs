@@ -66,6 +66,8 @@ pub(super) fn read(f: &File) -> Result<Vec<Part>, SourceProblem> {
             "no `-- migrate:up` line: dbmate files start their SQL with it".to_string(),
         ));
     }
+    let first = sections.iter().map(|s| s.1).min().unwrap_or(0);
+    refuse_header_directive(&f.path, &lines, first, "-- migrate:up")?;
     let mut parts = Vec::new();
     for (k, (direction, start, no_transaction)) in sections.iter().enumerate() {
         let end = sections.get(k + 1).map_or(lines.len(), |s| s.1);
@@ -86,6 +88,32 @@ pub(super) fn read(f: &File) -> Result<Vec<Part>, SourceProblem> {
         parts.push(part);
     }
     Ok(parts)
+}
+
+/// A `-- keel:` line before a file's first section belongs to no section:
+/// an error naming its line, rather than a directive silently lost.
+pub(super) fn refuse_header_directive(
+    path: &str,
+    lines: &[&str],
+    first: usize,
+    marker: &str,
+) -> Result<(), SourceProblem> {
+    for (i, line) in lines.iter().take(first).enumerate() {
+        let comment = line.trim_start().strip_prefix("--").map(str::trim_start);
+        if comment
+            .and_then(|c| c.get(..5))
+            .is_some_and(|head| head.eq_ignore_ascii_case("keel:"))
+        {
+            return Err(SourceProblem::new(
+                path,
+                Some(i + 1),
+                format!(
+                    "a `-- keel:` directive before `{marker}` applies to no section: move it to the line after `{marker}` (or after the section marker it is meant for)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Lines `start+1 .. end`, with every other line blanked so that line

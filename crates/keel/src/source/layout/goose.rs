@@ -91,6 +91,8 @@ pub(super) fn read(f: &File) -> Result<Vec<Part>, SourceProblem> {
             "no `-- +goose Up` line: goose files start their SQL with it".to_string(),
         ));
     }
+    let first = sections.iter().map(|s| s.1).min().unwrap_or(0);
+    super::dbmate::refuse_header_directive(&f.path, &lines, first, "-- +goose Up")?;
     let mut parts = Vec::new();
     for (k, (direction, start)) in sections.iter().enumerate() {
         let end = sections.get(k + 1).map_or(lines.len(), |s| s.1);

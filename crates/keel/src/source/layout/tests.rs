@@ -306,3 +306,49 @@ fn repeatables_run_after_versioned_ones_and_again_when_changed() {
     let down = plan::down(&changed, &applied, crate::plan::DownTarget::Version(0));
     assert!(down.is_err() || down.unwrap().iter().all(|m| !m.is_repeatable()));
 }
+
+#[test]
+fn keel_directives_hold_in_every_layout_and_are_never_lost() {
+    // inside a dbmate or goose section, in a Flyway file
+    let m = ok(&[(
+        "20200101000000_idx.sql",
+        "-- migrate:up\n-- keel:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
+    )]);
+    assert!(m.get(20200101000000).unwrap().up.directives.no_transaction);
+    let m = ok(&[(
+        "00001_idx.sql",
+        "-- +goose Up\n-- keel:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
+    )]);
+    assert!(m.get(1).unwrap().up.directives.no_transaction);
+    let m = ok(&[(
+        "V1__idx.sql",
+        "-- KEEL: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
+    )]);
+    assert!(m.get(1).unwrap().up.directives.no_transaction);
+    // before the first section it applies to none: an error, not lost
+    let p = problems(
+        &[(
+            "20200101000000_idx.sql",
+            "-- keel:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
+        )],
+        None,
+    );
+    assert!(
+        p.contains("applies to no section") && p.contains("line: Some(1)"),
+        "{p}"
+    );
+    let p = problems(
+        &[(
+            "00001_idx.sql",
+            "-- keel:no-transaction\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
+        )],
+        None,
+    );
+    assert!(p.contains("applies to no section"), "{p}");
+    // and a typo in a foreign layout is an error too
+    let p = problems(
+        &[("V1__idx.sql", "-- keel:no-transacton\nSELECT 1;\n")],
+        None,
+    );
+    assert!(p.contains("unknown directive"), "{p}");
+}
