@@ -387,7 +387,6 @@ fn check(db: &TestDb, migs: &[Mig], when: &str) -> Option<(i64, i64, Option<i64>
             counts.iter().all(|c| *c <= 1),
             "{ctx}: an effect exists twice"
         );
-        let present = |i: usize| counts[i] == 1;
         match rows.get(&m.version) {
             None => assert!(
                 counts.iter().all(|c| *c <= 0),
@@ -410,19 +409,19 @@ fn check(db: &TestDb, migs: &[Mig], when: &str) -> Option<(i64, i64, Option<i64>
                     r.applied + 1,
                     "{ctx}: the statement in doubt is not the next one {r:?}"
                 );
-                for i in 0..counts.len() {
-                    if counts[i] < 0 {
+                for (i, count) in counts.iter().enumerate() {
+                    if *count < 0 {
                         continue;
                     }
                     if i < applied {
                         assert!(
-                            present(i),
+                            *count == 1,
                             "{ctx}: statement {} recorded applied, missing ({r:?})",
                             i + 1
                         );
                     } else if i > applied {
                         assert!(
-                            !present(i),
+                            *count != 1,
                             "{ctx}: statement {} took effect, recorded neither applied nor in doubt ({r:?})",
                             i + 1
                         );
