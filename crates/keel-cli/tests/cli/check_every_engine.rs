@@ -21,7 +21,8 @@ fn setup(db: &TestDb) {
         "0002_order.sql",
         format!(
             "CREATE TABLE {o} (code varchar(20) PRIMARY KEY, {u} varchar(20) REFERENCES {u} (code));\n\
-             CREATE INDEX order_user ON {o} ({u});",
+             CREATE INDEX order_user ON {o} ({u});\n\
+             CREATE VIEW user_orders AS SELECT x.email, y.code FROM {u} x JOIN {o} y ON y.{u} = x.code;",
             o = db.q("order"),
             u = db.q("user")
         ),
