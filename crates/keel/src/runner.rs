@@ -917,8 +917,8 @@ async fn run_file(
             .await?
         {
             let f = failure(index, error, 0);
-            db.backend.write(&failure_write(&f)).await?;
-            return Err(Error::MigrationFailed(Box::new(f)));
+            let written = db.backend.write(&failure_write(&f)).await;
+            return Err(recorded_failure(f, written, true));
         }
     } else {
         // Statement by statement. Each statement is recorded as started
@@ -943,8 +943,8 @@ async fn run_file(
         }
         if let Some((index, error, kept)) = ran? {
             let f = failure(index, error, kept);
-            db.backend.write(&failure_write(&f)).await?;
-            return Err(Error::MigrationFailed(Box::new(f)));
+            let written = db.backend.write(&failure_write(&f)).await;
+            return Err(recorded_failure(f, written, false));
         }
         let finish = match finish {
             Write::Upsert(mut r) => {
@@ -975,6 +975,32 @@ async fn run_file(
         statements: Vec::new(),
         duration_ms: Some(started.elapsed().as_millis() as u64),
     })
+}
+
+/// The error of a failed statement, once keel tried to record it. When the
+/// record could not be written either (the server ended the session, as
+/// `pg_terminate_backend` or a restart does), both are said, with what the
+/// tracking table holds instead: nothing for a migration in a transaction
+/// (never committed), else the record of the statement as started, in doubt.
+fn recorded_failure(f: MigrationFailure, written: Result<()>, transactional: bool) -> Error {
+    let Err(lost) = written else {
+        return Error::MigrationFailed(Box::new(f));
+    };
+    let state = if transactional {
+        "nothing of it was kept (its transaction was never committed) and nothing is recorded: run `keel up` again once the database is reachable".to_string()
+    } else {
+        format!(
+            "its record says statement {} is in doubt: once the database is reachable, `keel repair` shows the options",
+            f.statement_index
+        )
+    };
+    Error::Database {
+        context: format!(
+            "migration {} ({}) stopped at statement {} (line {}), and recording that failed too ({lost}), so {state}; the statement's error",
+            f.version, f.file, f.statement_index, f.line
+        ),
+        error: f.error,
+    }
 }
 
 /// Runs `statements` one by one from `resume_from`, recording each as

@@ -486,3 +486,79 @@ fn an_interrupted_concurrent_index_build_is_reported_invalid() {
         .success();
     db.keel().arg("status").assert().code(0);
 }
+
+/// The server ends keel's session while a statement runs (an operator's
+/// `pg_terminate_backend`, a failover): the statement's error and the lost
+/// record are both said, and the tracking table holds what is true.
+#[test]
+fn a_session_ended_by_the_server_mid_statement_is_told_truly() {
+    for no_transaction in [true, false] {
+        let db = TestDb::new(Engine::Postgres, "terminated");
+        let header = if no_transaction {
+            "-- keel:no-transaction\n"
+        } else {
+            ""
+        };
+        db.write("1_a.sql", "CREATE TABLE a (id int);\n");
+        db.write(
+            "2_b.sql",
+            format!(
+                "{header}CREATE TABLE b (id int);\nSELECT pg_sleep(20);\nCREATE TABLE c (id int);\n"
+            ),
+        );
+        let child = db
+            .keel_process(&["up", "--format", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run keel");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let ended = db.scalar(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                 AND query LIKE '%pg_sleep(20)%' AND query NOT LIKE '%pg_stat_activity%'",
+            );
+            if ended != "0" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the slow statement never started"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().expect("keel ends");
+        assert_eq!(out.status.code(), Some(2));
+        let doc = crate::support::json(&out);
+        let message = doc["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("57P01"),
+            "the statement's error is said: {doc}"
+        );
+        assert!(db.has_table("a"));
+        let row = db.query(
+            "SELECT success::text, statements_applied::text, failed_statement_index::text, error FROM keel_migrations WHERE version = 2",
+        );
+        if no_transaction {
+            assert!(message.contains("in doubt"), "{doc}");
+            // the statement was recorded as started: in doubt, not failed
+            assert_eq!(
+                row,
+                vec![vec![
+                    Some("false".to_string()),
+                    Some("1".to_string()),
+                    Some("2".to_string()),
+                    None
+                ]]
+            );
+            assert!(db.has_table("b") && !db.has_table("c"));
+            let (_, status) = db.keel_json(&["status"]);
+            assert_eq!(status["counts"]["in-doubt"], 1, "{status}");
+        } else {
+            assert!(message.contains("nothing of it was kept"), "{doc}");
+            assert!(row.is_empty(), "no record of a migration that left nothing");
+            assert!(!db.has_table("b"));
+        }
+    }
+}
