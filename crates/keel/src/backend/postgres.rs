@@ -318,13 +318,9 @@ fn commit_timing(table: &str, finish: &Write) -> Option<String> {
 
 type Request<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + 'a>>;
 
-/// Sends a migration's `COPY … FROM STDIN` (prepared) and its data, as psql
-/// does for the `COPY` blocks of a `pg_dump` file.
-async fn copy_in(
-    client: &Client,
-    command: &tokio_postgres::Statement,
-    data: &str,
-) -> Result<(), tokio_postgres::Error> {
+/// Sends a migration's `COPY … FROM STDIN` and its data, as psql does for
+/// the `COPY` blocks of a `pg_dump` file.
+async fn copy_in(client: &Client, command: &str, data: &str) -> Result<(), tokio_postgres::Error> {
     use futures_util::SinkExt;
     let sink = client.copy_in::<_, bytes::Bytes>(command).await?;
     let mut sink = std::pin::pin!(sink);
@@ -338,10 +334,7 @@ async fn copy_in(
 /// anything else as simple protocol.
 async fn run_statement(client: &Client, sql: &str) -> Result<(), tokio_postgres::Error> {
     match crate::source::split::copy_from_stdin(sql) {
-        Some((command, data)) => {
-            let command = client.prepare(command).await?;
-            copy_in(client, &command, &data).await
-        }
+        Some((command, data)) => copy_in(client, command, &data).await,
         None => client.batch_execute(sql).await,
     }
 }
@@ -576,18 +569,13 @@ impl Driver for Postgres {
                 "RESET ALL; SET SESSION AUTHORIZATION DEFAULT; SET LOCAL synchronous_commit TO off"
             }
         };
-        let mut copies = Vec::with_capacity(statements.len());
-        for (i, s) in statements.iter().enumerate() {
-            copies.push(match crate::source::split::copy_from_stdin(&s.text) {
-                Some((command, data)) => match self.client.prepare(command).await {
-                    Ok(prepared) => Some((prepared, data)),
-                    // nothing has run yet: the migration fails at this statement
-                    Err(e) if e.as_db_error().is_some() => return Ok(Err((i, db_error(&e)))),
-                    Err(e) => return Err(fail("preparing a COPY statement", e)),
-                },
-                None => None,
-            });
-        }
+        // A `COPY … FROM STDIN` prepares its statement before it sends its
+        // data, which a pipeline would reorder: a migration holding one is
+        // sent request by request instead (in its transaction, so on one
+        // server connection behind a pooler too).
+        let has_copy = statements
+            .iter()
+            .any(|s| crate::source::split::copy_from_stdin(&s.text).is_some());
         let client = &self.client;
         let fence = self.lease.fence();
         let (fence_sql, token) = (&fence.0, fence.1);
@@ -610,15 +598,11 @@ impl Driver for Postgres {
                     .map(|_| ())
             }));
         }
-        for (s, copy) in statements.iter().zip(&copies) {
-            match copy {
-                // prepared before the pipeline: a COPY sends its Bind at its
-                // first poll, in order, and the connection holds back what
-                // follows until its data is sent
-                Some((command, data)) => {
-                    requests.push(Box::pin(copy_in(client, command, data)));
-                }
-                None => requests.push(Box::pin(client.batch_execute(&s.text))),
+        for s in statements {
+            if has_copy {
+                requests.push(Box::pin(run_statement(client, &s.text)));
+            } else {
+                requests.push(Box::pin(client.batch_execute(&s.text)));
             }
         }
         requests.push(Box::pin(client.batch_execute(own_user)));
@@ -632,7 +616,16 @@ impl Driver for Postgres {
             requests.push(Box::pin(client.batch_execute(after)));
         }
         self.reset_done = false;
-        let mut results = pipeline(requests).await.into_iter();
+        let mut results = if has_copy {
+            let mut done = Vec::with_capacity(requests.len());
+            for request in requests {
+                done.push(request.await);
+            }
+            done
+        } else {
+            pipeline(requests).await
+        }
+        .into_iter();
         if let Some(Err(e)) = results.next() {
             return Err(fail("starting a transaction", e));
         }
