@@ -11,7 +11,7 @@
 use crate::db::Database;
 use crate::error::{DbError, Error, MigrationFailure, Result};
 use crate::plan::{self, DownTarget, Entry, RepairStep, State, Target};
-use crate::source::split::{Statement, split};
+use crate::source::split::{OpenTransaction, Statement, split};
 use crate::source::{Migration, Migrations, SqlFile, textdiff};
 use crate::tracking::{AppliedMigration, Method, Record, Write};
 use serde::Serialize;
@@ -659,15 +659,11 @@ fn refuse_transaction_control(
                     }
                 }
             }
-            let mut open: Option<usize> = None;
-            for s in &statements {
-                match crate::source::split::block_effect(&s.text, dialect) {
-                    Some(true) => open = open.or(Some(s.line)),
-                    Some(false) => open = None,
-                    None => {}
-                }
+            let mut open = OpenTransaction::default();
+            for (i, s) in statements.iter().enumerate() {
+                open.step(i, &s.text, dialect);
             }
-            if let Some(line) = open {
+            if let Some(line) = open.since().and_then(|i| statements.get(i)).map(|s| s.line) {
                 never_committed.push(format!(
                     "{}:{line}: the transaction this statement opens is never committed (it would be rolled back when keel disconnects, records and all): end it with COMMIT",
                     file.file
@@ -965,6 +961,19 @@ async fn run_file(
             other => other,
         };
         db.backend.write(&finish).await?;
+        // A MySQL file may have turned autocommit off: keel's last rows
+        // would then wait for a commit that never comes. The file's own
+        // writes are committed by then (one that leaves a transaction open
+        // is refused before it runs), so this commits keel's rows only;
+        // with autocommit on it does nothing.
+        if db.dialect() == crate::dialect::Dialect::Mysql
+            && let Err(error) = db.backend.execute("COMMIT").await?
+        {
+            return Err(Error::db(
+                "committing keel's record of the migration",
+                error,
+            ));
+        }
     }
     Ok(Step {
         version: m.version,
@@ -1022,7 +1031,8 @@ async fn run_statements(
     total: i64,
 ) -> Result<Option<(usize, DbError, usize)>> {
     let dialect = db.dialect();
-    let mut open_block: Option<usize> = None;
+    let mut open =
+        OpenTransaction::resumed(statements.get(..resume_from).unwrap_or_default(), dialect);
     for (index, s) in statements.iter().enumerate().skip(resume_from) {
         match direction {
             Direction::Up if index > resume_from => {
@@ -1046,7 +1056,7 @@ async fn run_statements(
             }
         }
         if let Err(error) = db.backend.execute(&s.text).await? {
-            let kept = match open_block {
+            let kept = match open.since() {
                 Some(begin) => {
                     // the error is the statement's; a failed ROLLBACK
                     // leaves nothing more to undo
@@ -1055,13 +1065,14 @@ async fn run_statements(
                 }
                 None => index,
             };
+            // with autocommit off, keel's record of the failure would wait
+            // for a commit that never comes
+            if open.autocommit_off() {
+                let _ = db.backend.execute("SET autocommit = 1").await?;
+            }
             return Ok(Some((index, error, kept)));
         }
-        match crate::source::split::block_effect(&s.text, dialect) {
-            Some(true) => open_block = open_block.or(Some(index)),
-            Some(false) => open_block = None,
-            None => {}
-        }
+        open.step(index, &s.text, dialect);
     }
     Ok(None)
 }

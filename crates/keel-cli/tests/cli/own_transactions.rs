@@ -124,3 +124,55 @@ fn a_statement_that_cannot_run_in_a_transaction_is_refused_before_anything_runs(
         assert!(db.has_table("b"));
     }
 }
+
+/// `SET autocommit = 0` (mysqldump --no-autocommit, hand-written files)
+/// opens a transaction that every write joins, keel's records too: a file
+/// that never commits it is refused, a failure inside it is recorded
+/// durably after keel rolls it back, and a retry's records stay.
+#[test]
+fn mysql_autocommit_off_keeps_records_true() {
+    let db = TestDb::new(Engine::Mysql, "autocommit_off");
+    let body = "CREATE TABLE ac (id INT) ENGINE=InnoDB;\nSET autocommit=0;\nINSERT INTO ac VALUES (1);\nINSERT INTO later VALUES (1);\n";
+    db.write("0001_a.sql", body);
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(2), "{doc}");
+    assert_eq!(doc["error"]["kind"], "refused", "{doc}");
+    assert!(doc.to_string().contains("0001_a.sql:2"), "{doc}");
+    assert!(!db.has_table("ac"), "nothing ran");
+    db.write("0001_a.sql", format!("{body}COMMIT;\n"));
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(2), "{doc}");
+    assert_eq!(doc["error"]["kind"], "migration_failed", "{doc}");
+    // rolled back to the SET: the insert before the failure was not kept,
+    // and the record of the failure was (not lost with the transaction)
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM ac"), "0");
+    let row = db.query(
+        "SELECT success, statements_applied, failed_statement_index, error IS NOT NULL FROM keel_migrations",
+    );
+    assert_eq!(
+        row,
+        vec![vec![
+            Some("0".to_string()),
+            Some("1".to_string()),
+            Some("4".to_string()),
+            Some("1".to_string())
+        ]]
+    );
+    db.query("CREATE TABLE later (id INT)");
+    let (code, doc) = db.keel_json(&["repair", "--retry", "1"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM ac"), "1");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM later"), "1");
+    assert_eq!(
+        db.scalar("SELECT CONCAT(success, '/', statements_applied) FROM keel_migrations"),
+        "1/5",
+        "the retry's record was committed"
+    );
+    // the next migration runs with autocommit on again, and is recorded
+    db.write("0002_b.sql", "INSERT INTO ac VALUES (2);\n");
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM ac"), "2");
+    let (_, status) = db.keel_json(&["status"]);
+    assert_eq!(status["counts"]["applied"], 2, "{status}");
+}

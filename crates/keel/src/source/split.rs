@@ -14,7 +14,7 @@ use crate::dialect::Dialect;
 mod kinds;
 use kinds::executable_comment;
 pub use kinds::{
-    CreatedObject, PsqlCommand, block_effect, copy_from_stdin, created_object,
+    CreatedObject, OpenTransaction, PsqlCommand, block_effect, copy_from_stdin, created_object,
     is_session_statement, locks_tables, outside_transaction_only, psql_command,
     transaction_control,
 };
@@ -500,7 +500,13 @@ impl<'a> Splitter<'a> {
 
     fn word(&mut self) {
         let begin = self.pos;
-        while self.pos < self.bytes.len() && is_ident_byte(self.peek(0)) {
+        // a `DELIMITER $$` ends a statement even right after a word
+        // (`END$$`), although `$` may be part of a MySQL identifier
+        let delimiter = self.delimiter.as_deref().map(str::as_bytes);
+        while self.pos < self.bytes.len()
+            && is_ident_byte(self.peek(0))
+            && !delimiter.is_some_and(|d| self.bytes[self.pos..].starts_with(d))
+        {
             self.pos += 1;
         }
         // Keywords are short: upper-case into a stack buffer, no allocation.

@@ -97,6 +97,96 @@ pub fn block_effect(text: &str, dialect: Dialect) -> Option<bool> {
     }
 }
 
+/// What a MySQL `SET` does to `autocommit`: `Some(false)` for
+/// `SET autocommit = 0` (or `OFF`, `@@autocommit`, `SESSION autocommit`,
+/// in a list of assignments, in an executable comment), `Some(true)` for
+/// turning it back on, `None` when the statement does not set it.
+fn autocommit_setting(text: &str, dialect: Dialect) -> Option<bool> {
+    if dialect != Dialect::Mysql {
+        return None;
+    }
+    let tokens = leading_tokens(text, dialect, 48);
+    if !tokens.first()?.eq_ignore_ascii_case("SET") {
+        return None;
+    }
+    let at = tokens
+        .iter()
+        .position(|t| t.eq_ignore_ascii_case("autocommit"))?;
+    let mut rest = tokens[at + 1..].iter().map(String::as_str);
+    let value = match (rest.next()?, rest.next()?) {
+        ("=", v) => v,
+        (":", "=") => rest.next()?,
+        _ => return None,
+    };
+    match value.to_ascii_uppercase().as_str() {
+        "0" | "OFF" | "FALSE" => Some(false),
+        "1" | "ON" | "TRUE" => Some(true),
+        _ => None,
+    }
+}
+
+/// The transaction a file run statement by statement holds open, as the
+/// server sees it: opened by `BEGIN`/`START TRANSACTION`, and on MySQL by
+/// `SET autocommit = 0` and then by every statement that changes data until
+/// a `COMMIT` (or DDL, which commits) closes it. keel's progress rows join
+/// such a transaction, so when a statement inside it fails keel rolls it
+/// back, and a file that leaves one open is refused before anything runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenTransaction {
+    since: Option<usize>,
+    autocommit_off: bool,
+}
+
+impl OpenTransaction {
+    /// After statement `index` (`text`) has run.
+    pub fn step(&mut self, index: usize, text: &str, dialect: Dialect) {
+        match (
+            block_effect(text, dialect),
+            autocommit_setting(text, dialect),
+        ) {
+            (Some(true), _) => self.since = self.since.or(Some(index)),
+            (Some(false), _) => self.since = None,
+            (None, Some(false)) => {
+                self.autocommit_off = true;
+                self.since = self.since.or(Some(index));
+            }
+            // turning autocommit on commits
+            (None, Some(true)) => {
+                self.autocommit_off = false;
+                self.since = None;
+            }
+            (None, None) => {
+                if self.autocommit_off && !is_session_statement(text, dialect) {
+                    self.since = self.since.or(Some(index));
+                }
+            }
+        }
+    }
+
+    /// Where the open transaction began (0-based statement index), if one
+    /// is open.
+    pub fn since(&self) -> Option<usize> {
+        self.since
+    }
+
+    /// Whether the session runs with autocommit off: then every write,
+    /// keel's own too, waits for a commit.
+    pub fn autocommit_off(&self) -> bool {
+        self.autocommit_off
+    }
+
+    /// After the statements that ran before a retry: the session settings
+    /// they made (replayed), and no transaction open.
+    pub fn resumed(statements: &[super::Statement], dialect: Dialect) -> OpenTransaction {
+        let mut state = OpenTransaction::default();
+        for (i, s) in statements.iter().enumerate() {
+            state.step(i, &s.text, dialect);
+        }
+        state.since = None;
+        state
+    }
+}
+
 /// A MySQL statement that commits the open transaction
 /// (<https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html>).
 pub(super) fn implicit_commit(text: &str) -> bool {

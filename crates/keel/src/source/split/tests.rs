@@ -415,3 +415,63 @@ mod properties {
 fn begin_transaction_outside_compound_statements_is_a_statement() {
     assert_eq!(texts("BEGIN; SELECT 1; COMMIT;", Dialect::Sqlite).len(), 3);
 }
+
+#[test]
+fn a_dollar_delimiter_right_after_a_word_ends_the_statement() {
+    // as phpMyAdmin exports and most tutorials write it
+    let sql = "DELIMITER $$\nCREATE PROCEDURE p1() BEGIN SELECT 1; END$$\nCREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET @a=1$$\nDELIMITER ;\nselect 2;\n";
+    let got = texts(sql, Dialect::Mysql);
+    assert_eq!(
+        got,
+        [
+            "CREATE PROCEDURE p1() BEGIN SELECT 1; END",
+            "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET @a=1",
+            "select 2"
+        ]
+    );
+    let single = texts(
+        "DELIMITER $\nCREATE PROCEDURE p() BEGIN SELECT 1; END$\nDELIMITER ;\n",
+        Dialect::Mysql,
+    );
+    assert_eq!(single, ["CREATE PROCEDURE p() BEGIN SELECT 1; END"]);
+}
+
+#[test]
+fn autocommit_off_opens_a_transaction_each_write_joins() {
+    let run = |sql: &str| {
+        let mut open = OpenTransaction::default();
+        for (i, s) in split(sql, Dialect::Mysql).iter().enumerate() {
+            open.step(i, &s.text, Dialect::Mysql);
+        }
+        open
+    };
+    assert_eq!(
+        run("SET autocommit=0; INSERT INTO t VALUES (1)").since(),
+        Some(0)
+    );
+    assert_eq!(
+        run("SET autocommit=0; INSERT INTO t VALUES (1); COMMIT").since(),
+        None
+    );
+    // after a COMMIT the next write opens another; settings do not
+    let after =
+        run("SET @@session.autocommit := OFF; COMMIT; SET NAMES utf8mb4; UPDATE t SET a = 1");
+    assert_eq!(after.since(), Some(3));
+    assert!(after.autocommit_off());
+    // DDL commits; turning autocommit on commits
+    assert_eq!(
+        run("SET autocommit=0; INSERT INTO t VALUES (1); CREATE TABLE u (id INT)").since(),
+        None
+    );
+    assert_eq!(
+        run("/*!40101 SET autocommit=0 */; INSERT INTO t VALUES (1); SET autocommit = 1").since(),
+        None
+    );
+    // mysqldump --no-autocommit leaves nothing open
+    let dump = "LOCK TABLES `t` WRITE;\n/*!40000 ALTER TABLE `t` DISABLE KEYS */;\nset autocommit=0;\nINSERT INTO `t` VALUES (1);\n/*!40000 ALTER TABLE `t` ENABLE KEYS */;\nUNLOCK TABLES;\ncommit;\n/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n";
+    assert_eq!(run(dump).since(), None);
+    // elsewhere autocommit is no SQL setting
+    let mut pg = OpenTransaction::default();
+    pg.step(0, "SET autocommit = 0", Dialect::Postgres);
+    assert!(!pg.autocommit_off());
+}
