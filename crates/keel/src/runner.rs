@@ -1012,6 +1012,42 @@ fn recorded_failure(f: MigrationFailure, written: Result<()>, transactional: boo
     }
 }
 
+/// The connection lost while a statement ran statement by statement (the
+/// server killed the session, a restart, a network failure): what keel
+/// knows is what it recorded before sending it.
+fn lost_while_running(
+    m: &Migration,
+    s: &Statement,
+    index: usize,
+    in_files_transaction: bool,
+    direction: Direction,
+    lost: Error,
+) -> Error {
+    let n = index + 1;
+    let what = match direction {
+        Direction::Up if in_files_transaction => format!(
+            "the file's own open transaction was rolled back by the server, so its record says statement {n} is in doubt, and what ran since that transaction began was not kept"
+        ),
+        Direction::Up => format!(
+            "its record says statement {n} is in doubt (keel recorded that it started; it may or may not have taken effect)"
+        ),
+        Direction::Down => format!(
+            "its record says the revert got to statement {n}, which is in doubt"
+        ),
+    };
+    let file = file_for(m, direction).map_or(m.name.as_str(), |f| f.file.as_str());
+    Error::Database {
+        context: format!(
+            "migration {} ({file}): the connection was lost while statement {n} (line {}) ran, so {what}; once the database is reachable, `keel repair` shows the options; the connection's error",
+            m.version, s.line
+        ),
+        error: DbError {
+            message: lost.to_string(),
+            sqlstate: None,
+        },
+    }
+}
+
 /// Runs `statements` one by one from `resume_from`, recording each as
 /// started before it is sent; the first failure, if any, with the number
 /// of statements that stayed applied.
@@ -1055,7 +1091,10 @@ async fn run_statements(
                     .await?;
             }
         }
-        if let Err(error) = db.backend.execute(&s.text).await? {
+        let ran = db.backend.execute(&s.text).await.map_err(|lost| {
+            lost_while_running(m, s, index, open.since().is_some(), direction, lost)
+        })?;
+        if let Err(error) = ran {
             let kept = match open.since() {
                 Some(begin) => {
                     // the error is the statement's; a failed ROLLBACK
