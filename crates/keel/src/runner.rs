@@ -1031,9 +1031,9 @@ fn lost_while_running(
         Direction::Up => format!(
             "its record says statement {n} is in doubt (keel recorded that it started; it may or may not have taken effect)"
         ),
-        Direction::Down => format!(
-            "its record says the revert got to statement {n}, which is in doubt"
-        ),
+        Direction::Down => {
+            format!("its record says the revert got to statement {n}, which is in doubt")
+        }
     };
     let file = file_for(m, direction).map_or(m.name.as_str(), |f| f.file.as_str());
     Error::Database {

@@ -270,3 +270,32 @@ fn keel_directives_hold_in_a_flyway_folder() {
     assert_eq!(code, Some(2), "{doc}");
     assert!(!db.has_table("u"));
 }
+
+crate::on_every_engine!(a_carriage_return_in_a_string_reaches_the_database, |db| {
+    // a CRLF file (a Windows checkout) whose literal holds a lone CR: the
+    // line endings are a checkout artifact, the CR is data
+    db.write(
+        "1_cr.sql",
+        "CREATE TABLE t (s VARCHAR(10));\r\nINSERT INTO t VALUES ('a\rb');\r\n",
+    );
+    let (code, doc) = db.keel_json(&["up"]);
+    assert_eq!(code, Some(0), "{doc}");
+    let length = match db.engine {
+        Engine::Mysql => "SELECT CHAR_LENGTH(s) FROM t",
+        _ => "SELECT length(s) FROM t",
+    };
+    assert_eq!(db.scalar(length), "3");
+    let cr = match db.engine {
+        Engine::Postgres => "SELECT count(*) FROM t WHERE s = E'a\\rb'",
+        Engine::Mysql => "SELECT COUNT(*) FROM t WHERE s = CONCAT('a', CHAR(13), 'b')",
+        Engine::Sqlite => "SELECT count(*) FROM t WHERE s = 'a' || char(13) || 'b'",
+    };
+    assert_eq!(db.scalar(cr), "1", "the CR was changed on its way");
+    // the same file with LF endings is the same migration
+    db.write(
+        "1_cr.sql",
+        "CREATE TABLE t (s VARCHAR(10));\nINSERT INTO t VALUES ('a\rb');\n",
+    );
+    let (code, doc) = db.keel_json(&["status"]);
+    assert_eq!(code, Some(0), "{doc}");
+});

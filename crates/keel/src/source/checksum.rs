@@ -85,9 +85,34 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
+/// The text keel runs: a leading BOM removed and CRLF line endings (a
+/// checkout artifact) turned into LF, but a lone CR kept, as `psql`,
+/// `mysql` and `sqlite3` keep it — it is data inside a string literal.
+/// [`normalize`] (the checksum's) also turns lone CRs into LF.
+pub fn line_endings(text: &str) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !text.contains("\r\n") {
+        return text.to_string();
+    }
+    text.replace("\r\n", "\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_run_keeps_a_lone_cr_its_checksum_does_not() {
+        let text = "\u{feff}insert into t values ('a\rb');\r\nselect 1;\r\n";
+        assert_eq!(
+            line_endings(text),
+            "insert into t values ('a\rb');\nselect 1;\n"
+        );
+        assert_eq!(
+            Checksum::of(&line_endings(text)),
+            Checksum::of("insert into t values ('a\nb');\nselect 1;\n")
+        );
+    }
 
     #[test]
     fn crlf_cr_and_bom_do_not_change_the_checksum() {

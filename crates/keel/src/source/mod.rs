@@ -519,21 +519,26 @@ fn read_all(dir: &Path, names: Vec<String>) -> Result<Loaded, Error> {
     })
 }
 
-/// The file's text, BOM removed and line endings LF; not UTF-8 is a problem.
+/// The file's text as keel runs it ([`checksum::line_endings`]); not UTF-8
+/// is a problem.
 fn decode(file_name: &str, bytes: &[u8]) -> Result<String, SourceProblem> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
         let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        // re-saving binary data "as UTF-8" would corrupt it
+        let advice = if head.contains("-- MySQL dump") || head.contains("-- MariaDB dump") {
+            "binary column data written raw: dump again with `mysqldump --hex-blob`, which writes it as hex literals"
+        } else {
+            "save the file as UTF-8; if it holds binary data, write that as hex literals (X'…', or '\\x…'::bytea on PostgreSQL) instead"
+        };
         SourceProblem::new(
             file_name,
             Some(line),
-            format!(
-                "not valid UTF-8 (byte offset {}): save the file as UTF-8",
-                e.valid_up_to()
-            ),
+            format!("not valid UTF-8 (byte offset {}): {advice}", e.valid_up_to()),
         )
     })?;
-    Ok(checksum::normalize(text))
+    Ok(checksum::line_endings(text))
 }
 
 /// The [`SqlFile`] of one part: its directives read and its SQL checked.
@@ -554,7 +559,9 @@ fn sql_file(part: &Part, blank_down: bool) -> Result<SqlFile, SourceProblem> {
     }
     Ok(SqlFile {
         file: part.file.clone(),
-        checksum: Checksum::of_normalized(&part.sql),
+        // the text keeps lone CRs, which the checksum's normalisation turns
+        // into LF
+        checksum: Checksum::of(&part.sql),
         sql: part.sql.clone(),
         directives,
         splitting: part.splitting,

@@ -108,10 +108,45 @@ pub(crate) fn script_version(base: &str, dotted: bool) -> Option<Result<i64, Str
     Some(map_version(&parts, dotted))
 }
 
+/// The first Flyway placeholder (`${name}`, `${flyway:user}`) in `text`:
+/// its line and text. Flyway replaces them before it runs a script, and
+/// stops at one it has no value for.
+fn placeholder(text: &str) -> Option<(usize, &str)> {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("${") {
+        let start = from + at;
+        let rest = &text[start + 2..];
+        let len = rest
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | ':' | '.' | '-')))
+            .unwrap_or(rest.len());
+        if len > 0 && rest[len..].starts_with('}') {
+            let line = 1 + text[..start].matches('\n').count();
+            return Some((line, &text[start..start + 2 + len + 1]));
+        }
+        from = start + 2;
+    }
+    None
+}
+
+/// `placeholderReplacement=false` in the folder's `flyway.conf`/`flyway.toml`.
+fn replacement_off(files: &[File]) -> bool {
+    files
+        .iter()
+        .filter(|f| matches!(f.base(), "flyway.conf" | "flyway.toml"))
+        .any(|f| {
+            f.text.lines().any(|l| {
+                let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+                let l = l.to_ascii_lowercase();
+                l.ends_with("placeholderreplacement=false")
+            })
+        })
+}
+
 pub(super) fn read(files: &[File], parts: &mut Vec<Part>, problems: &mut Vec<SourceProblem>) {
     let top: Vec<&File> = files.iter().filter(|f| f.dir().is_none()).collect();
     let names: Vec<&str> = top.iter().map(|f| f.base()).collect();
     let dotted = is_dotted(&names);
+    let replacement_off = replacement_off(files);
     for f in &top {
         let base = f.base();
         if !base.ends_with(".sql") {
@@ -138,6 +173,16 @@ pub(super) fn read(files: &[File], parts: &mut Vec<Part>, problems: &mut Vec<Sou
                 continue;
             }
         };
+        if !replacement_off && let Some((line, found)) = placeholder(&f.text) {
+            problems.push(SourceProblem::new(
+                &f.path,
+                Some(line),
+                format!(
+                    "Flyway placeholder `{found}`: Flyway replaces it before running the script, keel does not (it would run the text as written): write the value into the file, or set `placeholderReplacement=false` in flyway.conf if the text is meant literally"
+                ),
+            ));
+            continue;
+        }
         let mut part = Part::new(version, description, role, &f.path, f.text.clone());
         let conf = format!("{}.conf", f.path);
         if let Some(c) = files.iter().find(|c| c.path == conf) {

@@ -352,3 +352,34 @@ fn keel_directives_hold_in_every_layout_and_are_never_lost() {
     );
     assert!(p.contains("unknown directive"), "{p}");
 }
+
+#[test]
+fn flyway_placeholders_are_refused_not_run_as_text() {
+    let p = problems(
+        &[
+            ("V1__t.sql", "CREATE TABLE t (v text);\n"),
+            (
+                "V2__data.sql",
+                "-- seed\nINSERT INTO ${flyway:defaultSchema}.t VALUES ('${who}');\n",
+            ),
+        ],
+        None,
+    );
+    assert!(
+        p.contains("V2__data.sql")
+            && p.contains("line: Some(2)")
+            && p.contains("${flyway:defaultSchema}"),
+        "{p}"
+    );
+    // a dollar-quoted body or `$1` is no placeholder
+    ok(&[(
+        "V1__f.sql",
+        "CREATE FUNCTION f(int) RETURNS int AS $$ SELECT $1 $$ LANGUAGE sql;\nSELECT '${';\n",
+    )]);
+    // replacement off: the text is meant literally
+    let m = ok(&[
+        ("V1__data.sql", "SELECT '${who}';\n"),
+        ("flyway.conf", "flyway.placeholderReplacement = false\n"),
+    ]);
+    assert!(m.get(1).is_some());
+}
