@@ -40,6 +40,15 @@ pub fn split(sql: &str, dialect: Dialect) -> Result<(), String> {
             }
         }
     }
+    let mut open = split::OpenTransaction::default();
+    for (i, s) in plain.iter().enumerate() {
+        open.step(i, &s.text, dialect);
+        if open.since().is_some_and(|at| at > i) {
+            return Err(format!(
+                "a transaction opened after statement {i} that is open"
+            ));
+        }
+    }
     for s in &plain {
         // a COPY's command and data are the statement's, in that order
         if let Some((command, data)) = split::copy_from_stdin(&s.text) {
