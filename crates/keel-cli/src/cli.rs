@@ -279,6 +279,10 @@ pub struct RepairArgs {
     /// Forget records of applied migrations whose files are gone
     #[arg(long)]
     pub forget_missing: bool,
+    /// An applied migration whose file now has another name and other SQL:
+    /// record it as the same migration, renamed and edited
+    #[arg(long, value_name = "VERSION")]
+    pub accept_renamed: Vec<i64>,
     /// Show what would change; change nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -425,6 +425,7 @@ async fn execute_repair(db: &mut Database, step: &RepairStep<'_>, applied_by: &s
     let write = match step {
         RepairStep::AcceptChecksum { migration: m, .. } => Write::Accept {
             version: m.version,
+            name: m.name.clone(),
             checksum: m.up.checksum.clone(),
             sql: m.up.sql.clone(),
         },

@@ -171,8 +171,11 @@ pub enum Write {
         started: i64,
     },
     /// Accept a modified file's current text.
+    /// `repair` accepts the file as what was applied: its checksum, text
+    /// and name (a migration renamed and edited).
     Accept {
         version: i64,
+        name: String,
         checksum: Checksum,
         sql: String,
     },

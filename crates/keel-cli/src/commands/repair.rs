@@ -17,6 +17,7 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<ExitStatus> {
         mark_rolled_back: args.mark_rolled_back.clone(),
         retry: args.retry.clone(),
         forget_missing: args.forget_missing,
+        accept_renamed: args.accept_renamed.clone(),
         dry_run: args.dry_run,
     };
     let report = migrator

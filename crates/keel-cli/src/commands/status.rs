@@ -27,11 +27,13 @@ pub async fn run(ctx: &Context) -> Result<ExitStatus> {
             State::Modified {
                 applied_checksum,
                 file_checksum,
+                renamed_from,
             } => {
                 format!(
-                    "  checksum {} applied, {} in the file",
+                    "  checksum {} applied, {} in the file{}",
                     applied_checksum.short(),
-                    file_checksum.short()
+                    file_checksum.short(),
+                    keel::plan::renamed(renamed_from.as_deref(), &e.name)
                 )
             }
             State::Failed {

@@ -100,3 +100,39 @@ on_every_engine!(out_of_order_needs_a_flag, |db| {
         .success();
     assert!(db.has_table("a"));
 });
+
+on_every_engine!(
+    a_migration_renumbered_onto_an_applied_version_is_not_accepted_alone,
+    |db| {
+        db.write("0001_a.sql", "CREATE TABLE a (id INT);\n");
+        db.write("0002_b.sql", "CREATE TABLE b (id INT);\n");
+        let (code, doc) = db.keel_json(&["up"]);
+        assert_eq!(code, Some(0), "{doc}");
+        // a teammate's `mid` takes version 2, and `b` moves to 3
+        db.remove("0002_b.sql");
+        db.write("0002_mid.sql", "CREATE TABLE mid (id INT);\n");
+        db.write("0003_b.sql", "CREATE TABLE b (id INT);\n");
+        let (code, doc) = db.keel_json(&["status"]);
+        assert_eq!(code, Some(1), "{doc}");
+        assert!(doc.to_string().contains("\"renamed_from\":\"b\""), "{doc}");
+        // a plain repair would record `mid` as applied, which it never was
+        let (code, doc) = db.keel_json(&["repair"]);
+        assert_eq!(code, Some(1), "{doc}");
+        assert!(doc.to_string().contains("--accept-renamed 2"), "{doc}");
+        assert_eq!(
+            db.scalar("SELECT name FROM keel_migrations WHERE version = 2"),
+            "b"
+        );
+        // told it is the same migration, repair records the file as it is
+        db.remove("0003_b.sql");
+        db.write("0002_mid.sql", "CREATE TABLE b (id INT);\n-- renamed\n");
+        let (code, doc) = db.keel_json(&["repair", "--accept-renamed", "2"]);
+        assert_eq!(code, Some(0), "{doc}");
+        assert_eq!(
+            db.scalar("SELECT name FROM keel_migrations WHERE version = 2"),
+            "mid"
+        );
+        let (code, doc) = db.keel_json(&["status"]);
+        assert_eq!(code, Some(0), "{doc}");
+    }
+);

@@ -235,13 +235,15 @@ impl Mysql {
             ),
             Write::Accept {
                 version,
+                name,
                 checksum,
                 sql,
             } => (
                 format!(
-                    "UPDATE {t} SET checksum = ?, checksum_algorithm = ?, applied_sql = ? WHERE version = ?"
+                    "UPDATE {t} SET name = ?, checksum = ?, checksum_algorithm = ?, applied_sql = ? WHERE version = ?"
                 ),
                 Params::Positional(vec![
+                    name.as_str().into(),
                     checksum.as_str().into(),
                     ALGORITHM.into(),
                     sql.clone().into(),

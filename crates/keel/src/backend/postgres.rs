@@ -222,7 +222,7 @@ impl Postgres {
                 self.table
             ),
             Write::Accept { .. } => format!(
-                "UPDATE {} SET checksum = $2, checksum_algorithm = $3, applied_sql = $4 WHERE version = $1",
+                "UPDATE {} SET checksum = $2, checksum_algorithm = $3, applied_sql = $4, name = $5 WHERE version = $1",
                 self.table
             ),
             Write::Delete { .. } => format!("DELETE FROM {} WHERE version = $1", self.table),

@@ -68,13 +68,15 @@ fn write_params(write: &Write) -> Vec<Param<'_>> {
         ],
         Write::Accept {
             version,
+            name,
             checksum,
             sql,
         } => vec![
             (version, int),
             (checksum.as_string(), text.clone()),
             (&ALGORITHM, text.clone()),
-            (sql, text),
+            (sql, text.clone()),
+            (name, text),
         ],
         Write::Delete { version } => vec![(version, int)],
         Write::RevertProgress {

@@ -130,12 +130,13 @@ impl Sqlite {
             }
             Write::Accept {
                 version,
+                name,
                 checksum,
                 sql,
             } => {
                 self.conn.execute(
-                    &format!("UPDATE {t} SET checksum = ?2, checksum_algorithm = ?3, applied_sql = ?4 WHERE version = ?1"),
-                    params![version, checksum.as_str(), ALGORITHM, sql],
+                    &format!("UPDATE {t} SET checksum = ?2, checksum_algorithm = ?3, applied_sql = ?4, name = ?5 WHERE version = ?1"),
+                    params![version, checksum.as_str(), ALGORITHM, sql, name],
                 )?;
             }
             Write::Delete { version } => {

@@ -23,6 +23,10 @@ pub enum State {
     Modified {
         applied_checksum: Checksum,
         file_checksum: Checksum,
+        /// The name it was applied under, when the file with its version
+        /// now has another (renumbered files: maybe another migration).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        renamed_from: Option<String>,
     },
     /// Applied, but the file is gone.
     Missing,
@@ -109,6 +113,7 @@ pub fn status(local: &Migrations, applied: &[AppliedMigration]) -> Vec<Entry> {
                 State::Modified {
                     applied_checksum: a.checksum.clone(),
                     file_checksum: m.up.checksum.clone(),
+                    renamed_from: (a.name != m.name).then(|| a.name.clone()),
                 }
             }
             Some(_) => State::Applied,
@@ -193,17 +198,30 @@ pub enum DownTarget {
     Version(i64),
 }
 
+/// ", and renamed: applied as `old`, the file is now `new` — …" when the
+/// name changed too.
+pub fn renamed(from: Option<&str>, to: &str) -> String {
+    match from {
+        Some(old) => format!(
+            ", and it was applied as `{old}` but the file is now `{to}`: another migration under the same version?"
+        ),
+        None => String::new(),
+    }
+}
+
 fn describe_blocker(e: &Entry) -> Option<String> {
     let file = e.file.as_deref().unwrap_or("(no file)");
     match &e.state {
         State::Modified {
             applied_checksum,
             file_checksum,
+            renamed_from,
         } => Some(format!(
-            "migration {} ({file}) was modified after it was applied (applied checksum {}, file checksum {})",
+            "migration {} ({file}) was modified after it was applied (applied checksum {}, file checksum {}){}",
             e.version,
             applied_checksum.short(),
-            file_checksum.short()
+            file_checksum.short(),
+            renamed(renamed_from.as_deref(), &e.name)
         )),
         State::Missing => Some(format!(
             "migration {} ({}) was applied but its file is missing",
@@ -247,6 +265,26 @@ fn describe_blocker(e: &Entry) -> Option<String> {
     }
 }
 
+/// What to do about the blockers `up` found, one clause per kind present:
+/// a hint claims only what fits them.
+fn blocker_hint(entries: &[Entry]) -> String {
+    let any = |f: fn(&State) -> bool| entries.iter().any(|e| f(&e.state));
+    let mut clauses = Vec::new();
+    if any(|s| matches!(s, State::Modified { .. } | State::Missing)) {
+        clauses.push("restore the modified or missing files, or run `keel repair` to accept the files as they are now");
+    }
+    if any(|s| matches!(s, State::Failed { .. } | State::InDoubt { .. })) {
+        clauses.push("run `keel repair` to see the choices for each unfinished migration (retry, or mark it applied or rolled back after checking the database)");
+    }
+    if any(|s| matches!(s, State::PartlyReverted { .. })) {
+        clauses.push("for a partly reverted migration, `keel repair` offers to record the revert as finished or undone once you have completed it by hand");
+    }
+    if clauses.is_empty() {
+        return "review with `keel status`".to_string();
+    }
+    format!("review with `keel status`; then {}", clauses.join("; "))
+}
+
 /// The migrations `up` applies, in order; refuses while an applied
 /// migration is modified or missing or a failure is unresolved, and applies
 /// out-of-order migrations only when allowed.
@@ -270,7 +308,7 @@ pub fn up<'a>(
         return Err(Error::Refused {
             action: "apply migrations".into(),
             problems: blockers,
-            hint: "review with `keel status`; then restore the files, or run `keel repair` to accept them and clear failures".into(),
+            hint: blocker_hint(&entries),
         });
     }
     let in_target = |v: i64| match target {

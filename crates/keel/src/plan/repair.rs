@@ -22,6 +22,9 @@ pub struct RepairOptions {
     pub retry: Vec<i64>,
     /// Forget the records of applied migrations whose files are gone.
     pub forget_missing: bool,
+    /// Applied migrations whose file now has another name and content, to
+    /// record as the same migration renamed and edited.
+    pub accept_renamed: Vec<i64>,
     pub dry_run: bool,
 }
 
@@ -156,6 +159,13 @@ impl RepairStep<'_> {
 pub enum RepairBlocker<'a> {
     /// Applied, but its file is gone; `--forget-missing` resolves it.
     Missing { row: &'a AppliedMigration },
+    /// Applied under another name, and the file with its version now holds
+    /// other SQL: maybe another migration renumbered onto it, which was
+    /// never applied. `--accept-renamed` says it is the same one.
+    Renamed {
+        row: &'a AppliedMigration,
+        migration: &'a Migration,
+    },
     /// Some statements stayed applied before one failed; the user chooses
     /// `--retry`, `--mark-applied` or `--mark-rolled-back`.
     PartiallyApplied {
@@ -174,6 +184,7 @@ impl RepairBlocker<'_> {
     pub fn version(&self) -> i64 {
         match self {
             RepairBlocker::Missing { row }
+            | RepairBlocker::Renamed { row, .. }
             | RepairBlocker::PartiallyApplied { row, .. }
             | RepairBlocker::PartlyReverted { row, .. } => row.version,
         }
@@ -182,6 +193,7 @@ impl RepairBlocker<'_> {
     pub fn name(&self) -> &str {
         match self {
             RepairBlocker::Missing { row } => &row.name,
+            RepairBlocker::Renamed { migration, .. } => &migration.name,
             RepairBlocker::PartiallyApplied { row, migration }
             | RepairBlocker::PartlyReverted { row, migration } => {
                 migration.map_or(row.name.as_str(), |m| m.name.as_str())
@@ -192,7 +204,9 @@ impl RepairBlocker<'_> {
     /// The failed migration's row, for a partial failure.
     pub fn partial(&self) -> Option<&AppliedMigration> {
         match self {
-            RepairBlocker::Missing { .. } | RepairBlocker::PartlyReverted { .. } => None,
+            RepairBlocker::Missing { .. }
+            | RepairBlocker::Renamed { .. }
+            | RepairBlocker::PartlyReverted { .. } => None,
             RepairBlocker::PartiallyApplied { row, .. } => Some(row),
         }
     }
@@ -200,6 +214,10 @@ impl RepairBlocker<'_> {
     pub fn detail(&self) -> String {
         match self {
             RepairBlocker::Missing { .. } => "applied, but its file is missing".to_string(),
+            RepairBlocker::Renamed { row, migration } => format!(
+                "applied as `{}`, but the file with its version is now {} and holds other SQL: if another migration was renumbered onto this version, it was never applied",
+                row.name, migration.up.file
+            ),
             RepairBlocker::PartlyReverted { row, .. } => {
                 let r = row.revert.clone().unwrap_or_default();
                 format!(
@@ -235,6 +253,16 @@ impl RepairBlocker<'_> {
     /// The choices that resolve it, as `keel repair` prints them.
     pub fn options(&self) -> Vec<String> {
         match self {
+            RepairBlocker::Renamed { row, migration } => vec![
+                format!(
+                    "restore `{}`'s file under version {} and give {} a version of its own (then `keel up` applies it)",
+                    row.name, row.version, migration.up.file
+                ),
+                format!(
+                    "keel repair --accept-renamed {}  (the same migration, renamed and edited: record the file as applied)",
+                    row.version
+                ),
+            ],
             RepairBlocker::Missing { .. } => vec![
                 "restore the file from version control".to_string(),
                 "keel repair --forget-missing (the schema change stays; only the record goes)"
@@ -409,6 +437,16 @@ pub fn repair<'a>(
         let row = applied.iter().find(|a| a.version == e.version);
         let migration = local.get(e.version);
         match (&e.state, row, migration) {
+            (
+                State::Modified {
+                    renamed_from: Some(_),
+                    ..
+                },
+                Some(row),
+                Some(migration),
+            ) if !options.accept_renamed.contains(&e.version) => plan
+                .blockers
+                .push(RepairBlocker::Renamed { row, migration }),
             (
                 State::Modified {
                     applied_checksum, ..
