@@ -502,12 +502,20 @@ impl<'a> Splitter<'a> {
         let begin = self.pos;
         // a `DELIMITER $$` ends a statement even right after a word
         // (`END$$`), although `$` may be part of a MySQL identifier
-        let delimiter = self.delimiter.as_deref().map(str::as_bytes);
+        // (only where `run` ends statements at it: not inside a goose block)
+        let delimiter = match self.goose_block {
+            true => None,
+            false => self.delimiter.as_deref().map(str::as_bytes),
+        };
         while self.pos < self.bytes.len()
             && is_ident_byte(self.peek(0))
             && !delimiter.is_some_and(|d| self.bytes[self.pos..].starts_with(d))
         {
             self.pos += 1;
+        }
+        if self.pos == begin {
+            // the delimiter starts here: `run` ends the statement at it
+            return;
         }
         // Keywords are short: upper-case into a stack buffer, no allocation.
         let raw = &self.bytes[begin..self.pos];

@@ -77,3 +77,17 @@ fn an_unterminated_quoted_name_ending_in_a_multibyte_character() {
     let made = created_object("CREATE TABLE \"a\"\"b\" (id int)", Dialect::Postgres);
     assert_eq!(made.map(|o| o.name).as_deref(), Some("a\"b"));
 }
+
+#[test]
+fn a_delimiter_made_of_letters_inside_a_goose_block_ends() {
+    // hung (fuzz/split, 2026-12-02): a word stopped before a delimiter
+    // that starts with a letter, but inside a goose block the delimiter
+    // ends nothing, so the splitter never moved on
+    let sql = "DELIMITER ab\n-- +goose StatementBegin\nSELECT ab;\nab\n-- +goose StatementEnd\nSELECT 2ab\n";
+    let got: Vec<String> = split(sql, Dialect::Mysql)
+        .into_iter()
+        .map(|s| s.text)
+        .collect();
+    assert_eq!(got, ["SELECT ab;\nab", "SELECT 2"]);
+    assert_eq!(fuzzing::split(sql, Dialect::Mysql), Ok(()));
+}
