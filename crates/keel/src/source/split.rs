@@ -202,10 +202,7 @@ impl<'a> Splitter<'a> {
                         && self.at_line_start()
                         && self.delimiter_command() => {}
                 b'\\'
-                    if self.dialect == Dialect::Postgres
-                        && !self.has_code
-                        && !self.goose_block
-                        && self.at_line_start() =>
+                    if self.dialect == Dialect::Postgres && !self.has_code && !self.goose_block =>
                 {
                     self.psql_command();
                 }
@@ -282,8 +279,8 @@ impl<'a> Splitter<'a> {
         true
     }
 
-    /// A psql backslash command at the start of a statement (a line of its
-    /// own, as psql reads it). `\restrict`/`\unrestrict` (which pg_dump
+    /// A psql backslash command at the start of a statement (psql reads one
+    /// anywhere outside quotes; it runs to the end of its line). `\restrict`/`\unrestrict` (which pg_dump
     /// writes around every dump) and `\set ON_ERROR_STOP` change nothing
     /// a server runs, and keel stops at the first error anyway: they are
     /// passed over like comments. Any other becomes a statement of its own,

@@ -91,3 +91,17 @@ fn a_delimiter_made_of_letters_inside_a_goose_block_ends() {
     assert_eq!(got, ["SELECT ab;\nab", "SELECT 2"]);
     assert_eq!(fuzzing::split(sql, Dialect::Mysql), Ok(()));
 }
+
+#[test]
+fn a_psql_command_after_a_statement_on_its_line() {
+    // split again differently (fuzz/split, 2026-12-02): `\\x` after `;` on
+    // the same line was code in the file but a psql command in its
+    // statement's text; psql reads it as a command wherever it stands
+    let sql = "SELECT 1; \\x on\nSELECT 2;\n";
+    let got: Vec<String> = split(sql, Dialect::Postgres)
+        .into_iter()
+        .map(|s| s.text)
+        .collect();
+    assert_eq!(got, ["SELECT 1", "\\x on", "SELECT 2"]);
+    assert_eq!(fuzzing::split(sql, Dialect::Postgres), Ok(()));
+}
