@@ -938,11 +938,14 @@ async fn run_file(
         if enforced {
             db.backend.foreign_keys_on()?;
         }
-        if let Some((index, error, kept)) = ran? {
-            let f = failure(index, error, kept);
-            let written = db.backend.write(&failure_write(&f)).await;
-            return Err(recorded_failure(f, written, false));
-        }
+        let autocommit_off = match ran? {
+            Ran::Failed { index, error, kept } => {
+                let f = failure(index, error, kept);
+                let written = db.backend.write(&failure_write(&f)).await;
+                return Err(recorded_failure(f, written, false));
+            }
+            Ran::Done { autocommit_off } => autocommit_off,
+        };
         let finish = match finish {
             Write::Upsert(mut r) => {
                 r.duration_ms = Some(started.elapsed().as_millis() as i64);
@@ -962,14 +965,11 @@ async fn run_file(
             other => other,
         };
         db.backend.write(&finish).await?;
-        // A MySQL file may have turned autocommit off: keel's last rows
-        // would then wait for a commit that never comes. The file's own
-        // writes are committed by then (one that leaves a transaction open
-        // is refused before it runs), so this commits keel's rows only;
-        // with autocommit on it does nothing.
-        if db.dialect() == crate::dialect::Dialect::Mysql
-            && let Err(error) = db.backend.execute("COMMIT").await?
-        {
+        // A MySQL file that turned autocommit off leaves keel's last rows
+        // waiting for a commit that never comes. The file's own writes are
+        // committed by then (one that leaves a transaction open is refused
+        // before it runs), so this commits keel's rows only.
+        if autocommit_off && let Err(error) = db.backend.execute("COMMIT").await? {
             return Err(Error::db(
                 "committing keel's record of the migration",
                 error,
@@ -1066,7 +1066,7 @@ async fn run_statements(
     direction: Direction,
     resume_from: usize,
     total: i64,
-) -> Result<Option<(usize, DbError, usize)>> {
+) -> Result<Ran> {
     let dialect = db.dialect();
     let mut open =
         OpenTransaction::resumed(statements.get(..resume_from).unwrap_or_default(), dialect);
@@ -1110,11 +1110,25 @@ async fn run_statements(
             if open.autocommit_off() {
                 let _ = db.backend.execute("SET autocommit = 1").await?;
             }
-            return Ok(Some((index, error, kept)));
+            return Ok(Ran::Failed { index, error, kept });
         }
         open.step(index, &s.text, dialect);
     }
-    Ok(None)
+    Ok(Ran::Done {
+        autocommit_off: open.autocommit_off(),
+    })
+}
+
+/// How a statement-by-statement run ended.
+enum Ran {
+    /// Statement `index` (0-based) failed; `kept` statements stayed applied.
+    Failed {
+        index: usize,
+        error: DbError,
+        kept: usize,
+    },
+    /// Every statement ran; whether the file left autocommit off (MySQL).
+    Done { autocommit_off: bool },
 }
 
 /// Continues a partially applied migration from its failed statement, after

@@ -40,6 +40,8 @@ pub(crate) struct Mysql {
     database: String,
     /// [`SESSION_VARIABLES`] as keel connected.
     session: Vec<(&'static str, Value)>,
+    /// A migration ran `LOCK TABLES` since the last reset.
+    tables_locked: bool,
 }
 
 /// Session variables a migration (or a `mysqldump` file) commonly sets,
@@ -113,6 +115,7 @@ impl Mysql {
             table: qualified,
             database,
             session,
+            tables_locked: false,
             lock_name,
             tx_started: None,
             legacy: false,
@@ -125,10 +128,12 @@ impl Mysql {
     pub(crate) async fn reset_session(&mut self) -> Result<()> {
         // table locks a migration left (named locks such as keel's own
         // `GET_LOCK` are not released by this)
-        self.conn
-            .query_drop("UNLOCK TABLES")
-            .await
-            .context("releasing the table locks a migration left")?;
+        if std::mem::take(&mut self.tables_locked) {
+            self.conn
+                .query_drop("UNLOCK TABLES")
+                .await
+                .context("releasing the table locks a migration left")?;
+        }
         if !self.database.is_empty() {
             let sql = format!("USE {}", Dialect::Mysql.quote(&self.database));
             self.conn
@@ -506,6 +511,7 @@ impl Driver for Mysql {
     async fn execute(&mut self, sql: &str) -> Result<Result<(), DbError>> {
         let locking;
         let sql = if crate::source::split::locks_tables(sql, Dialect::Mysql) {
+            self.tables_locked = true;
             locking = self.with_tracking_table_locked(sql);
             locking.as_str()
         } else {
